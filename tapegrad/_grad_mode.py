@@ -1,0 +1,85 @@
+"""Per-thread grad mode: `no_grad`, `enable_grad`, `set_grad_enabled`, `is_grad_enabled`."""
+from __future__ import annotations
+
+import functools
+import threading
+
+
+class _State(threading.local):
+    enabled = True
+
+
+STATE = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations in this thread are being recorded on a tape."""
+    return STATE.enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for this thread, restoring it on exit."""
+
+    mode = True
+
+    def __enter__(self):
+        self._prev = STATE.enabled
+        STATE.enabled = self.mode
+
+    def __exit__(self, *exc):
+        STATE.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Suspend recording: ops inside produce tensors without history.
+
+    >>> import tapegrad as tg
+    >>> x = tg.ones(2, requires_grad=True)
+    >>> with tg.no_grad():
+    ...     print((x * 2).requires_grad)
+    False
+    """
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Re-enable recording inside a `no_grad` block (or as a decorator)."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """`set_grad_enabled(False)` switches recording off for this thread; also a context manager.
+
+    >>> import tapegrad as tg
+    >>> with tg.set_grad_enabled(False):
+    ...     tg.is_grad_enabled()
+    False
+    """
+
+    def __init__(self, mode: bool):
+        self._prev = STATE.enabled
+        self.mode = bool(mode)
+        STATE.enabled = self.mode
+
+    def __enter__(self):
+        pass
+
+    def __call__(self, fn):
+        STATE.enabled = self._prev  # used as a decorator: do not change the mode now
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return wrapper

@@ -1,0 +1,324 @@
+"""Numba helpers shared by the generated reverse sweep, and the hand-written adjoint kernels.
+
+The tape, as the kernels see it (see docs/architecture.md):
+
+* ``rec`` -- int64, one variable-length record per value (slot), in recording order:
+  ``[op, a, b, addr, is32, ndim, *shape, nints, *ints, nfloats]``. ``op`` is the opcode of the
+  op that produced the value (``IN_CONST``/``IN_LEAF`` for inputs copied or referenced in),
+  ``a``/``b`` are its input slots (-1 if unused), ``addr`` is the address of the value in the
+  arena (float32 when ``is32``), ``ints`` are integer parameters (axes, permutations, strides).
+* ``fl``  -- float64 parameters (scalar constants, bounds, scales), ``nfloats`` per record.
+* ``tab`` -- the fixed-width table `decode` builds from ``rec`` at backward time: one row per
+  slot with the T_* columns below (offsets into ``rec``/``fl``, sizes, adjoint offsets).
+* ``adj`` -- float64 adjoints; ``tab[s, T_ADJ]`` is slot s's offset. ``live[s]`` marks a slot
+  whose adjoint has been written; entries whose output is not live are skipped.
+
+Kernels never trust a shape they were not given: every index they form is derived from ``rec``,
+which Python filled from shapes it validated, and every address points into a buffer the tape
+keeps alive.
+"""
+import numpy as np
+from numba import carray, njit, types
+from numba.extending import intrinsic
+
+IN_CONST, IN_LEAF = -1, -2   # pseudo-opcodes of input records
+# columns of the decoded table
+(T_OP, T_A, T_B, T_ADDR, T_IS32, T_NDIM, T_SHP, T_SIZE, T_ADJ, T_NEED, T_IOFS, T_ICNT,
+ T_FOFS) = range(13)
+TAB_W = 13
+
+
+def _ptr_intrinsic(ty):
+    @intrinsic
+    def as_ptr(typingctx, addr):
+        sig = types.CPointer(ty)(types.int64)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(types.CPointer(ty)))
+        return sig, codegen
+    return as_ptr
+
+
+_f64_ptr = _ptr_intrinsic(types.float64)
+_f32_ptr = _ptr_intrinsic(types.float32)
+
+
+@njit(cache=True, inline="always")
+def vals64(addr, n):
+    return carray(_f64_ptr(addr), n)
+
+
+@njit(cache=True, inline="always")
+def vals32(addr, n):
+    return carray(_f32_ptr(addr), n)
+
+
+@njit(cache=True, inline="always")
+def ld(v64, v32, is32, i):
+    """Element i of a slot whose value views are v64/v32, as float64."""
+    if is32:
+        return np.float64(v32[i])
+    return v64[i]
+
+
+@njit(cache=True)
+def decode(rec, n):
+    """The fixed-width slot table for the first `n` records of `rec`; and the adjoint size."""
+    tab = np.empty((n, TAB_W), np.int64)
+    p = 0
+    fofs = 1  # fl[0] is a placeholder (np.frombuffer refuses an empty buffer)
+    adj = 0
+    for s in range(n):
+        op = rec[p]
+        tab[s, T_OP] = op
+        tab[s, T_A] = rec[p + 1]
+        tab[s, T_B] = rec[p + 2]
+        tab[s, T_ADDR] = rec[p + 3]
+        tab[s, T_IS32] = rec[p + 4]
+        nd = rec[p + 5]
+        tab[s, T_NDIM] = nd
+        tab[s, T_SHP] = p + 6
+        size = 1
+        for d in range(nd):
+            size *= rec[p + 6 + d]
+        tab[s, T_SIZE] = size
+        tab[s, T_ADJ] = adj
+        adj += size
+        tab[s, T_NEED] = 0 if op == IN_CONST else 1
+        q = p + 6 + nd
+        ni = rec[q]
+        tab[s, T_IOFS] = q + 1
+        tab[s, T_ICNT] = ni
+        q += 1 + ni
+        tab[s, T_FOFS] = fofs
+        fofs += rec[q]
+        p = q + 1
+    return tab, adj
+
+
+@njit(cache=True)
+def shift_inputs(rec, n, shift):
+    """Renumber the input slots of the `n` records in `rec` by `shift` (when tapes merge)."""
+    tab, _ = decode(rec, n)
+    for s in range(n):
+        if tab[s, T_OP] >= 0:
+            p = tab[s, T_SHP] - 6
+            for f in (1, 2):
+                if rec[p + f] >= 0:
+                    rec[p + f] += shift
+
+
+@njit(cache=True)
+def opcodes(tab):
+    """The distinct opcodes (>= 0) on a decoded tape, sorted."""
+    top = -1
+    for s in range(tab.shape[0]):
+        top = max(top, tab[s, T_OP])
+    seen = np.zeros(top + 1, np.bool_)
+    for s in range(tab.shape[0]):
+        if tab[s, T_OP] >= 0:
+            seen[tab[s, T_OP]] = True
+    return np.nonzero(seen)[0]
+
+
+@njit(cache=True)
+def strided_map(shape, strides):
+    """Flat index (C order over `shape`) -> sum(multi_index * strides)."""
+    nd = shape.shape[0]
+    n = 1
+    for d in range(nd):
+        n *= shape[d]
+    out = np.empty(n, np.int64)
+    idx = np.zeros(nd, np.int64)
+    pos = 0
+    for i in range(n):
+        out[i] = pos
+        d = nd - 1
+        while d >= 0:
+            idx[d] += 1
+            pos += strides[d]
+            if idx[d] < shape[d]:
+                break
+            pos -= strides[d] * shape[d]
+            idx[d] = 0
+            d -= 1
+    return out
+
+
+@njit(cache=True)
+def slot_shape(tab, rec, s):
+    o = tab[s, T_SHP]
+    return rec[o:o + tab[s, T_NDIM]]
+
+
+@njit(cache=True)
+def contiguous_strides(shape):
+    nd = shape.shape[0]
+    st = np.empty(nd, np.int64)
+    acc = 1
+    for d in range(nd - 1, -1, -1):
+        st[d] = acc
+        acc *= shape[d]
+    return st
+
+
+@njit(cache=True)
+def bcast_strides(big, small):
+    """Strides that read `small` (right-aligned, size-1 dims repeated) while walking `big`."""
+    nb = big.shape[0]
+    ns = small.shape[0]
+    sst = contiguous_strides(small)
+    st = np.zeros(nb, np.int64)
+    for d in range(ns):
+        if small[d] != 1:
+            st[nb - ns + d] = sst[d]
+    return st
+
+
+@njit(cache=True, inline="always")
+def bmode(tab, small, big):
+    """How slot `small` is read while walking slot `big` elementwise: 0 -> at the same index,
+    1 -> always element 0, 2 -> through `bindex` (a broadcast)."""
+    if tab[small, T_SIZE] == 1:
+        return 1
+    if tab[small, T_SIZE] == tab[big, T_SIZE]:
+        return 0
+    return 2
+
+
+@njit(cache=True)
+def bindex(tab, rec, small, big):
+    """For each flat index of `big`, the flat index of `small` that broadcasting reads."""
+    bs = slot_shape(tab, rec, big)
+    return strided_map(bs, bcast_strides(bs, slot_shape(tab, rec, small)))
+
+
+@njit(cache=True)
+def load_f64(tab, s):
+    """A copy of a slot's values as a contiguous float64 array."""
+    n = tab[s, T_SIZE]
+    if tab[s, T_IS32]:
+        return vals32(tab[s, T_ADDR], n).astype(np.float64)
+    return vals64(tab[s, T_ADDR], n).copy()
+
+
+# ----------------------------------------------------------------------------------------------
+# hand-written adjoints (kind='kernel' ops); uniform signature
+# ----------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def adj_reduce(e, tab, rec, fl, adj, live):
+    """sum / mean over the dims in ints (bitmask): gx[i] += g[reduced(i)] * fl[e, 0]."""
+    o = e
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    mask = rec[tab[e, T_IOFS]]
+    ishape = slot_shape(tab, rec, a)
+    nd = ishape.shape[0]
+    st = np.zeros(nd, np.int64)
+    acc = 1
+    for d in range(nd - 1, -1, -1):
+        if not (mask >> d) & 1:
+            st[d] = acc
+            acc *= ishape[d]
+    idx = strided_map(ishape, st)
+    scale = fl[tab[e, T_FOFS]]
+    go = tab[o, T_ADJ]
+    ga = tab[a, T_ADJ]
+    for i in range(idx.shape[0]):
+        adj[ga + i] += adj[go + idx[i]] * scale
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_permute(e, tab, rec, fl, adj, live):
+    """out = a.permute(perm) (perm in ints): ga[map[i]] += g[i]."""
+    o = e
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k = tab[e, T_IOFS]
+    nd = tab[e, T_ICNT]
+    ist = contiguous_strides(slot_shape(tab, rec, a))
+    pst = np.empty(nd, np.int64)
+    for d in range(nd):
+        pst[d] = ist[rec[k + d]]
+    idx = strided_map(slot_shape(tab, rec, o), pst)
+    go = tab[o, T_ADJ]
+    ga = tab[a, T_ADJ]
+    for i in range(idx.shape[0]):
+        adj[ga + idx[i]] += adj[go + i]
+    live[a] = 1
+
+
+@njit(cache=True)
+def _mat_dims(tab, rec, s, is_left):
+    """(batch shape, rows, cols) of a matmul operand; a 1-D operand is a row (left) or column."""
+    sh = slot_shape(tab, rec, s)
+    nd = sh.shape[0]
+    if nd == 1:
+        if is_left:
+            return sh[:0], 1, sh[0]
+        return sh[:0], sh[0], 1
+    return sh[:nd - 2], sh[nd - 2], sh[nd - 1]
+
+
+@njit(cache=True)
+def adj_matmul(e, tab, rec, fl, adj, live):
+    """out[..., m, n] = a[..., m, k] @ b[..., k, n] with broadcast batch dims."""
+    o = e
+    a = tab[e, T_A]
+    b = tab[e, T_B]
+    ba, m, k = _mat_dims(tab, rec, a, True)
+    bb, k2, n = _mat_dims(tab, rec, b, False)
+    # batch shape of the output = broadcast of ba and bb; its size is read from the out slot
+    nbatch = tab[o, T_SIZE] // (m * n) if m * n > 0 else 0
+    nbd = max(ba.shape[0], bb.shape[0])
+    obatch = slot_shape(tab, rec, o)[:nbd]
+    ia = strided_map(obatch, bcast_strides(obatch, ba))
+    ib = strided_map(obatch, bcast_strides(obatch, bb))
+    A = load_f64(tab, a)
+    B = load_f64(tab, b)
+    go = tab[o, T_ADJ]
+    G = adj[go:go + tab[o, T_SIZE]]
+    ga = tab[a, T_ADJ]
+    gb = tab[b, T_ADJ]
+    need_a = tab[a, T_NEED]
+    need_b = tab[b, T_NEED]
+    for t in range(nbatch):
+        g2 = G[t * m * n:(t + 1) * m * n].reshape((m, n))
+        a2 = A[ia[t] * m * k:(ia[t] + 1) * m * k].reshape((m, k))
+        b2 = B[ib[t] * k * n:(ib[t] + 1) * k * n].reshape((k, n))
+        if need_a:
+            da = np.dot(g2, np.ascontiguousarray(b2.T)).ravel()
+            base = ga + ia[t] * m * k
+            for i in range(m * k):
+                adj[base + i] += da[i]
+        if need_b:
+            db = np.dot(np.ascontiguousarray(a2.T), g2).ravel()
+            base = gb + ib[t] * k * n
+            for i in range(k * n):
+                adj[base + i] += db[i]
+    if need_a:
+        live[a] = 1
+    if need_b:
+        live[b] = 1
+    _ = k2
+
+
+@njit(cache=True)
+def adj_strided(e, tab, rec, fl, adj, live):
+    """out = a viewed at (offset, strides) in ints (basic indexing): ga[off + map[i]] += g[i]."""
+    o = e
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k = tab[e, T_IOFS]
+    nd = tab[e, T_ICNT] - 1
+    idx = strided_map(slot_shape(tab, rec, o), rec[k + 1:k + 1 + nd])
+    base = tab[a, T_ADJ] + rec[k]
+    go = tab[o, T_ADJ]
+    for i in range(idx.shape[0]):
+        adj[base + idx[i]] += adj[go + i]
+    live[a] = 1

@@ -1,0 +1,110 @@
+"""The op-definition mechanism: an `Op` record and the registry the engine reads.
+
+Every differentiable op is one `Op` made in `tapegrad/ops.py`. The record holds all there is to
+know about the op: its opcode (given here, in registration order), its forward (numpy), its adjoint
+(a Numba source fragment spliced into the generated reverse sweep, see `_sweep.py`), the torch name
+of its `grad_fn`, and its test spec (input domain) for the property tests. The engine (`_tape.py`,
+`_sweep.py`) never names a particular op.
+
+Kernel families (the `kind` of an op) and what their adjoint fragment sees:
+
+* ``unary``   -- elementwise, one input, out has the input's size. Fragment is an expression in
+  ``g`` (output adjoint), ``x`` (input value), ``out`` (output value), ``p0``/``p1`` (float params),
+  giving d(loss)/dx for one element. Also used for reshapes/casts (flat identity).
+* ``binary``  -- elementwise with broadcasting; two expressions (``gx``, ``gy``) that may also use
+  ``y``. Un-broadcasting is done once, by the template, through index maps.
+Test spec (``test=(shapes, make)``): ``shapes`` names how the property test draws inputs
+(``same``: one tensor of any shape; ``nonscalar``: at least 1-D; ``matrix``: at most 2-D;
+``broadcast``: two broadcast-compatible tensors; ``mm``,
+``dot``, ``mv``, ``vm``, ``bmm``: matmul operands), and ``make(h, *inputs)`` returns the function
+of the inputs to differentiate, drawing any other arguments (dims, shapes) from ``h`` (see
+``tests/test_gradients.py``). Elementwise ops default to their public function.
+
+* ``kernel``  -- anything else: the fragment is a call to an `@njit` function in `_kernels.py`
+  with the uniform signature ``f(e, ent, fl, slots, shapes, ints, cptr, clen, adj, live)``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where an op's inputs are smooth: values in [lo, hi] and at least `gap` away from `kinks`."""
+
+    lo: float = -3.0
+    hi: float = 3.0
+    kinks: tuple = ()
+    gap: float = 0.05
+
+
+REAL = Domain()
+POSITIVE = Domain(0.1, 3.0)
+NONZERO = Domain(-3.0, 3.0, kinks=(0.0,), gap=0.2)
+
+
+@dataclass
+class Op:
+    name: str
+    kind: str                      # 'unary' | 'binary' | 'kernel'
+    grad_fn: str                   # torch's grad_fn class name, e.g. 'MulBackward0'
+    forward: Optional[Callable] = None
+    gx: str = ""                   # adjoint fragment for input 0 (expression, or kernel call)
+    gy: str = ""                   # adjoint fragment for input 1 (binary ops)
+    domain: tuple = (REAL,)        # per-input test domains
+    code: int = -1                 # opcode, assigned at registration
+    nfloat: int = 0                # floats per record (set at registration)
+    keeps_int: bool = False        # integer inputs give integer outputs (no-grad path)
+    takes_params: bool = False     # unary forward is f(x, p0, p1, out) rather than f(x, out)
+    test: tuple = ()               # (input shapes kind, make(h, *inputs) -> fn): see below
+    extra: dict = field(default_factory=dict)
+
+
+OPS: dict[str, Op] = {}
+BY_CODE: list[Op] = []
+
+
+def register(op: Op) -> Op:
+    if op.name in OPS:
+        raise ValueError(f"op {op.name!r} registered twice")
+    op.code = len(BY_CODE)
+    # elementwise adjoints that read p0/p1 get two floats on every record
+    op.nfloat = 2 if re.search(r"\bp[01]\b", op.gx + " " + op.gy) else 0
+    op.keeps_int = bool(op.extra.get("keeps_int"))
+    op.takes_params = "params" in op.extra
+    op.test = op.extra.pop("test", None) or _default_test(op)
+    OPS[op.name] = op
+    BY_CODE.append(op)
+    return op
+
+
+def _default_test(op: Op) -> tuple:
+    """Elementwise ops are tested through the public function of the same name."""
+    import tapegrad
+    kinds = {"unary": "same", "binary": "broadcast"}
+    if op.kind not in kinds:
+        raise ValueError(f"op {op.name!r} needs a test spec (test=(shapes, make))")
+    return kinds[op.kind], lambda h, *xs: getattr(tapegrad, op.name)
+
+
+def unary(name: str, forward: Callable, grad: str, grad_fn: str, domain: Domain = REAL, **extra) -> Op:
+    """Register an elementwise one-input op; `grad` is d(loss)/dx for one element.
+
+    `forward(x, out)` (a numpy ufunc fits), or `forward(x, p0, p1, out)` when the op declares
+    ``params=(p0, p1)`` (the values its property test uses)."""
+    return register(Op(name, "unary", grad_fn, forward, grad, "", (domain,), extra=extra))
+
+
+def binary(name: str, forward: Callable, gx: str, gy: str, grad_fn: str,
+           domain: tuple = (REAL, REAL), **extra) -> Op:
+    """Register an elementwise two-input op with broadcasting; `gx`/`gy` per element."""
+    return register(Op(name, "binary", grad_fn, forward, gx, gy, domain, extra=extra))
+
+
+def kernel(name: str, adjoint: str, grad_fn: str, domain: tuple = (REAL,), **extra) -> Op:
+    """Register an op whose adjoint is a hand-written kernel in `_kernels.py` (called by name)."""
+    return register(Op(name, "kernel", grad_fn, None, adjoint, "", domain, extra=extra))
+
+

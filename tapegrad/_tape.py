@@ -1,0 +1,248 @@
+"""The flat Wengert tape: value arena, records; merging; the backward driver.
+
+One `Tape` per connected computation. An op whose inputs carry no tape starts a new one; an op
+whose inputs live on two tapes merges the smaller into the larger. A tape is referenced only by
+the non-leaf tensors recorded on it, so it is freed (with its arena) by reference counting as soon
+as the last of them goes, and explicitly after a backward without ``retain_graph``. This is what
+keeps memory bounded: an unrelated live graph pins only its own tape.
+
+Each value gets one variable-length record in ``rec`` (layout in `_kernels`), appended with a
+single `array.extend` (cheap from Python) and handed to Numba with `np.frombuffer` (no copy) at
+backward time, where `_kernels.decode` turns it into a fixed-width table. See
+docs/architecture.md.
+"""
+from __future__ import annotations
+
+import array
+import threading
+from typing import Optional
+
+import numpy as np
+
+from ._kernels import (IN_CONST, IN_LEAF, T_A, T_ADJ, T_B, T_IS32, T_NDIM, T_OP, T_SHP, T_SIZE,
+                       decode, opcodes, shift_inputs)
+
+_FIRST_CHUNK = 1 << 13      # bytes in a tape's first arena chunk
+_MAX_CHUNK = 1 << 23        # chunks double up to this (8 MiB)
+_OWN_CHUNK = 1 << 17        # float64 inputs of at least this many bytes are referenced, not copied
+
+_FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward.")
+
+GRAD_LOCK = threading.Lock()  # .grad accumulation into shared leaves from several threads
+
+
+class Tape:
+    """The records and arena of one connected computation (see module docstring)."""
+
+    __slots__ = ("rec", "fl", "chunks", "cur", "cur32", "base", "pos", "cap", "n", "inputs",
+                 "leaves", "consts", "retained", "dead", "freed", "into", "shift", "__weakref__")
+
+    def __init__(self):
+        self.rec = array.array("q")
+        self.fl = array.array("d", (0.0,))  # never empty: np.frombuffer wants a buffer
+        self.chunks: list = []              # numpy buffers the records' addresses point into
+        self.cur = self.cur32 = None        # the chunk being filled, and its float32 view
+        self.base = 0                       # its address
+        self.pos = self.cap = 0             # bytes used / available in it
+        self.n = 0                          # number of slots (= records)
+        self.inputs: dict = {}              # id(tensor) -> slot, for inputs recorded here
+        self.leaves: list = []              # (tensor, slot): leaves requiring grad
+        self.consts: list = []              # other input tensors (pins their ids while we live)
+        self.retained: list = []            # (weakref to non-leaf, slot) with retain_grad()
+        self.dead: list = []                # slots standing for non-leaves of freed tapes
+        self.freed = False
+        self.into: Optional[Tape] = None    # set when merged into another tape ...
+        self.shift = 0                      # ... with this slot offset there
+
+    # -- arena ------------------------------------------------------------------------------
+    def _grow(self, nbytes: int) -> None:
+        cap = min(max(self.cap * 2, _FIRST_CHUNK), _MAX_CHUNK)
+        while cap < nbytes:
+            cap *= 2
+        self.cur = np.empty(cap // 8, np.float64)
+        self.cur32 = self.cur.view(np.float32)
+        self.chunks.append(self.cur)
+        self.base = self.cur.ctypes.data
+        self.pos = 0
+        self.cap = cap
+
+    def _alloc(self, size: int, is32: bool):
+        """Arena space for `size` values: (address, flat view)."""
+        nbytes = (size * 4 + 7) & ~7 if is32 else size * 8   # every slot 8-byte aligned
+        if self.pos + nbytes > self.cap:
+            if nbytes > _MAX_CHUNK // 2:                      # big values: a chunk of their own
+                buf = np.empty((nbytes + 7) // 8, np.float64)
+                self.chunks.append(buf)
+                flat = buf.view(np.float32)[:size] if is32 else buf[:size]
+                return buf.ctypes.data, flat
+            self._grow(nbytes)
+        pos = self.pos
+        self.pos = pos + nbytes
+        if is32:
+            return self.base + pos, self.cur32[pos >> 2:(pos >> 2) + size]
+        return self.base + pos, self.cur[pos >> 3:(pos >> 3) + size]
+
+    def record(self, opcode: int, shape: tuple, size: int, is32: bool, a: int, b: int,
+               floats: tuple = (), ints: tuple = ()):
+        """Append the record of one op's output; returns (slot, view to write the value into).
+
+        The hot path of eager mode (one call per recorded op): the arena allocation of `_alloc`
+        is repeated inline for the common case, and the record is one `extend`."""
+        pos = self.pos
+        nbytes = (size * 4 + 7) & ~7 if is32 else size * 8
+        if pos + nbytes <= self.cap:
+            self.pos = pos + nbytes
+            addr = self.base + pos
+            flat = (self.cur32[pos >> 2:(pos >> 2) + size] if is32
+                    else self.cur[pos >> 3:(pos >> 3) + size])
+        else:
+            addr, flat = self._alloc(size, is32)
+        s = self.n
+        self.n = s + 1
+        if ints:
+            self.rec.extend((opcode, a, b, addr, is32, len(shape), *shape, len(ints), *ints,
+                             len(floats)))
+        else:
+            self.rec.extend((opcode, a, b, addr, is32, len(shape), *shape, 0, len(floats)))
+        if floats:
+            self.fl.extend(floats)
+        return s, (flat if len(shape) == 1 else flat.reshape(shape))
+
+    def input_slot(self, t, np_dtype) -> int:
+        """Slot holding tensor `t` (a leaf, a constant, or a non-leaf of a freed tape)."""
+        s = self.inputs.get(id(t))
+        if s is not None:
+            return s
+        data = t._data
+        need = bool(t._rg)
+        is32 = np_dtype == np.float32
+        if (not is32 and data.dtype == np.float64 and data.nbytes >= _OWN_CHUNK
+                and data.flags.c_contiguous):
+            self.chunks.append(data)   # referenced in place: no copy of large float64 inputs
+            addr = data.ctypes.data
+        else:
+            addr, flat = self._alloc(data.size, is32)
+            flat.reshape(data.shape)[...] = data
+        s = self.n
+        self.n = s + 1
+        self.rec.extend((IN_LEAF if need else IN_CONST, -1, -1, addr, is32, data.ndim,
+                         *data.shape, 0, 0))
+        self.inputs[id(t)] = s
+        if t._tape is not None:             # non-leaf whose graph was freed earlier
+            self.dead.append(s)
+            self.consts.append(t)
+        elif need:
+            self.leaves.append((t, s))
+        else:
+            self.consts.append(t)
+        return s
+
+    # -- merging ----------------------------------------------------------------------------
+    def absorb(self, other: "Tape") -> None:
+        """Append `other`'s records to this tape; tensors of `other` are redirected lazily."""
+        ns = self.n
+        rec = np.frombuffer(other.rec, np.int64).copy()
+        shift_inputs(rec, other.n, ns)
+        self.rec.frombytes(rec.tobytes())
+        self.fl.extend(other.fl[1:])
+        self.chunks.extend(other.chunks)
+        for k, s in other.inputs.items():
+            self.inputs.setdefault(k, s + ns)
+        self.leaves.extend((t, s + ns) for t, s in other.leaves)
+        self.consts.extend(other.consts)
+        self.retained.extend((r, s + ns) for r, s in other.retained)
+        self.dead.extend(s + ns for s in other.dead)
+        self.n += other.n
+        other.into, other.shift = self, ns
+        other._release()
+
+    def _release(self) -> None:
+        """Drop the values and the input references (records stay, so grad_fn still prints)."""
+        self.chunks = []
+        self.cur = self.cur32 = None
+        self.pos = self.cap = 0
+        self.inputs = {}
+        self.leaves = []
+        self.consts = []
+        self.retained = []
+
+    def free(self) -> None:
+        self._release()
+        self.freed = True
+
+    # -- record views (grad_fn, the tape table) -----------------------------------------------
+    def table(self) -> np.ndarray:
+        """The decoded fixed-width table (columns T_* of `_kernels`); a copy, for inspection."""
+        rec = np.frombuffer(self.rec, np.int64)
+        tab = decode(rec, self.n)[0]
+        del rec
+        return tab
+
+    def fields(self, s: int) -> tuple:
+        """(op, a, b, is32, shape) of slot s (decodes the tape: for display, not hot paths)."""
+        row = self.table()[s]
+        p = row[T_SHP]
+        return (int(row[T_OP]), int(row[T_A]), int(row[T_B]), int(row[T_IS32]),
+                tuple(self.rec[p:p + row[T_NDIM]]))
+
+
+def resolve(t) -> Tape:
+    """The live tape of non-leaf `t`, following merges (and updating `t` on the way)."""
+    tp = t._tape
+    while tp.into is not None:
+        t._slot += tp.shift
+        tp = tp.into
+    t._tape = tp
+    return tp
+
+
+def run_backward(tape: Tape, roots: list, retain_graph: bool) -> None:
+    """Seed the adjoints of `roots` [(slot, float64 gradient)], sweep, write leaf grads."""
+    from ._sweep import get_sweep
+    from .tensor import _wrap
+
+    if tape.freed:
+        raise RuntimeError(_FREED_MSG)
+    rec = np.frombuffer(tape.rec, np.int64)
+    tab, total = decode(rec, tape.n)
+    adj = np.zeros(total)
+    live = np.zeros(tape.n, np.uint8)
+    stop = 0
+    for s, g in roots:
+        off = tab[s, T_ADJ]
+        adj[off:off + tab[s, T_SIZE]] += g.reshape(-1)
+        live[s] = 1
+        stop = max(stop, s + 1)
+    get_sweep(frozenset(opcodes(tab).tolist()))(tab, rec, np.frombuffer(tape.fl, np.float64),
+                                                adj, live, 0, stop)
+    del rec  # release the buffer export so the tape can grow again
+    for s in tape.dead:
+        if live[s]:
+            raise RuntimeError(_FREED_MSG)
+
+    def grad_of(s, like):
+        off = tab[s, T_ADJ]
+        return adj[off:off + tab[s, T_SIZE]].reshape(like.shape).astype(like.dtype)
+
+    with GRAD_LOCK:
+        for t, s in tape.leaves:
+            if live[s] and t._rg:
+                _accumulate(t, grad_of(s, t._data), _wrap)
+        for ref, s in tape.retained:
+            t = ref()
+            if t is not None and live[s]:
+                _accumulate(t, grad_of(s, t._data), _wrap)
+    if not retain_graph:
+        tape.free()
+
+
+def _accumulate(t, g: np.ndarray, wrap) -> None:
+    if t._grad is None:
+        t._grad = wrap(g)
+    else:
+        t._grad._data += g

@@ -1,0 +1,206 @@
+"""Tensor factories (`tensor`, `ones`, `randn`, ...) and the global random generator."""
+from __future__ import annotations
+
+import builtins
+from typing import Optional
+
+import numpy as np
+
+from ._dtype import as_dtype, get_default_dtype
+from .tensor import Size, Tensor, _leaf_check_dtype, _wrap
+
+_RNG = [np.random.default_rng()]
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the generator behind `randn`, `rand` and friends (numpy's PCG64, not torch's stream)."""
+    _RNG[0] = np.random.default_rng(int(seed))
+    return _RNG[0]
+
+
+def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
+    t = _wrap(data)
+    if requires_grad:
+        _leaf_check_dtype(data)
+        t._rg = True
+    return t
+
+
+def _infer_dtype(data) -> np.dtype:
+    """torch's inference for Python data: floats -> default dtype, ints -> int64, bools -> bool."""
+    arr = np.asarray(data)
+    if arr.dtype.kind == "f":
+        return get_default_dtype().np_dtype
+    if arr.dtype.kind in "iu":
+        return np.dtype(np.int64)
+    if arr.dtype.kind == "b":
+        return np.dtype(np.bool_)
+    raise TypeError(f"tensor(): could not infer dtype of {type(data).__name__}")
+
+
+def _unwrap_nested(data):
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)):
+        return [_unwrap_nested(d) for d in data]
+    return data
+
+
+def tensor(data, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A new leaf tensor holding a copy of `data` (nested lists, numbers, ndarrays, tensors).
+
+    >>> import tapegrad as tg
+    >>> tg.tensor([[1, 2], [3, 4]], dtype=tg.float64)
+    tensor([[1., 2.],
+            [3., 4.]], dtype=tapegrad.float64)
+    """
+    if isinstance(data, Tensor):
+        arr = data._data
+    elif isinstance(data, np.ndarray):
+        arr = data
+    elif isinstance(data, np.generic):
+        arr = np.asarray(data)
+    else:
+        raw = _unwrap_nested(data)
+        arr = np.asarray(raw)
+        if dtype is None:
+            arr = arr.astype(_infer_dtype(raw))
+    nd = as_dtype(dtype).np_dtype if dtype is not None else as_dtype(arr.dtype).np_dtype
+    return _finish(np.array(arr, dtype=nd, copy=True), requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like `tensor`, but shares memory with a numpy array (or tensor) of the same dtype."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or as_dtype(dtype).np_dtype == data._data.dtype \
+            else data.to(dtype)
+    if isinstance(data, np.ndarray):
+        nd = as_dtype(dtype).np_dtype if dtype is not None else as_dtype(data.dtype).np_dtype
+        return _wrap(data if data.dtype == nd else data.astype(nd))
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with `ndarray` (changes to one show in the other).
+
+    >>> import numpy as np, tapegrad as tg
+    >>> a = np.zeros(2); t = tg.from_numpy(a); a[0] = 5; t
+    tensor([5., 0.], dtype=tapegrad.float64)
+    """
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    if as_dtype(ndarray.dtype).np_dtype != ndarray.dtype:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{ndarray.dtype}. The only "
+                        f"supported types are: float64, float32, int64, int32, and bool.")
+    return _wrap(ndarray)
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (list, tuple, Size)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"size must be a sequence of ints, got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    return as_dtype(dtype).np_dtype if dtype is not None else get_default_dtype().np_dtype
+
+
+def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A tensor of ones. ``tapegrad.ones(2, 2, requires_grad=True)``."""
+    return _finish(np.ones(_size(size), _float_dtype(dtype)), requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A tensor of zeros."""
+    return _finish(np.zeros(_size(size), _float_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """An uninitialised tensor."""
+    return _finish(np.empty(_size(size), _float_dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A tensor filled with `fill_value` (its dtype inferred from the value, as torch)."""
+    if dtype is None:
+        dtype = _infer_dtype(fill_value)
+    return _finish(np.full(_size((size,)), fill_value, as_dtype(dtype).np_dtype), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
+    """Standard normal samples (seeded by `manual_seed`)."""
+    rng = generator or _RNG[0]
+    return _finish(rng.standard_normal(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
+    """Uniform samples in [0, 1) (seeded by `manual_seed`)."""
+    rng = generator or _RNG[0]
+    return _finish(rng.random(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=(), *, dtype=None, generator=None, device=None) -> Tensor:
+    """Integers in [low, high)."""
+    if high is None:
+        low, high = 0, low
+    rng = generator or _RNG[0]
+    nd = as_dtype(dtype).np_dtype if dtype is not None else np.dtype(np.int64)
+    return _wrap(rng.integers(low, high, _size((size,))).astype(nd))
+
+
+def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False,
+           device=None) -> Tensor:
+    """Values from start to end (exclusive); integer arguments give int64, as torch."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        dtype = np.int64 if builtins.all(isinstance(v, (int, np.integer)) for v in vals) \
+            else get_default_dtype().np_dtype
+    nd = as_dtype(dtype).np_dtype
+    return _finish(np.arange(*vals, dtype=np.float64 if nd.kind == "f" else None).astype(nd),
+                   requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
+             device=None) -> Tensor:
+    """`steps` evenly spaced values from start to end inclusive."""
+    if steps < 0:
+        raise RuntimeError("linspace(): number of steps must be non-negative")
+    return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: Optional[int] = None, *, dtype=None, requires_grad: bool = False,
+        device=None) -> Tensor:
+    """The identity matrix (n x m)."""
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def _like(fn):
+    def like(input: Tensor, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+        return fn(*input.shape, dtype=dtype if dtype is not None else input.dtype,
+                  requires_grad=requires_grad)
+    like.__name__ = fn.__name__ + "_like"
+    like.__doc__ = f"`{fn.__name__}` with the shape (and by default the dtype) of `input`."
+    return like
+
+
+ones_like, zeros_like, empty_like = _like(ones), _like(zeros), _like(empty)
+randn_like, rand_like = _like(randn), _like(rand)
+
+
+def full_like(input: Tensor, fill_value, *, dtype=None, requires_grad: bool = False,
+              device=None) -> Tensor:
+    """`full` with the shape (and by default the dtype) of `input`."""
+    return full(tuple(input.shape), fill_value, dtype=dtype if dtype is not None else input.dtype,
+                requires_grad=requires_grad)

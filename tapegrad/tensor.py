@@ -1,0 +1,406 @@
+"""`Tensor`: a numpy array plus, for recorded values, a (tape, slot) reference.
+
+Data lives in ``_data`` (a numpy array). For a tensor produced by a recorded op it is a view into
+its tape's arena, so the reverse sweep reads the same memory without any conversion. Differentiable
+ops are attached to the class by `ops.py`, next to their definitions.
+"""
+from __future__ import annotations
+
+import functools
+import warnings
+import weakref
+from typing import Optional
+
+import numpy as np
+
+from . import _dtype
+from ._grad_mode import STATE
+from ._printing import tensor_repr
+
+
+class Size(tuple):
+    """Shape of a tensor (a tuple), printed as ``tapegrad.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"tapegrad.Size({list(self)})"
+
+    def numel(self) -> int:
+        return int(np.prod(self)) if self else 1
+
+
+class _BuiltinMethod(functools.partial):
+    """A bound method that prints like torch's C methods (``<built-in method all of Tensor ...>``).
+
+    Used for Tensor methods that record nothing (queries, conversions); the differentiable ops
+    stay plain Python methods, where this wrapper's ~0.2 us per call would show."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<built-in method {self.func.__name__} of Tensor object at {id(self.args[0]):#x}>"
+
+
+class builtin_method:
+    """Descriptor turning a function into a `_BuiltinMethod` when looked up on a tensor."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj, owner=None):
+        return self.fn if obj is None else _BuiltinMethod(self.fn, obj)
+
+
+def _leaf_check_dtype(data: np.ndarray) -> None:
+    if data.dtype.kind != "f":
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+
+
+class Tensor:
+    """A multi-dimensional array that can record operations for reverse-mode differentiation.
+
+    >>> import tapegrad as tg
+    >>> x = tg.ones(2, 2, requires_grad=True)
+    >>> (x * x).sum().backward(); x.grad
+    tensor([[2., 2.],
+            [2., 2.]])
+    """
+
+    # _grad/_retains are rarely set: class defaults + a lazily made __dict__ keep creation cheap
+    __slots__ = ("_data", "_tape", "_slot", "_rg", "__dict__", "__weakref__")
+    _grad = None
+    _retains = False
+    __array_priority__ = 1000  # numpy defers to our reflected operators
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("create tensors with tapegrad.tensor(...), tapegrad.ones(...), etc.")
+
+    # -- basic properties -------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def data(self) -> "Tensor":
+        """The values without history (shares memory), as torch's ``.data``."""
+        return _wrap(self._data)
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op."""
+        return self._tape is None
+
+    @property
+    def grad_fn(self):
+        """The recorded op that produced this tensor (a view of its tape entry), or None."""
+        if self._tape is None:
+            return None
+        from ._tape import resolve
+        from .autograd import grad_fn_for
+        tape = resolve(self)
+        return grad_fn_for(tape, self._slot)
+
+    @property
+    def grad(self) -> Optional["Tensor"]:
+        if self._tape is not None and not self._retains:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Optional["Tensor"]) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*range(self.ndim - 1, -1, -1))
+
+    # -- graph control ----------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set whether autograd records ops on this leaf (in place); returns self."""
+        if self._tape is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if requires_grad:
+            _leaf_check_dtype(self._data)
+        self._rg = bool(requires_grad)
+        return self
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data, with no history."""
+        return _wrap(self._data)
+
+    def detach_(self) -> "Tensor":
+        """Cut this tensor from its history in place."""
+        self._tape = None
+        self._rg = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward (no-op on leaves)."""
+        if self._tape is None:
+            if not self._rg:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if not self._retains:
+            from ._tape import resolve
+            resolve(self).retained.append((weakref.ref(self), self._slot))
+            self._retains = True
+
+    def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1., 2.], requires_grad=True)
+        >>> (x ** 2).sum().backward(); x.grad
+        tensor([2., 4.])
+        """
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph)
+
+    # -- conversions ------------------------------------------------------------------------
+    @builtin_method
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a numpy array (shared memory)."""
+        if self._rg and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        if dtype is not None and a.dtype != dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    @builtin_method
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
+                               f"Scalar")
+        return self._data.reshape(-1)[0].item()
+
+    @builtin_method
+    def tolist(self):
+        return self._data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(-1)[0])
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        name = None
+        if self._tape is not None:
+            name = type(self.grad_fn).__name__
+        return tensor_repr(self._data, self.dtype, _dtype.get_default_dtype(), name, self._rg)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return repr(self)
+
+    def __reduce__(self):
+        return (_from_state, (self._data.copy(), self._rg))
+
+    # -- queries ----------------------------------------------------------------------------
+    @builtin_method
+    def size(self, dim: Optional[int] = None):
+        """The shape, or one dimension's length."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[normalize_dim(dim, self._data.ndim)]
+
+    @builtin_method
+    def dim(self) -> int:
+        return self._data.ndim
+
+    @builtin_method
+    def numel(self) -> int:
+        return self._data.size
+
+    @builtin_method
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @builtin_method
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    @builtin_method
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    # -- in-place updates (parameter updates under no_grad) ---------------------------------
+    def _check_inplace(self, op: str) -> None:
+        if not STATE.enabled:
+            return
+        if self._tape is None and self._rg:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        if self._tape is not None:
+            raise RuntimeError(
+                f"{op}: in-place operations on tensors recorded on a tape are not supported yet; "
+                f"use the out-of-place form (e.g. y = y + 1) or run it under tapegrad.no_grad()")
+
+    def _inplace(self, ufunc, other, name: str) -> "Tensor":
+        self._check_inplace(name)
+        o = other._data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self._data, o, out=self._data, casting="same_kind")
+        except (TypeError, ValueError) as exc:  # numpy's casting / broadcasting errors
+            other_dt = other.dtype if isinstance(other, Tensor) else _dtype.scalar_dtype(other)
+            if isinstance(exc, TypeError) or "cast" in str(exc):
+                raise RuntimeError(f"result type {_dtype.result_type(self, other)} can't be cast "
+                                   f"to the desired output type {self.dtype} in {name}"
+                                   ) from None
+            raise RuntimeError(f"{name}: output with shape {list(self._data.shape)} doesn't match "
+                               f"the broadcast shape (other {other_dt}, shape "
+                               f"{list(np.shape(o))})") from None
+        return self
+
+    def add_(self, other, *, alpha=1) -> "Tensor":
+        if alpha != 1:
+            other = other * alpha
+        return self._inplace(np.add, other, "add_")
+
+    def sub_(self, other, *, alpha=1) -> "Tensor":
+        if alpha != 1:
+            other = other * alpha
+        return self._inplace(np.subtract, other, "sub_")
+
+    def mul_(self, other) -> "Tensor":
+        return self._inplace(np.multiply, other, "mul_")
+
+    def div_(self, other) -> "Tensor":
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                               f"{self.dtype} in div_")
+        return self._inplace(np.true_divide, other, "div_")
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros in place (e.g. ``p.grad.zero_()``)."""
+        self._check_inplace("zero_")
+        self._data[...] = 0
+        return self
+
+    def fill_(self, value) -> "Tensor":
+        self._check_inplace("fill_")
+        self._data[...] = value.item() if isinstance(value, Tensor) else value
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        self._check_inplace("copy_")
+        s = src._data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            np.copyto(self._data, np.broadcast_to(s, self._data.shape), casting="unsafe")
+        except ValueError:
+            raise RuntimeError(f"copy_: the source of shape {list(s.shape)} cannot be broadcast "
+                               f"to the destination of shape {list(self._data.shape)}") from None
+        return self
+
+
+def normalize_dim(dim: int, ndim: int) -> int:
+    """A dim in [-ndim, ndim) as a non-negative index, with torch's IndexError otherwise."""
+    lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if dim < lo or dim > hi:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but "
+                         f"got {dim})")
+    return int(dim) % ndim if ndim else 0
+
+
+def _wrap(data: np.ndarray) -> Tensor:
+    """A leaf tensor without grad over `data` (no copy)."""
+    t = object.__new__(Tensor)
+    t._data = data
+    t._tape = None
+    t._slot = -1
+    t._rg = False
+    return t
+
+
+def _nonleaf(data: np.ndarray, tape, slot: int) -> Tensor:
+    t = object.__new__(Tensor)
+    t._data = data
+    t._tape = tape
+    t._slot = slot
+    t._rg = True
+    return t
+
+
+def _from_state(data: np.ndarray, rg: bool) -> Tensor:
+    t = _wrap(data)
+    t._rg = rg
+    return t

@@ -1,0 +1,124 @@
+"""Every registered op: its reverse-mode gradient against central finite differences.
+
+Inputs are float64, of random shapes (0-d and broadcasting included), with values drawn from the
+op's domain (away from kinks and poles); other arguments (dims, permutations, indices, target
+shapes) are drawn by `H`. The op table in tapegrad/ops.py says how each op is called."""
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tapegrad as tg
+from tapegrad._kernels import T_OP
+from tapegrad._opdef import OPS, Domain
+from tapegrad.testing import gradcheck
+
+SIDE = dict(max_side=3)
+
+
+def values(domain: Domain):
+    el = st.floats(domain.lo, domain.hi, allow_nan=False, allow_infinity=False)
+    if domain.kinks:
+        el = el.filter(lambda v: all(abs(v - k) > domain.gap for k in domain.kinks))
+    return el
+
+
+def tensor(data, shape, domain: Domain):
+    arr = data.draw(hnp.arrays(np.float64, shape, elements=values(domain)))
+    return tg.tensor(arr, requires_grad=True)
+
+
+class H:
+    """Draws an op's non-tensor arguments."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def draw(self, strategy):
+        return self.data.draw(strategy)
+
+    def flag(self) -> bool:
+        return self.draw(st.booleans())
+
+    def dim(self, x) -> int:
+        nd = max(x.ndim, 1)
+        return self.draw(st.integers(-nd, nd - 1))
+
+    def dims(self, x):
+        if x.ndim == 0:
+            return self.draw(st.sampled_from([0, -1, (0,)]))
+        axes = self.draw(hnp.valid_tuple_axes(x.ndim, min_size=1))
+        return axes[0] if len(axes) == 1 and self.flag() else axes
+
+    def perm(self, x) -> tuple:
+        return tuple(self.draw(st.permutations(range(x.ndim))))
+
+    def reshape_target(self, x) -> tuple:
+        n = x.numel()
+        shape = self.draw(hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=n or 1)
+                          .filter(lambda s: int(np.prod(s)) == n)) if n > 1 else ()
+        if shape and self.flag():
+            i = self.draw(st.integers(0, len(shape) - 1))
+            shape = shape[:i] + (-1,) + shape[i + 1:]
+        return shape
+
+    def int_index(self, x):
+        k = self.draw(st.integers(1, x.ndim))
+        idx = tuple(self.draw(st.integers(-n, n - 1)) for n in x.shape[:k])
+        return idx[0] if k == 1 else idx
+
+    def basic_index(self, x):
+        """A basic index that is not all integers (that case is `select`)."""
+        def all_ints(ix):
+            ix = ix if isinstance(ix, tuple) else (ix,)
+            return bool(ix) and all(isinstance(k, int) for k in ix)
+        return self.draw(hnp.basic_indices(x.shape, allow_newaxis=True, allow_ellipsis=True)
+                         .filter(lambda ix: not all_ints(ix)))
+
+
+def draw_inputs(data, kind: str, domains: tuple) -> tuple:
+    d0 = domains[0]
+    d1 = domains[1] if len(domains) > 1 else d0
+    if kind == "same":
+        return (tensor(data, data.draw(hnp.array_shapes(min_dims=0, max_dims=3, **SIDE)), d0),)
+    if kind == "nonscalar":
+        return (tensor(data, data.draw(hnp.array_shapes(min_dims=1, max_dims=3, **SIDE)), d0),)
+    if kind == "matrix":
+        return (tensor(data, data.draw(hnp.array_shapes(min_dims=0, max_dims=2, **SIDE)), d0),)
+    if kind == "broadcast":
+        shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                             **SIDE)).input_shapes
+        return tensor(data, shapes[0], d0), tensor(data, shapes[1], d1)
+    m, k, n = (data.draw(st.integers(1, 3)) for _ in range(3))
+    if kind == "bmm":
+        ba, bb = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2,
+                                                             **SIDE)).input_shapes
+        assume(len(ba) + len(bb) > 0)
+        return tensor(data, ba + (m, k), d0), tensor(data, bb + (k, n), d1)
+    shapes = {"mm": ((m, k), (k, n)), "dot": ((k,), (k,)), "mv": ((m, k), (k,)),
+              "vm": ((k,), (k, n))}[kind]
+    return tensor(data, shapes[0], d0), tensor(data, shapes[1], d1)
+
+
+def recorded_ops(out) -> set:
+    return set(out._tape.table()[:, T_OP].tolist()) if out._tape is not None else set()
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@given(data=st.data())
+def test_gradient_matches_finite_differences(name, data):
+    op = OPS[name]
+    kind, make = op.test
+    inputs = draw_inputs(data, kind, op.domain)
+    fn = make(H(data), *inputs)
+    out = fn(*inputs)
+    assert op.code in recorded_ops(out), f"the test spec of {name!r} does not reach the op"
+    assert gradcheck(fn, inputs, **op.extra.get("tol", {}))
+
+
+def test_every_op_has_a_distinct_opcode_and_torch_name():
+    codes = [op.code for op in OPS.values()]
+    assert sorted(codes) == list(range(len(codes)))
+    assert all(op.grad_fn.endswith(("Backward0", "Backward1", "Backward2", "Backward4"))
+               for op in OPS.values())
