@@ -59,6 +59,7 @@ class Op:
     keeps_int: bool = False        # integer inputs give integer outputs (no-grad path)
     takes_params: bool = False     # unary forward is f(x, p0, p1, out) rather than f(x, out)
     test: tuple = ()               # (input shapes kind, make(h, *inputs) -> fn): see below
+    usage: str = ""                # how a user calls it (README's op table)
     extra: dict = field(default_factory=dict)
 
 
@@ -75,6 +76,8 @@ def register(op: Op) -> Op:
     op.keeps_int = bool(op.extra.get("keeps_int"))
     op.takes_params = "params" in op.extra
     op.test = op.extra.pop("test", None) or _default_test(op)
+    op.usage = op.extra.pop("usage", None) or (
+        f"x.{op.name}()" if op.kind == "unary" else f"x.{op.name}(y)")
     OPS[op.name] = op
     BY_CODE.append(op)
     return op
@@ -108,3 +111,15 @@ def kernel(name: str, adjoint: str, grad_fn: str, domain: tuple = (REAL,), **ext
     return register(Op(name, "kernel", grad_fn, None, adjoint, "", domain, extra=extra))
 
 
+
+
+def op_table_markdown() -> str:
+    """The README's op table, generated from the registry (a test keeps the README in sync)."""
+    rows = ["| op | called as | grad_fn | adjoint (d loss / d input) |", "|---|---|---|---|"]
+    for op in BY_CODE:
+        adj = f"`{op.gx}`" + (f", `{op.gy}`" if op.gy else "")
+        if op.kind == "kernel":
+            adj = f"kernel `{op.gx}`"
+        adj = adj.replace("|", "\\|")
+        rows.append(f"| {op.name} | `{op.usage}` | {op.grad_fn} | {adj} |")
+    return "\n".join(rows)

@@ -97,13 +97,12 @@ def broadcast_shapes(sa: tuple, sb: tuple) -> tuple:
     n = max(len(sa), len(sb))
     pa = (1,) * (n - len(sa)) + tuple(sa)
     pb = (1,) * (n - len(sb)) + tuple(sb)
-    out = []
-    for d, (u, v) in enumerate(zip(pa, pb)):
+    for d in range(n - 1, -1, -1):  # torch names the last mismatching dimension
+        u, v = pa[d], pb[d]
         if u != v and u != 1 and v != 1:
             raise RuntimeError(f"The size of tensor a ({u}) must match the size of tensor b ({v}) "
                                f"at non-singleton dimension {d}")
-        out.append(v if u == 1 else u)
-    return tuple(out)
+    return tuple(v if u == 1 else u for u, v in zip(pa, pb))
 
 
 def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:

@@ -89,7 +89,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     """
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    if as_dtype(ndarray.dtype).np_dtype != ndarray.dtype:
+    if ndarray.dtype not in (np.float64, np.float32, np.int64, np.int32, np.bool_):
         raise TypeError(f"can't convert np.ndarray of type numpy.{ndarray.dtype}. The only "
                         f"supported types are: float64, float32, int64, int32, and bool.")
     return _wrap(ndarray)

@@ -61,32 +61,42 @@ CLAMP = unary("clamp", lambda x, p0, p1, out: np.clip(x, None if p0 == -_INF els
                                                       None if p1 == _INF else p1, out=out),
               "g if (x >= p0 and x <= p1) else 0.0", "ClampBackward1",
               Domain(-3, 3, kinks=(-1.0, 1.0), gap=0.1), keeps_int=True, params=(-1.0, 1.0),
-              test=("same", lambda h, x: lambda x: x.clamp(-1.0, 1.0)))
+              usage="x.clamp(min, max)",
+    test=("same", lambda h, x: lambda x: x.clamp(-1.0, 1.0)))
 # tensor (op) Python scalar; the scalar is p0
 ADD_S = unary("add_scalar", lambda x, p0, p1, out: np.add(x, p0, out=out), "g", "AddBackward0",
-              keeps_int=True, params=(1.5, 0.0), test=("same", lambda h, x: lambda x: x + 1.5))
+              keeps_int=True, params=(1.5, 0.0), usage="x + 2, 2 + x",
+    test=("same", lambda h, x: lambda x: x + 1.5))
 SUB_S = unary("sub_scalar", lambda x, p0, p1, out: np.subtract(x, p0, out=out), "g",
               "SubBackward0", keeps_int=True, params=(1.5, 0.0),
-              test=("same", lambda h, x: lambda x: x - 1.5))
+              usage="x - 2",
+    test=("same", lambda h, x: lambda x: x - 1.5))
 RSUB_S = unary("rsub_scalar", lambda x, p0, p1, out: np.subtract(p0, x, out=out), "-g",
                "RsubBackward1", keeps_int=True, params=(1.5, 0.0),
-               test=("same", lambda h, x: lambda x: 1.5 - x))
+               usage="2 - x",
+    test=("same", lambda h, x: lambda x: 1.5 - x))
 MUL_S = unary("mul_scalar", lambda x, p0, p1, out: np.multiply(x, p0, out=out), "g * p0",
               "MulBackward0", keeps_int=True, params=(-2.5, 0.0),
-              test=("same", lambda h, x: lambda x: x * -2.5))
+              usage="x * 2, 2 * x",
+    test=("same", lambda h, x: lambda x: x * -2.5))
 DIV_S = unary("div_scalar", lambda x, p0, p1, out: np.true_divide(x, p0, out=out), "g / p0",
-              "DivBackward0", params=(-2.5, 0.0), test=("same", lambda h, x: lambda x: x / -2.5))
+              "DivBackward0", params=(-2.5, 0.0), usage="x / 2",
+    test=("same", lambda h, x: lambda x: x / -2.5))
 POW_S = unary("pow_scalar", lambda x, p0, p1, out: np.power(x, p0, out=out),
               "0.0 if p0 == 0.0 else g * p0 * x ** (p0 - 1.0)", "PowBackward0", POSITIVE,
-              keeps_int=True, params=(2.5, 0.0), test=("same", lambda h, x: lambda x: x ** 2.5))
+              keeps_int=True, params=(2.5, 0.0), usage="x ** 2",
+    test=("same", lambda h, x: lambda x: x ** 2.5))
 RPOW_S = unary("rpow_scalar", lambda x, p0, p1, out: np.power(p0, x, out=out),
                "g * out * math.log(p0)", "PowBackward2", params=(1.7, 0.0),
-               test=("same", lambda h, x: lambda x: 1.7 ** x))
+               usage="2 ** x",
+    test=("same", lambda h, x: lambda x: 1.7 ** x))
 # flat identities: reshape/view, dtype casts, clone (recorded with their own output shape/dtype)
 VIEW = unary("view", None, "g", "ViewBackward0",
-             test=("same", lambda h, x: lambda x, s=h.reshape_target(x): x.reshape(s)))
+             usage="x.reshape(...), x.view(...)",
+    test=("same", lambda h, x: lambda x, s=h.reshape_target(x): x.reshape(s)))
 TO = unary("to_copy", None, "g", "ToCopyBackward0", tol=dict(eps=1e-2, atol=1e-4),
-           test=("same", lambda h, x: lambda x: x.float()))  # float32 output: a coarser step
+           usage="x.to(dtype), x.double(), x.float()",
+    test=("same", lambda h, x: lambda x: x.float()))  # float32 output: a coarser step
 CLONE = unary("clone", lambda x, out: _into(x.copy(), out), "g", "CloneBackward0")
 
 
@@ -263,11 +273,15 @@ def _rpow(x: Tensor, c):
 # ------------------------------------------------------------------------------------------------
 # reductions
 # ------------------------------------------------------------------------------------------------
-SUM = kernel("sum", "adj_reduce", "SumBackward0", test=("same", lambda h, x: sum))
-SUM_DIM = kernel("sum_dim", "adj_reduce", "SumBackward1", test=(
+SUM = kernel("sum", "adj_reduce", "SumBackward0", usage="x.sum()",
+    test=("same", lambda h, x: sum))
+SUM_DIM = kernel("sum_dim", "adj_reduce", "SumBackward1", usage="x.sum(dim, keepdim)",
+    test=(
     "same", lambda h, x: _partial(sum, dim=h.dims(x), keepdim=h.flag())))
-MEAN = kernel("mean", "adj_reduce", "MeanBackward0", test=("same", lambda h, x: mean))
-MEAN_DIM = kernel("mean_dim", "adj_reduce", "MeanBackward1", test=(
+MEAN = kernel("mean", "adj_reduce", "MeanBackward0", usage="x.mean()",
+    test=("same", lambda h, x: mean))
+MEAN_DIM = kernel("mean_dim", "adj_reduce", "MeanBackward1", usage="x.mean(dim, keepdim)",
+    test=(
     "same", lambda h, x: _partial(mean, dim=h.dims(x), keepdim=h.flag())))
 
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
@@ -328,14 +342,19 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 # ------------------------------------------------------------------------------------------------
 # linear algebra
 # ------------------------------------------------------------------------------------------------
-MM = kernel("mm", "adj_matmul", "MmBackward0", (REAL, REAL), test=("mm", lambda h, a, b: mm))
+MM = kernel("mm", "adj_matmul", "MmBackward0", (REAL, REAL), usage="a @ b (2-D), mm(a, b)",
+    test=("mm", lambda h, a, b: mm))
 DOT = kernel("dot", "adj_matmul", "DotBackward0", (REAL, REAL),
-             test=("dot", lambda h, a, b: matmul))
-MV = kernel("mv", "adj_matmul", "MvBackward0", (REAL, REAL), test=("mv", lambda h, a, b: matmul))
+             usage="a @ b (1-D · 1-D)",
+    test=("dot", lambda h, a, b: matmul))
+MV = kernel("mv", "adj_matmul", "MvBackward0", (REAL, REAL), usage="a @ v (2-D · 1-D)",
+    test=("mv", lambda h, a, b: matmul))
 VM = kernel("vm", "adj_matmul", "SqueezeBackward4", (REAL, REAL),
-            test=("vm", lambda h, a, b: matmul))
+            usage="v @ b (1-D · 2-D)",
+    test=("vm", lambda h, a, b: matmul))
 BMM = kernel("matmul_batched", "adj_matmul", "UnsafeViewBackward0", (REAL, REAL),
-             test=("bmm", lambda h, a, b: matmul))
+             usage="a @ b (batched, broadcast)",
+    test=("bmm", lambda h, a, b: matmul))
 
 
 def _shape_str(s) -> str:
@@ -386,14 +405,19 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 # shapes
 # ------------------------------------------------------------------------------------------------
 PERMUTE = kernel("permute", "adj_permute", "PermuteBackward0",
-                 test=("same", lambda h, x: lambda x, p=h.perm(x): x.permute(p)))
+                 usage="x.permute(dims), x.T",
+    test=("same", lambda h, x: lambda x, p=h.perm(x): x.permute(p)))
 TRANSPOSE = kernel("transpose", "adj_permute", "TransposeBackward0",
-                   test=("same", lambda h, x: _partial(transpose, dim0=h.dim(x), dim1=h.dim(x))))
-T_OP = kernel("t", "adj_permute", "TBackward0", test=("matrix", lambda h, x: t))
+                   usage="x.transpose(d0, d1)",
+    test=("same", lambda h, x: _partial(transpose, dim0=h.dim(x), dim1=h.dim(x))))
+T_OP = kernel("t", "adj_permute", "TBackward0", usage="x.t()",
+    test=("matrix", lambda h, x: t))
 INDEX = kernel("select", "adj_strided", "SelectBackward0",
-               test=("nonscalar", lambda h, x: lambda x, i=h.int_index(x): x[i]))
+               usage="x[i], x[i, j]",
+    test=("nonscalar", lambda h, x: lambda x, i=h.int_index(x): x[i]))
 SLICE = kernel("slice", "adj_strided", "SliceBackward0",
-               test=("same", lambda h, x: lambda x, i=h.basic_index(x): x[i]))
+               usage="x[1:, None, ..., ::2]",
+    test=("same", lambda h, x: lambda x, i=h.basic_index(x): x[i]))
 
 
 def _permuted(op, x: Tensor, perm: tuple) -> Tensor:

@@ -1,0 +1,61 @@
+"""A short showcase after the seed walkthrough: a model fitted with tapegrad, a gradient check,
+and what the flat tape buys (backward time vs recording time on a 10,000-entry tape)."""
+import time
+
+import numpy as np
+
+import tapegrad as tg
+from tapegrad.testing import gradcheck
+
+
+def fit_a_line() -> None:
+    tg.manual_seed(0)
+    x = tg.linspace(-1, 1, 64).reshape(64, 1)
+    y = 3 * x - 0.5 + 0.1 * tg.randn(64, 1)
+    w = tg.zeros(1, 1, requires_grad=True)
+    b = tg.zeros(1, requires_grad=True)
+    for step in range(201):
+        loss = ((x @ w + b - y) ** 2).mean()
+        loss.backward()
+        with tg.no_grad():
+            w -= 0.5 * w.grad
+            b -= 0.5 * b.grad
+        w.grad = None
+        b.grad = None
+        if step % 50 == 0:
+            print(f"  step {step:3d}  loss {loss.item():.4f}")
+    print(f"  fitted w = {w.item():.3f} (true 3), b = {b.item():.3f} (true -0.5)")
+
+
+def check_a_gradient() -> None:
+    x = tg.tensor([0.3, -1.2, 2.0], dtype=tg.float64, requires_grad=True)
+    ok = gradcheck(lambda x: (x.sin() * x.exp() / (1 + x ** 2)).sum(), (x,))
+    print(f"  gradcheck of sin(x)·exp(x)/(1+x²) against central differences: {ok}")
+
+
+def tape_speed() -> None:
+    x = tg.randn(16, requires_grad=True)
+
+    def run(n):
+        y = x
+        for _ in range(n // 4):
+            y = ((y * 1.001).sin() + x).tanh()
+        return y.sum()
+    run(40).backward()  # compile (cached on disk after the first time)
+    t0 = time.perf_counter()
+    out = run(10_000)
+    t1 = time.perf_counter()
+    out.backward()
+    t2 = time.perf_counter()
+    print(f"  recorded 10,000 ops in {1e3 * (t1 - t0):.1f} ms; backward (one Numba sweep) took "
+          f"{1e3 * (t2 - t1):.2f} ms = {100 * (t2 - t1) / (t1 - t0):.1f}% of that")
+    print(f"  |dx| = {np.linalg.norm(x.grad.numpy()):.4f}")
+
+
+if __name__ == "__main__":
+    print("\n== fit y = 3x - 0.5 by gradient descent ==")
+    fit_a_line()
+    print("\n== property-test a gradient ==")
+    check_a_gradient()
+    print("\n== the flat tape ==")
+    tape_speed()

@@ -1,0 +1,139 @@
+"""Engine properties from DESIGN.md: backward is one Numba sweep (no Python per tape entry),
+recording is per thread, and memory stays bounded."""
+import sys
+import threading
+
+import numpy as np
+
+import tapegrad as tg
+
+
+def chain(x, n):
+    y = x
+    for _ in range(n // 4):
+        y = (y * 1.001).sin() + x
+        y = y.tanh()
+    return y.sum()
+
+
+def count_calls(fn) -> int:
+    calls = 0
+
+    def prof(frame, event, arg):
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+    sys.setprofile(prof)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_backward_python_calls_do_not_grow_with_tape_length():
+    x = tg.randn(16, requires_grad=True)
+    chain(x, 40).backward()  # compile outside the measurement
+    counts = {}
+    for n in (1_000, 10_000):
+        out = chain(x, n)
+        counts[n] = count_calls(out.backward)
+    assert counts[10_000] == counts[1_000], counts
+    assert counts[1_000] < 200, counts
+
+
+def test_two_threads_record_and_differentiate_independently():
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def worker(seed: int, power: float):
+        try:
+            rng = np.random.default_rng(seed)
+            for _ in range(200):
+                v = rng.uniform(0.5, 2.0, 8)
+                x = tg.tensor(v, requires_grad=True)
+                (x ** power).sum().backward()
+                np.testing.assert_allclose(x.grad.numpy(), power * v ** (power - 1), rtol=1e-5)
+            barrier.wait()
+        except Exception as exc:  # reported below, in the main thread
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=worker, args=(s, p)) for s, p in ((1, 2.0), (2, 3.0))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_no_grad_is_per_thread():
+    entered, checked = threading.Event(), threading.Event()
+    seen = {}
+
+    def quiet():
+        with tg.no_grad():
+            entered.set()
+            checked.wait(5)
+            seen["quiet"] = (tg.ones(1, requires_grad=True) * 2).requires_grad
+
+    t = threading.Thread(target=quiet)
+    t.start()
+    entered.wait(5)
+    seen["main"] = (tg.ones(1, requires_grad=True) * 2).requires_grad
+    checked.set()
+    t.join()
+    assert seen == {"main": True, "quiet": False}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def mlp_params(rng):
+    return [tg.tensor(rng.standard_normal(s) * 0.3, requires_grad=True)
+            for s in ((8, 16), (16,), (16, 1), (1,))]
+
+
+def forward(params, x):
+    w1, b1, w2, b2 = params
+    return ((x @ w1 + b1).tanh() @ w2 + b2)
+
+
+def test_memory_flat_over_a_training_loop():
+    rng = np.random.default_rng(0)
+    params = mlp_params(rng)
+    x = tg.tensor(rng.standard_normal((32, 8)))
+    y = tg.tensor(rng.standard_normal((32, 1)))
+
+    def step():
+        loss = ((forward(params, x) - y) ** 2).mean()
+        loss.backward()
+        with tg.no_grad():
+            for p in params:
+                p -= 0.01 * p.grad
+                p.grad = None
+        return loss
+
+    for _ in range(1_000):
+        step()
+    before = rss_mb()
+    for _ in range(10_000):
+        loss = step()
+    assert rss_mb() - before < 10, (before, rss_mb())
+    assert loss.item() < 1.5
+
+
+def test_memory_flat_when_evaluating_without_no_grad_while_a_graph_is_alive():
+    rng = np.random.default_rng(1)
+    params = mlp_params(rng)
+    x = tg.tensor(rng.standard_normal((32, 8)))
+    unrelated = (params[0] * 2).sum()   # a graph tensor kept alive, as in a notebook
+    for _ in range(1_000):
+        out = forward(params, x)
+    before = rss_mb()
+    for _ in range(10_000):
+        out = forward(params, x)        # forgot no_grad: each pass records a tape
+    assert rss_mb() - before < 10, (before, rss_mb())
+    assert out.requires_grad and unrelated.requires_grad

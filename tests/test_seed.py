@@ -1,0 +1,31 @@
+"""The seed walkthrough (a PyTorch tutorial transcript) prints what PyTorch printed."""
+import pathlib
+
+import pytest
+
+from demo import seed
+
+SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "seed" / "autograd_tutorial.txt"
+
+
+def test_transcript_copy_matches_shared_seed():
+    if not SHARED.exists():
+        pytest.skip("shared/ is not beside this checkout")
+    assert seed.TRANSCRIPT.read_text() == SHARED.read_text()
+
+
+def test_transcript_has_the_expected_cells():
+    cells = seed.cells()
+    assert len(cells) == 11
+    assert cells[0] == ("import torch", "")
+
+
+@pytest.mark.parametrize("i", range(11))
+def test_seed_cell_prints_what_torch_printed(i, seed_run):
+    code, expected, printed = seed_run[i]
+    assert seed.normalize(printed) == seed.normalize(expected), code
+
+
+@pytest.fixture(scope="module")
+def seed_run():
+    return seed.run()
