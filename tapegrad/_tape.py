@@ -50,7 +50,7 @@ class Tape:
         self.base = 0                       # its address
         self.pos = self.cap = 0             # bytes used / available in it
         self.n = 0                          # number of slots (= records)
-        self.inputs: dict = {}              # id(tensor) -> slot, for inputs recorded here
+        self.inputs: dict = {}              # (id(tensor), needs grad) -> slot of an input
         self.leaves: list = []              # (tensor, slot): leaves requiring grad
         self.consts: list = []              # other input tensors (pins their ids while we live)
         self.retained: list = []            # (weakref to non-leaf, slot) with retain_grad()
@@ -115,11 +115,12 @@ class Tape:
 
     def input_slot(self, t, np_dtype) -> int:
         """Slot holding tensor `t` (a leaf, a constant, or a non-leaf of a freed tape)."""
-        s = self.inputs.get(id(t))
+        need = bool(t._rg)
+        key = (id(t), need)  # requires_grad may be switched on between two uses
+        s = self.inputs.get(key)
         if s is not None:
             return s
         data = t._data
-        need = bool(t._rg)
         is32 = np_dtype == np.float32
         if (not is32 and data.dtype == np.float64 and data.nbytes >= _OWN_CHUNK
                 and data.flags.c_contiguous):
@@ -132,7 +133,7 @@ class Tape:
         self.n = s + 1
         self.rec.extend((IN_LEAF if need else IN_CONST, -1, -1, addr, is32, data.ndim,
                          *data.shape, 0, 0))
-        self.inputs[id(t)] = s
+        self.inputs[key] = s
         if t._tape is not None:             # non-leaf whose graph was freed earlier
             self.dead.append(s)
             self.consts.append(t)

@@ -72,8 +72,19 @@ class Tensor:
     _retains = False
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
+    def __new__(cls, *args, dtype=None, requires_grad: bool = False):
+        """torch's legacy constructor: ``Tensor(2, 3)`` (uninitialised) or ``Tensor(data)``,
+        in the default dtype. Prefer `tapegrad.tensor`."""
+        from . import factories
+        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                        for a in args):
+            return factories.empty(*args, dtype=dtype, requires_grad=requires_grad)
+        data = args[0] if args else []
+        return factories.tensor(data, dtype=dtype or _dtype.get_default_dtype(),
+                                requires_grad=requires_grad)
+
     def __init__(self, *args, **kwargs):
-        raise TypeError("create tensors with tapegrad.tensor(...), tapegrad.ones(...), etc.")
+        pass
 
     # -- basic properties -------------------------------------------------------------------
     @property

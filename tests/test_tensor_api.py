@@ -236,3 +236,20 @@ def test_float32_gradients_are_float32():
     x = tg.ones(2, requires_grad=True)
     (x * 3).sum().backward()
     assert x.grad.dtype is tg.float32
+
+
+def test_legacy_constructor():
+    assert tg.Tensor([1, 2]).dtype is tg.float32
+    assert tg.Tensor([1, 2]).tolist() == [1.0, 2.0]
+    assert tg.Tensor(2, 3).shape == (2, 3)
+
+
+def test_constant_that_later_requires_grad_gets_its_gradient():
+    x = tg.tensor([1.0, 2.0])
+    w = tg.ones(2, requires_grad=True)
+    y = w * x                    # x enters the tape as a constant
+    x.requires_grad_()
+    z = (y * x).sum()            # now x must be differentiated (through this use only, as torch)
+    z.backward()
+    assert x.grad.tolist() == [1.0, 2.0]
+    assert w.grad.tolist() == [1.0, 4.0]
