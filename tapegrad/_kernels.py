@@ -12,6 +12,8 @@ The tape, as the kernels see it (see docs/architecture.md):
   slot with the T_* columns below (offsets into ``rec``/``fl``, sizes, adjoint offsets).
 * ``adj`` -- float64 adjoints; ``tab[s, T_ADJ]`` is slot s's offset. ``live[s]`` marks a slot
   whose adjoint has been written; entries whose output is not live are skipped.
+* ``env`` -- int64 run-time facts for the kernels: ``env[ENV_DGEMM]`` is the address of
+  ``cblas_dgemm`` (0: use loops). Passed as data, never baked into cached code.
 
 Kernels never trust a shape they were not given: every index they form is derived from ``rec``,
 which Python filled from shapes it validated, and every address points into a buffer the tape
@@ -21,11 +23,14 @@ import numpy as np
 from numba import carray, njit, types
 from numba.extending import intrinsic
 
+from ._blas import NO_TRANS, TRANS, dgemm_acc
+
 IN_CONST, IN_LEAF = -1, -2   # pseudo-opcodes of input records
 # columns of the decoded table
 (T_OP, T_A, T_B, T_ADDR, T_IS32, T_NDIM, T_SHP, T_SIZE, T_ADJ, T_NEED, T_IOFS, T_ICNT,
  T_FOFS) = range(13)
 TAB_W = 13
+ENV_DGEMM = 0
 
 
 def _ptr_intrinsic(ty):
@@ -193,21 +198,12 @@ def bindex(tab, rec, small, big):
     return strided_map(bs, bcast_strides(bs, slot_shape(tab, rec, small)))
 
 
-@njit(cache=True)
-def load_f64(tab, s):
-    """A copy of a slot's values as a contiguous float64 array."""
-    n = tab[s, T_SIZE]
-    if tab[s, T_IS32]:
-        return vals32(tab[s, T_ADDR], n).astype(np.float64)
-    return vals64(tab[s, T_ADDR], n).copy()
-
-
 # ----------------------------------------------------------------------------------------------
 # hand-written adjoints (kind='kernel' ops); uniform signature
 # ----------------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def adj_reduce(e, tab, rec, fl, adj, live):
+def adj_reduce(e, tab, rec, fl, adj, live, env):
     """sum / mean over the dims in ints (bitmask): gx[i] += g[reduced(i)] * fl[e, 0]."""
     o = e
     a = tab[e, T_A]
@@ -232,7 +228,7 @@ def adj_reduce(e, tab, rec, fl, adj, live):
 
 
 @njit(cache=True)
-def adj_permute(e, tab, rec, fl, adj, live):
+def adj_permute(e, tab, rec, fl, adj, live, env):
     """out = a.permute(perm) (perm in ints): ga[map[i]] += g[i]."""
     o = e
     a = tab[e, T_A]
@@ -265,50 +261,64 @@ def _mat_dims(tab, rec, s, is_left):
 
 
 @njit(cache=True)
-def adj_matmul(e, tab, rec, fl, adj, live):
-    """out[..., m, n] = a[..., m, k] @ b[..., k, n] with broadcast batch dims."""
+def _values_f64(tab, s):
+    """A float64 array with slot s's values: the slot itself, or a converted copy of float32."""
+    if tab[s, T_IS32]:
+        return vals32(tab[s, T_ADDR], tab[s, T_SIZE]).astype(np.float64)
+    return vals64(tab[s, T_ADDR], tab[s, T_SIZE])
+
+
+@njit(cache=True)
+def gemm_acc(dgemm, ta, tb, m, n, k, a, b, c):
+    """c[m, n] += op(a) @ op(b) (row-major; op transposes when ta/tb is TRANS), via the BLAS at
+    address `dgemm`, else loops. a, b, c are flat float64 arrays."""
+    lda = m if ta == TRANS else k
+    ldb = k if tb == TRANS else n
+    if dgemm != 0:
+        dgemm_acc(dgemm, ta, tb, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb, c.ctypes.data, n)
+        return
+    for i in range(m):
+        for p in range(k):
+            av = a[p * lda + i] if ta == TRANS else a[i * lda + p]
+            for j in range(n):
+                c[i * n + j] += av * (b[j * ldb + p] if tb == TRANS else b[p * ldb + j])
+
+
+@njit(cache=True)
+def adj_matmul(e, tab, rec, fl, adj, live, env):
+    """out[..., m, n] = a[..., m, k] @ b[..., k, n] with broadcast batch dims:
+    ga += g @ b^T and gb += a^T @ g, accumulated by dgemm straight into the adjoints."""
     o = e
     a = tab[e, T_A]
     b = tab[e, T_B]
     ba, m, k = _mat_dims(tab, rec, a, True)
     bb, k2, n = _mat_dims(tab, rec, b, False)
-    # batch shape of the output = broadcast of ba and bb; its size is read from the out slot
-    nbatch = tab[o, T_SIZE] // (m * n) if m * n > 0 else 0
     nbd = max(ba.shape[0], bb.shape[0])
     obatch = slot_shape(tab, rec, o)[:nbd]
     ia = strided_map(obatch, bcast_strides(obatch, ba))
     ib = strided_map(obatch, bcast_strides(obatch, bb))
-    A = load_f64(tab, a)
-    B = load_f64(tab, b)
-    go = tab[o, T_ADJ]
-    G = adj[go:go + tab[o, T_SIZE]]
-    ga = tab[a, T_ADJ]
-    gb = tab[b, T_ADJ]
-    need_a = tab[a, T_NEED]
-    need_b = tab[b, T_NEED]
-    for t in range(nbatch):
-        g2 = G[t * m * n:(t + 1) * m * n].reshape((m, n))
-        a2 = A[ia[t] * m * k:(ia[t] + 1) * m * k].reshape((m, k))
-        b2 = B[ib[t] * k * n:(ib[t] + 1) * k * n].reshape((k, n))
-        if need_a:
-            da = np.dot(g2, np.ascontiguousarray(b2.T)).ravel()
-            base = ga + ia[t] * m * k
-            for i in range(m * k):
-                adj[base + i] += da[i]
-        if need_b:
-            db = np.dot(np.ascontiguousarray(a2.T), g2).ravel()
-            base = gb + ib[t] * k * n
-            for i in range(k * n):
-                adj[base + i] += db[i]
-    if need_a:
+    A = _values_f64(tab, a)
+    B = _values_f64(tab, b)
+    go, ga, gb = tab[o, T_ADJ], tab[a, T_ADJ], tab[b, T_ADJ]
+    for t in range(ia.shape[0]):
+        g2 = adj[go + t * m * n:go + (t + 1) * m * n]
+        if tab[a, T_NEED]:
+            gemm_acc(env[ENV_DGEMM], NO_TRANS, TRANS, m, k, n, g2,
+                     B[ib[t] * k * n:(ib[t] + 1) * k * n],
+                     adj[ga + ia[t] * m * k:ga + (ia[t] + 1) * m * k])
+        if tab[b, T_NEED]:
+            gemm_acc(env[ENV_DGEMM], TRANS, NO_TRANS, k, n, m,
+                     A[ia[t] * m * k:(ia[t] + 1) * m * k], g2,
+                     adj[gb + ib[t] * k * n:gb + (ib[t] + 1) * k * n])
+    if tab[a, T_NEED]:
         live[a] = 1
-    if need_b:
+    if tab[b, T_NEED]:
         live[b] = 1
     _ = k2
 
 
 @njit(cache=True)
-def adj_strided(e, tab, rec, fl, adj, live):
+def adj_strided(e, tab, rec, fl, adj, live, env):
     """out = a viewed at (offset, strides) in ints (basic indexing): ga[off + map[i]] += g[i]."""
     o = e
     a = tab[e, T_A]

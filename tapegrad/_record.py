@@ -76,11 +76,18 @@ def float_dtype(np_dtype):
 def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=None) -> Tensor:
     """Elementwise one-input op (see `_opdef.unary` for the forward's signature)."""
     xd = x._data
-    dt = out_dtype if out_dtype is not None else (
-        xd.dtype if op.keeps_int or xd.dtype.kind == "f" else float_dtype(xd.dtype))
+    dt = out_dtype
+    if dt is None:
+        dt = xd.dtype
+        if not op.keeps_int and dt.kind != "f":
+            dt = float_dtype(dt)
     if x._rg and STATE.enabled:
-        tape = tape_for1(x)
-        a = x._slot if x._tape is tape else slot_in(tape, x, xd.dtype)
+        tape = x._tape
+        if tape is None or tape.into is not None or tape.freed:
+            tape = tape_for1(x)
+            a = slot_in(tape, x, xd.dtype)
+        else:
+            a = x._slot
         s, view = tape.record(op.code, xd.shape, xd.size, dt is _F32, a, -1,
                               (p0, p1) if op.nfloat else ())
         if op.takes_params:

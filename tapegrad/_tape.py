@@ -19,6 +19,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._blas import DGEMM
 from ._kernels import (IN_CONST, IN_LEAF, T_A, T_ADJ, T_B, T_IS32, T_NDIM, T_OP, T_SHP, T_SIZE,
                        decode, opcodes, shift_inputs)
 
@@ -33,6 +34,7 @@ _FREED_MSG = (
     "through the graph a second time or if you need to access saved tensors after calling "
     "backward.")
 
+_ENV = np.array([DGEMM], np.int64)  # see _kernels: run-time facts passed to the sweep
 GRAD_LOCK = threading.Lock()  # .grad accumulation into shared leaves from several threads
 
 
@@ -220,7 +222,7 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool) -> None:
         live[s] = 1
         stop = max(stop, s + 1)
     get_sweep(frozenset(opcodes(tab).tolist()))(tab, rec, np.frombuffer(tape.fl, np.float64),
-                                                adj, live, 0, stop)
+                                                adj, live, _ENV, 0, stop)
     del rec  # release the buffer export so the tape can grow again
     for s in tape.dead:
         if live[s]:

@@ -599,13 +599,28 @@ def _view(input: Tensor, *shape) -> Tensor:
     return reshape(input, *shape)
 
 
+def _operator(op, sop, fallback):
+    """`tensor (op) other` with the two common cases (tensor, Python number on a float tensor)
+    dispatched without the general front-end's extra call."""
+    def method(self, other):
+        t = type(other)
+        if t is Tensor:
+            return apply_binary(op, self, other)
+        if (t is float or t is int) and self._data.dtype.kind == "f":
+            return apply_unary(sop, self, other, 0.0, self._data.dtype)
+        return fallback(self, other)
+    method.__name__ = f"__{op.name}__"
+    return method
+
+
 _METHODS = dict(
     exp=exp, log=log, sqrt=sqrt, sin=sin, cos=cos, tanh=tanh, sigmoid=sigmoid, relu=relu, abs=abs,
     neg=neg, reciprocal=reciprocal, clamp=clamp, clip=clamp, add=add, sub=sub, mul=mul, div=div,
     pow=pow, sum=sum, mean=mean, matmul=matmul, mm=mm, reshape=reshape, view=_view,
     permute=permute, transpose=transpose, t=t, to=to, clone=clone, contiguous=contiguous,
-    __add__=add, __radd__=add, __sub__=sub, __rsub__=rsub, __mul__=mul, __rmul__=mul,
-    __truediv__=div, __rtruediv__=_rdiv, __pow__=pow, __rpow__=_rpow, __matmul__=matmul,
+    __add__=_operator(ADD, ADD_S, add), __radd__=_operator(ADD, ADD_S, add),
+    __sub__=_operator(SUB, SUB_S, sub), __rsub__=rsub, __mul__=_operator(MUL, MUL_S, mul),
+    __rmul__=_operator(MUL, MUL_S, mul), __truediv__=_operator(DIV, DIV_S, div), __rtruediv__=_rdiv, __pow__=pow, __rpow__=_rpow, __matmul__=matmul,
     __rmatmul__=lambda self, other: matmul(other, self), __neg__=neg, __abs__=abs,
     __getitem__=_getitem,
     double=lambda self: to(self, np.float64), float=lambda self: to(self, np.float32),

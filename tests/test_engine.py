@@ -137,3 +137,20 @@ def test_memory_flat_when_evaluating_without_no_grad_while_a_graph_is_alive():
         out = forward(params, x)        # forgot no_grad: each pass records a tape
     assert rss_mb() - before < 10, (before, rss_mb())
     assert out.requires_grad and unrelated.requires_grad
+
+
+def test_matmul_adjoint_without_blas_matches_blas(monkeypatch):
+    import tapegrad._tape as tape_mod
+    rng = np.random.default_rng(5)
+    a0, b0 = rng.standard_normal((3, 2, 4)), rng.standard_normal((4, 5))
+
+    def grads():
+        a = tg.tensor(a0, requires_grad=True)
+        b = tg.tensor(b0, requires_grad=True)
+        ((a @ b) ** 2).sum().backward()
+        return a.grad.numpy(), b.grad.numpy()
+    with_blas = grads()
+    monkeypatch.setattr(tape_mod, "_ENV", np.zeros_like(tape_mod._ENV))  # dgemm address 0: loops
+    without = grads()
+    for x, y in zip(with_blas, without):
+        np.testing.assert_allclose(x, y, rtol=1e-12)

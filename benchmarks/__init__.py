@@ -1,0 +1,1 @@
+"""tapegrad benchmarks: ratios against baselines measured in the same run (see `benchmarks.run`)."""

@@ -1,0 +1,62 @@
+"""Run the benchmarks, print the table and write it to benchmarks/results/latest.md.
+
+    python -m benchmarks.run [--quick]        # or: python benchmarks/run.py [--quick]
+    TAPEGRAD_TORCH_PYTHON=/path/to/python-with-torch python -m benchmarks.run
+
+torch rows need ``import torch`` to work here, or an interpreter with torch (and numpy) named by
+TAPEGRAD_TORCH_PYTHON, which then runs the torch workloads in a subprocess (see `harness`).
+To add a workload: write ``run(cfg: Config) -> list[Row]`` in a module of its own and append it
+to WORKLOADS.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Callable
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks import chain, first_gradient  # noqa: E402
+from benchmarks.harness import Config, environment, render, torch_note  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+WORKLOADS: list[tuple[str, Callable[[Config], list]]] = [
+    ("chain", chain.run),
+    ("backward share", chain.backward_share),
+    ("first gradient", first_gradient.run),
+]
+
+
+def main(argv: list | None = None) -> str:
+    """Run every workload (or those named with --only); returns the markdown report."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="run only these workloads")
+    args = ap.parse_args(argv)
+    cfg = Config(quick=args.quick)
+    note = torch_note()
+    if note:
+        print(note, flush=True)
+    rows = []
+    chosen = [(n, f) for n, f in WORKLOADS if not args.only or n in args.only]
+    for i, (name, fn) in enumerate(chosen, 1):
+        print(f"[{i}/{len(chosen)}] {name} ...", end=" ", flush=True)
+        t0 = time.perf_counter()
+        rows += fn(cfg)
+        print(f"done in {time.perf_counter() - t0:.1f} s", flush=True)
+    report = render(rows, environment() + [("mode", "quick" if cfg.quick else "full")])
+    os.makedirs(RESULTS, exist_ok=True)
+    path = os.path.join(RESULTS, "latest.md")
+    with open(path + ".tmp", "w") as f:
+        f.write(report)
+    os.replace(path + ".tmp", path)
+    print("\n" + report + f"\n(written to {os.path.relpath(path)})")
+    return report
+
+
+if __name__ == "__main__":
+    main()
