@@ -21,6 +21,7 @@ keeps alive.
 """
 import numpy as np
 from numba import carray, njit, types
+from llvmlite import ir
 from numba.extending import intrinsic
 
 from ._blas import NO_TRANS, TRANS, dgemm_acc
@@ -31,6 +32,7 @@ IN_CONST, IN_LEAF = -1, -2   # pseudo-opcodes of input records
  T_FOFS) = range(13)
 TAB_W = 13
 ENV_DGEMM = 0
+ENV_W = 1
 
 
 def _ptr_intrinsic(ty):
@@ -44,18 +46,38 @@ def _ptr_intrinsic(ty):
     return as_ptr
 
 
-_f64_ptr = _ptr_intrinsic(types.float64)
-_f32_ptr = _ptr_intrinsic(types.float32)
+f64_ptr = _ptr_intrinsic(types.float64)
+f32_ptr = _ptr_intrinsic(types.float32)
+i64_ptr = _ptr_intrinsic(types.int64)
+u8_ptr = _ptr_intrinsic(types.uint8)
+
+# every op's adjoint kernel is a cfunc of this signature (see _sweep.py): the entry, then the
+# address and length of tab (rows), rec, fl, adj, and the addresses of live and env
+KERNEL_SIG = types.void(*([types.int64] * 11))
+
+
+@intrinsic
+def call_kernel(typingctx, fptr, e, tab_p, ns, rec_p, nrec, fl_p, nfl, adj_p, nadj, live_p,
+                env_p):
+    """Call the adjoint kernel at address `fptr` (a KERNEL_SIG cfunc)."""
+    sig = types.void(*([types.int64] * 12))
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        fnty = ir.FunctionType(ir.VoidType(), [i64] * 11)
+        builder.call(builder.inttoptr(args[0], fnty.as_pointer()), args[1:])
+        return context.get_dummy_value()
+    return sig, codegen
 
 
 @njit(cache=True, inline="always")
 def vals64(addr, n):
-    return carray(_f64_ptr(addr), n)
+    return carray(f64_ptr(addr), n)
 
 
 @njit(cache=True, inline="always")
 def vals32(addr, n):
-    return carray(_f32_ptr(addr), n)
+    return carray(f32_ptr(addr), n)
 
 
 @njit(cache=True, inline="always")
@@ -99,6 +121,19 @@ def decode(rec, n):
         fofs += rec[q]
         p = q + 1
     return tab, adj
+
+
+@njit(cache=True)
+def sweep(tab, rec, fl, adj, live, env, kernels, start, stop):
+    """The reverse sweep: entries stop-1 .. start, each through its op's kernel (by address)."""
+    ns = tab.shape[0]
+    for e in range(stop - 1, start - 1, -1):
+        op = tab[e, T_OP]
+        if op < 0 or not live[e]:
+            continue
+        call_kernel(kernels[op], e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],
+                    fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
+                    live.ctypes.data, env.ctypes.data)
 
 
 @njit(cache=True)

@@ -21,7 +21,8 @@ import numpy as np
 
 from ._blas import DGEMM
 from ._kernels import (IN_CONST, IN_LEAF, T_A, T_ADJ, T_B, T_IS32, T_NDIM, T_OP, T_SHP, T_SIZE,
-                       decode, opcodes, shift_inputs)
+                       decode, opcodes, shift_inputs, sweep)
+from ._sweep import kernel_table
 
 _FIRST_CHUNK = 1 << 13      # bytes in a tape's first arena chunk
 _MAX_CHUNK = 1 << 23        # chunks double up to this (8 MiB)
@@ -206,7 +207,6 @@ def resolve(t) -> Tape:
 
 def run_backward(tape: Tape, roots: list, retain_graph: bool) -> None:
     """Seed the adjoints of `roots` [(slot, float64 gradient)], sweep, write leaf grads."""
-    from ._sweep import get_sweep
     from .tensor import _wrap
 
     if tape.freed:
@@ -221,8 +221,8 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool) -> None:
         adj[off:off + tab[s, T_SIZE]] += g.reshape(-1)
         live[s] = 1
         stop = max(stop, s + 1)
-    get_sweep(frozenset(opcodes(tab).tolist()))(tab, rec, np.frombuffer(tape.fl, np.float64),
-                                                adj, live, _ENV, 0, stop)
+    kernels = kernel_table(opcodes(tab).tolist())
+    sweep(tab, rec, np.frombuffer(tape.fl, np.float64), adj, live, _ENV, kernels, 0, stop)
     del rec  # release the buffer export so the tape can grow again
     for s in tape.dead:
         if live[s]:
