@@ -37,7 +37,6 @@ def kernel(e, tab_p, ns, rec_p, nrec, fl_p, nfl, adj_p, nadj, live_p, env_p):
     adj = carray(f64_ptr(adj_p), nadj)
     live = carray(u8_ptr(live_p), ns)
     env = carray(i64_ptr(env_p), ENV_W)
-    noindex = np.empty(0, np.int64)
     a = tab[e, T_A]
     b = tab[e, T_B]
     n = tab[e, T_SIZE]
@@ -83,8 +82,8 @@ def _unary(op: Op) -> str:
 def _binary(op: Op) -> str:
     vars_used = {v for v in ("x", "y", "out") if _uses(op.gx + " " + op.gy, v)}
     src = ("ma = bmode(tab, a, e)\nmb = bmode(tab, b, e)\n"
-           "ia = bindex(tab, rec, a, e) if ma == 2 else noindex\n"
-           "ib = bindex(tab, rec, b, e) if mb == 2 else noindex\n")
+           "ia = bindex(tab, rec, a, e) if ma == 2 else rec[:0]  # empty, not allocated\n"
+           "ib = bindex(tab, rec, b, e) if mb == 2 else rec[:0]\n")
     if "x" in vars_used:
         src += _fetch("a", "a")
     if "y" in vars_used:

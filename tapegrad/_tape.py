@@ -6,14 +6,13 @@ the non-leaf tensors recorded on it, so it is freed (with its arena) by referenc
 as the last of them goes, and explicitly after a backward without ``retain_graph``. This is what
 keeps memory bounded: an unrelated live graph pins only its own tape.
 
-Each value gets one variable-length record in ``rec`` (layout in `_kernels`), appended with a
-single `array.extend` (cheap from Python) and handed to Numba with `np.frombuffer` (no copy) at
-backward time, where `_kernels.decode` turns it into a fixed-width table. See
-docs/architecture.md.
+Each value gets one variable-length record (layout in `_kernels`), appended to a Python list with
+one `extend` (the cheapest append from Python) and converted to int64 in batches of ~1k records
+(`np.fromiter`); at backward the batches are joined and `_kernels.decode` turns them into a
+fixed-width table. See docs/architecture.md.
 """
 from __future__ import annotations
 
-import array
 import threading
 from typing import Optional
 
@@ -39,15 +38,40 @@ _ENV = np.array([DGEMM], np.int64)  # see _kernels: run-time facts passed to the
 GRAD_LOCK = threading.Lock()  # .grad accumulation into shared leaves from several threads
 
 
+class _Buffer:
+    """A growable 1-D numpy array: appends copy into spare capacity, doubling when full."""
+
+    __slots__ = ("data", "n")
+
+    def __init__(self, dtype, first=()):
+        self.data = np.zeros(64, dtype)
+        self.n = 0
+        self.append(np.asarray(first, dtype))
+
+    def append(self, arr: np.ndarray) -> None:
+        k = arr.shape[0]
+        if self.n + k > self.data.shape[0]:
+            grown = np.empty(max(2 * self.data.shape[0], self.n + k), self.data.dtype)
+            grown[:self.n] = self.data[:self.n]
+            self.data = grown
+        self.data[self.n:self.n + k] = arr
+        self.n += k
+
+    def view(self) -> np.ndarray:
+        return self.data[:self.n]
+
+
 class Tape:
     """The records and arena of one connected computation (see module docstring)."""
 
-    __slots__ = ("rec", "fl", "chunks", "cur", "cur32", "base", "pos", "cap", "n", "inputs",
+    __slots__ = ("pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos", "cap", "n", "inputs",
                  "leaves", "consts", "retained", "dead", "freed", "into", "shift", "__weakref__")
 
     def __init__(self):
-        self.rec = array.array("q")
-        self.fl = array.array("d", (0.0,))  # never empty: np.frombuffer wants a buffer
+        self.pend: list = []                # records not yet converted to int64 ...
+        self.fpend: list = []               # ... and their float parameters
+        self.recs = _Buffer(np.int64)       # converted records
+        self.fls = _Buffer(np.float64, (0.0,))  # fl[0] is a placeholder: fl is never empty
         self.chunks: list = []              # numpy buffers the records' addresses point into
         self.cur = self.cur32 = None        # the chunk being filled, and its float32 view
         self.base = 0                       # its address
@@ -108,12 +132,14 @@ class Tape:
         s = self.n
         self.n = s + 1
         if ints:
-            self.rec.extend((opcode, a, b, addr, is32, len(shape), *shape, len(ints), *ints,
-                             len(floats)))
+            self.pend.extend((opcode, a, b, addr, is32, len(shape), *shape, len(ints), *ints,
+                              len(floats)))
         else:
-            self.rec.extend((opcode, a, b, addr, is32, len(shape), *shape, 0, len(floats)))
+            self.pend.extend((opcode, a, b, addr, is32, len(shape), *shape, 0, len(floats)))
         if floats:
-            self.fl.extend(floats)
+            self.fpend.extend(floats)
+        if not s & 1023:
+            self._flush()
         return s, (flat if len(shape) == 1 else flat.reshape(shape))
 
     def input_slot(self, t, np_dtype) -> int:
@@ -134,7 +160,7 @@ class Tape:
             flat.reshape(data.shape)[...] = data
         s = self.n
         self.n = s + 1
-        self.rec.extend((IN_LEAF if need else IN_CONST, -1, -1, addr, is32, data.ndim,
+        self.pend.extend((IN_LEAF if need else IN_CONST, -1, -1, addr, is32, data.ndim,
                          *data.shape, 0, 0))
         self.inputs[key] = s
         if t._tape is not None:             # non-leaf whose graph was freed earlier
@@ -146,14 +172,29 @@ class Tape:
             self.consts.append(t)
         return s
 
+    # -- record batches ---------------------------------------------------------------------
+    def _flush(self) -> None:
+        """Convert the pending records (and floats) into int64 (float64) batches."""
+        self.recs.append(np.fromiter(self.pend, np.int64, len(self.pend)))
+        self.fls.append(np.fromiter(self.fpend, np.float64, len(self.fpend)))
+        self.pend = []
+        self.fpend = []
+
+    def arrays(self) -> tuple:
+        """All records and float parameters as two arrays (views, no copy)."""
+        self._flush()
+        return self.recs.view(), self.fls.view()
+
     # -- merging ----------------------------------------------------------------------------
     def absorb(self, other: "Tape") -> None:
         """Append `other`'s records to this tape; tensors of `other` are redirected lazily."""
         ns = self.n
-        rec = np.frombuffer(other.rec, np.int64).copy()
+        rec, fl = other.arrays()
+        rec = rec.copy()
         shift_inputs(rec, other.n, ns)
-        self.rec.frombytes(rec.tobytes())
-        self.fl.extend(other.fl[1:])
+        self._flush()
+        self.recs.append(rec)
+        self.fls.append(fl[1:])
         self.chunks.extend(other.chunks)
         for k, s in other.inputs.items():
             self.inputs.setdefault(k, s + ns)
@@ -182,17 +223,14 @@ class Tape:
     # -- record views (grad_fn, the tape table) -----------------------------------------------
     def table(self) -> np.ndarray:
         """The decoded fixed-width table (columns T_* of `_kernels`); a copy, for inspection."""
-        rec = np.frombuffer(self.rec, np.int64)
-        tab = decode(rec, self.n)[0]
-        del rec
-        return tab
+        return decode(self.arrays()[0], self.n)[0]
 
     def fields(self, s: int) -> tuple:
         """(op, a, b, is32, shape) of slot s (decodes the tape: for display, not hot paths)."""
         row = self.table()[s]
         p = row[T_SHP]
         return (int(row[T_OP]), int(row[T_A]), int(row[T_B]), int(row[T_IS32]),
-                tuple(self.rec[p:p + row[T_NDIM]]))
+                tuple(self.arrays()[0][p:p + row[T_NDIM]].tolist()))
 
 
 def resolve(t) -> Tape:
@@ -211,9 +249,9 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool) -> None:
 
     if tape.freed:
         raise RuntimeError(_FREED_MSG)
-    rec = np.frombuffer(tape.rec, np.int64)
+    rec, fl = tape.arrays()
     tab, total = decode(rec, tape.n)
-    adj = np.zeros(total)
+    adj = _scratch(total)
     live = np.zeros(tape.n, np.uint8)
     stop = 0
     for s, g in roots:
@@ -222,8 +260,7 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool) -> None:
         live[s] = 1
         stop = max(stop, s + 1)
     kernels = kernel_table(opcodes(tab).tolist())
-    sweep(tab, rec, np.frombuffer(tape.fl, np.float64), adj, live, _ENV, kernels, 0, stop)
-    del rec  # release the buffer export so the tape can grow again
+    sweep(tab, rec, fl, adj, live, _ENV, kernels, 0, stop)
     for s in tape.dead:
         if live[s]:
             raise RuntimeError(_FREED_MSG)
@@ -242,6 +279,22 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool) -> None:
                 _accumulate(t, grad_of(s, t._data), _wrap)
     if not retain_graph:
         tape.free()
+
+
+_SCRATCH = threading.local()
+_SCRATCH_MAX = 1 << 22  # float64s (32 MiB): larger adjoint buffers are not kept between calls
+
+
+def _scratch(n: int) -> np.ndarray:
+    """A zeroed float64 buffer of n elements, reused per thread (no fresh pages to fault in)."""
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.shape[0] < n:
+        if n > _SCRATCH_MAX:
+            return np.zeros(n)
+        buf = _SCRATCH.buf = np.empty(max(n, 2 * (0 if buf is None else buf.shape[0])))
+    adj = buf[:n]
+    adj[...] = 0.0
+    return adj
 
 
 def _accumulate(t, g: np.ndarray, wrap) -> None:

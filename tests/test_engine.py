@@ -33,13 +33,14 @@ def count_calls(fn) -> int:
 
 def test_backward_python_calls_do_not_grow_with_tape_length():
     x = tg.randn(16, requires_grad=True)
-    chain(x, 40).backward()  # compile outside the measurement
+    chain(x, 30_000).backward()  # compile, and grow the reused adjoint buffer, beforehand
     counts = {}
-    for n in (1_000, 10_000):
+    for n in (1_000, 10_000, 30_000):
         out = chain(x, n)
         counts[n] = count_calls(out.backward)
-    assert counts[10_000] == counts[1_000], counts
-    assert counts[1_000] < 200, counts
+    # a constant (amortised buffer growth may add a call or two), never one per entry
+    assert max(counts.values()) - min(counts.values()) <= 3, counts
+    assert max(counts.values()) < 100, counts
 
 
 def test_two_threads_record_and_differentiate_independently():
