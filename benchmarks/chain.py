@@ -20,42 +20,39 @@ def inputs(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(SIZE).astype(np.float32)
 
 
-def tapegrad_chain(n_ops: int, seed: int = 0) -> Callable[[], np.ndarray]:
-    """Forward + backward of the chain in tapegrad; the callable returns x.grad."""
-    import tapegrad as tg
+def chain_step(lib, n_ops: int, seed: int = 0) -> Callable[[], np.ndarray]:
+    """Forward + backward of the chain with `lib` (tapegrad or torch: the same code runs on
+    both); the callable returns x.grad."""
     x0 = inputs(seed)
 
     def step() -> np.ndarray:
-        x = tg.tensor(x0, requires_grad=True)
-        y = x
-        for _ in range(n_ops // 4):
-            y = y * 1.001
-            y = y.sin()
-            y = y + x
-            y = y.tanh()
-        y.sum().backward()
+        x = lib.tensor(x0, requires_grad=True)
+        forward(x, n_ops).backward()
         return x.grad.numpy()
 
     return step
+
+
+def forward(x, n_ops: int):
+    """The chain itself, on any tensor library's x; returns the sum to differentiate."""
+    y = x
+    for _ in range(n_ops // 4):
+        y = y * 1.001
+        y = y.sin()
+        y = y + x
+        y = y.tanh()
+    return y.sum()
+
+
+def tapegrad_chain(n_ops: int, seed: int = 0) -> Callable[[], np.ndarray]:
+    import tapegrad
+    return chain_step(tapegrad, n_ops, seed)
 
 
 def torch_chain(n_ops: int, seed: int = 0) -> Callable[[], np.ndarray]:
     """The same in torch eager (run in-process or by the torch peer)."""
     import torch
-    x0 = inputs(seed)
-
-    def step() -> np.ndarray:
-        x = torch.tensor(x0, requires_grad=True)
-        y = x
-        for _ in range(n_ops // 4):
-            y = y * 1.001
-            y = y.sin()
-            y = y + x
-            y = y.tanh()
-        y.sum().backward()
-        return x.grad.numpy()
-
-    return step
+    return chain_step(torch, n_ops, seed)
 
 
 def _check(name: str, got, want: np.ndarray) -> str:
@@ -94,13 +91,7 @@ def tapegrad_split(n_ops: int, seed: int = 0) -> Callable[[], dict]:
     def step() -> dict:
         x = tg.tensor(x0, requires_grad=True)
         t0 = time.perf_counter()
-        y = x
-        for _ in range(n_ops // 4):
-            y = y * 1.001
-            y = y.sin()
-            y = y + x
-            y = y.tanh()
-        s = y.sum()
+        s = forward(x, n_ops)
         t1 = time.perf_counter()
         s.backward()
         t2 = time.perf_counter()

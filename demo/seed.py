@@ -17,15 +17,20 @@ TRANSCRIPT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "data" /
 _ADDR = re.compile(r"0x[0-9a-f]+")
 
 
-def cells(path: pathlib.Path = TRANSCRIPT) -> list[tuple[str, str]]:
-    """[(code, expected_output)] for every `In [n]:` cell of the transcript, in order."""
+def blocks(path: pathlib.Path = TRANSCRIPT) -> list[tuple[str, ...]]:
+    """The transcript in order: ("prose", text) and ("cell", code, expected_output) blocks."""
     lines = path.read_text().splitlines()
-    out = []
+    out: list[tuple[str, ...]] = []
+    prose: list[str] = []
     i = 0
     while i < len(lines):
         if not re.match(r"In \[\d+\]:", lines[i]):
+            prose.append(lines[i])
             i += 1
             continue
+        if prose:
+            out.append(("prose", "\n".join(prose)))
+            prose = []
         i += 1
         code = []
         while i < len(lines) and lines[i].strip():
@@ -40,8 +45,15 @@ def cells(path: pathlib.Path = TRANSCRIPT) -> list[tuple[str, str]]:
             i += 1
         while expected and not expected[-1].strip():
             expected.pop()
-        out.append(("\n".join(code), "\n".join(expected)))
+        out.append(("cell", "\n".join(code), "\n".join(expected)))
+    if prose:
+        out.append(("prose", "\n".join(prose)))
     return out
+
+
+def cells(path: pathlib.Path = TRANSCRIPT) -> list[tuple[str, str]]:
+    """[(code, expected_output)] for every `In [n]:` cell of the transcript, in order."""
+    return [(b[1], b[2]) for b in blocks(path) if b[0] == "cell"]
 
 
 def as_tapegrad(code: str) -> str:

@@ -87,40 +87,13 @@ def _clean(lines: list[str]) -> str:
 
 
 def segments(path: pathlib.Path = seed.TRANSCRIPT) -> list[tuple[str, str]]:
-    """[("markdown", text) | ("code", source)] in transcript order.
-
-    Walks the transcript the way `demo.seed.cells()` does; whatever is neither an `In [n]:`
-    cell's code nor its output is prose.
-    """
-    lines = path.read_text().splitlines()
-    out: list[tuple[str, str]] = []
-    prose: list[str] = []
-
-    def flush() -> None:
-        text = _clean(prose)
-        if text:
-            out.append(("markdown", text))
-        prose.clear()
-
-    i = 0
-    while i < len(lines):
-        if not re.match(r"In \[\d+\]:", lines[i]):
-            prose.append(lines[i])
-            i += 1
-            continue
-        flush()
-        i += 1
-        code = []
-        while i < len(lines) and lines[i].strip():
-            code.append(lines[i])
-            i += 1
-        while i < len(lines) and not lines[i].strip():
-            i += 1
-        while i < len(lines) and not re.match(r"In \[\d+\]:", lines[i]) \
-                and not lines[i].startswith("# "):
-            i += 1                      # expected output: it comes back when the cell runs
-        out.append(("code", seed.as_tapegrad("\n".join(code))))
-    flush()
+    """[("markdown", text) | ("code", source)] in transcript order (parsed by `demo.seed`)."""
+    out = []
+    for block in seed.blocks(path):
+        if block[0] == "cell":
+            out.append(("code", seed.as_tapegrad(block[1])))
+        elif _clean(block[1].splitlines()):
+            out.append(("markdown", _clean(block[1].splitlines())))
     return out
 
 
