@@ -57,6 +57,7 @@ class Op:
     code: int = -1                 # opcode, assigned at registration
     nfloat: int = 0                # floats per record (set at registration)
     keeps_int: bool = False        # integer inputs give integer outputs (no-grad path)
+    float_out: bool = False        # integer inputs give the default float dtype (binary ops)
     takes_params: bool = False     # unary forward is f(x, p0, p1, out) rather than f(x, out)
     test: tuple = ()               # (input shapes kind, make(h, *inputs) -> fn): see below
     usage: str = ""                # how a user calls it (README's op table)
@@ -74,6 +75,7 @@ def register(op: Op) -> Op:
     # elementwise adjoints that read p0/p1 get two floats on every record
     op.nfloat = 2 if re.search(r"\bp[01]\b", op.gx + " " + op.gy) else 0
     op.keeps_int = bool(op.extra.get("keeps_int"))
+    op.float_out = bool(op.extra.get("float_out"))
     op.takes_params = "params" in op.extra
     op.test = op.extra.pop("test", None) or _default_test(op)
     op.usage = op.extra.pop("usage", None) or (

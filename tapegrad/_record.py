@@ -17,6 +17,23 @@ from .tensor import Tensor, _nonleaf, _wrap
 _F32 = np.dtype(np.float32)
 
 
+_CONSTANTS: dict = {}
+
+
+def constant(v, dt) -> np.ndarray:
+    """A Python scalar as a 0-d array of the op's dtype, cached: numpy converts a Python float
+    on every ufunc call (~0.3 us on a small array); a 0-d array of the right dtype costs nothing
+    and gives the same result (the float is rounded to `dt` either way)."""
+    c = _CONSTANTS.get((v, dt))
+    if c is None:
+        c = np.array(v, dt if np.can_cast(np.min_scalar_type(v), dt, "same_kind") else None)
+        if v and v == v:  # never cache 0 (it equals -0.0) or NaN (unequal to itself)
+            if len(_CONSTANTS) > 4096:
+                _CONSTANTS.clear()
+            _CONSTANTS[(v, dt)] = c
+    return c
+
+
 def _prod(shape: tuple) -> int:
     n = 1
     for d in shape:
@@ -59,7 +76,7 @@ def tape_for(*ts: Tensor) -> Tape:
 
 
 def slot_in(tape: Tape, t: Tensor, np_dtype) -> int:
-    if t._tape is tape:
+    if t._tape is tape or (t._ser == tape.serial and t._tape is None):
         return t._slot
     if t._tape is not None and t._tape.into is not None:
         resolve(t)
@@ -91,11 +108,11 @@ def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=N
         s, view = tape.record(op.code, xd.shape, xd.size, dt is _F32, a, -1,
                               (p0, p1) if op.nfloat else ())
         if op.takes_params:
-            op.forward(xd, p0, p1, view)
+            op.forward(xd, constant(p0, dt), p1, view)
         else:
             op.forward(xd, view)
         return _nonleaf(view, tape, s)
-    res = op.forward(xd, p0, p1, None) if op.takes_params else op.forward(xd, None)
+    res = op.forward(xd, constant(p0, dt), p1, None) if op.takes_params else op.forward(xd, None)
     return _wrap(res if res.dtype == dt else res.astype(dt))
 
 
@@ -115,20 +132,25 @@ def broadcast_shapes(sa: tuple, sb: tuple) -> tuple:
 def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:
     """Elementwise two-input op with broadcasting and torch's type promotion."""
     da, db = a._data, b._data
-    shape = da.shape if da.shape == db.shape else broadcast_shapes(da.shape, db.shape)
-    dt = da.dtype if da.dtype == db.dtype else result_type(a, b).np_dtype
-    if op.extra.get("float_out"):
+    sha, shb = da.shape, db.shape
+    if sha == shb:
+        shape, size = sha, da.size
+    else:
+        shape = broadcast_shapes(sha, shb)
+        size = _prod(shape)
+    ta, tb = da.dtype, db.dtype
+    dt = ta if ta is tb or ta == tb else result_type(a, b).np_dtype
+    if op.float_out and dt.kind != "f":
         dt = float_dtype(dt)
     if (a._rg or b._rg) and STATE.enabled:
         tape = a._tape
         if tape is None or tape.into is not None or tape.freed or (
                 b._tape is not None and b._tape is not tape):
             tape = tape_for(a, b)
-        sa = a._slot if a._tape is tape else slot_in(tape, a, dt if da.dtype.kind != "f" else da.dtype)
-        sb = b._slot if b._tape is tape else slot_in(tape, b, dt if db.dtype.kind != "f" else db.dtype)
-        size = da.size if da.shape == shape else (db.size if db.shape == shape else _prod(shape))
+        sa = a._slot if a._tape is tape else slot_in(tape, a, ta if ta.kind == "f" else dt)
+        sb = b._slot if b._tape is tape else slot_in(tape, b, tb if tb.kind == "f" else dt)
         s, view = tape.record(op.code, shape, size, dt is _F32, sa, sb)
-        op.forward(da, db, out=view)
+        op.forward(da, db, view)
         return _nonleaf(view, tape, s)
     res = op.forward(da, db)
     return _wrap(res if res.dtype == dt else res.astype(dt))

@@ -13,6 +13,7 @@ fixed-width table. See docs/architecture.md.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Optional
 
@@ -35,7 +36,8 @@ _FREED_MSG = (
     "backward.")
 
 _ENV = np.array([DGEMM], np.int64)  # see _kernels: run-time facts passed to the sweep
-GRAD_LOCK = threading.Lock()  # .grad accumulation into shared leaves from several threads
+GRAD_LOCK = threading.Lock()
+_SERIALS = itertools.count()  # .grad accumulation into shared leaves from several threads
 
 
 class _Buffer:
@@ -64,10 +66,12 @@ class _Buffer:
 class Tape:
     """The records and arena of one connected computation (see module docstring)."""
 
-    __slots__ = ("pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos", "cap", "n", "inputs",
+    __slots__ = ("serial", "pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos",
+                 "cap", "n", "inputs",
                  "leaves", "consts", "retained", "dead", "freed", "into", "shift", "__weakref__")
 
     def __init__(self):
+        self.serial = next(_SERIALS)        # unique for the process: leaves cache their slot by it
         self.pend: list = []                # records not yet converted to int64 ...
         self.fpend: list = []               # ... and their float parameters
         self.recs = _Buffer(np.int64)       # converted records
@@ -168,6 +172,7 @@ class Tape:
             self.consts.append(t)
         elif need:
             self.leaves.append((t, s))
+            t._ser, t._slot = self.serial, s  # next use on this tape skips the lookup
         else:
             self.consts.append(t)
         return s

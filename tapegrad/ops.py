@@ -64,29 +64,29 @@ CLAMP = unary("clamp", lambda x, p0, p1, out: np.clip(x, None if p0 == -_INF els
               usage="x.clamp(min, max)",
     test=("same", lambda h, x: lambda x: x.clamp(-1.0, 1.0)))
 # tensor (op) Python scalar; the scalar is p0
-ADD_S = unary("add_scalar", lambda x, p0, p1, out: np.add(x, p0, out=out), "g", "AddBackward0",
+ADD_S = unary("add_scalar", lambda x, p0, p1, out: np.add(x, p0, out), "g", "AddBackward0",
               keeps_int=True, params=(1.5, 0.0), usage="x + 2, 2 + x",
     test=("same", lambda h, x: lambda x: x + 1.5))
-SUB_S = unary("sub_scalar", lambda x, p0, p1, out: np.subtract(x, p0, out=out), "g",
+SUB_S = unary("sub_scalar", lambda x, p0, p1, out: np.subtract(x, p0, out), "g",
               "SubBackward0", keeps_int=True, params=(1.5, 0.0),
               usage="x - 2",
     test=("same", lambda h, x: lambda x: x - 1.5))
-RSUB_S = unary("rsub_scalar", lambda x, p0, p1, out: np.subtract(p0, x, out=out), "-g",
+RSUB_S = unary("rsub_scalar", lambda x, p0, p1, out: np.subtract(p0, x, out), "-g",
                "RsubBackward1", keeps_int=True, params=(1.5, 0.0),
                usage="2 - x",
     test=("same", lambda h, x: lambda x: 1.5 - x))
-MUL_S = unary("mul_scalar", lambda x, p0, p1, out: np.multiply(x, p0, out=out), "g * p0",
+MUL_S = unary("mul_scalar", lambda x, p0, p1, out: np.multiply(x, p0, out), "g * p0",
               "MulBackward0", keeps_int=True, params=(-2.5, 0.0),
               usage="x * 2, 2 * x",
     test=("same", lambda h, x: lambda x: x * -2.5))
-DIV_S = unary("div_scalar", lambda x, p0, p1, out: np.true_divide(x, p0, out=out), "g / p0",
+DIV_S = unary("div_scalar", lambda x, p0, p1, out: np.true_divide(x, p0, out), "g / p0",
               "DivBackward0", params=(-2.5, 0.0), usage="x / 2",
     test=("same", lambda h, x: lambda x: x / -2.5))
-POW_S = unary("pow_scalar", lambda x, p0, p1, out: np.power(x, p0, out=out),
+POW_S = unary("pow_scalar", lambda x, p0, p1, out: np.power(x, p0, out),
               "0.0 if p0 == 0.0 else g * p0 * x ** (p0 - 1.0)", "PowBackward0", POSITIVE,
               keeps_int=True, params=(2.5, 0.0), usage="x ** 2",
     test=("same", lambda h, x: lambda x: x ** 2.5))
-RPOW_S = unary("rpow_scalar", lambda x, p0, p1, out: np.power(p0, x, out=out),
+RPOW_S = unary("rpow_scalar", lambda x, p0, p1, out: np.power(p0, x, out),
                "g * out * math.log(p0)", "PowBackward2", params=(1.7, 0.0),
                usage="2 ** x",
     test=("same", lambda h, x: lambda x: 1.7 ** x))

@@ -70,6 +70,7 @@ class Tensor:
     __slots__ = ("_data", "_tape", "_slot", "_rg", "__dict__", "__weakref__")
     _grad = None
     _retains = False
+    _ser = -1  # leaves: serial of the tape whose input slot `_slot` is (see Tape.input_slot)
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __new__(cls, *args, dtype=None, requires_grad: bool = False):
