@@ -6,6 +6,8 @@ each op's front-end in `ops.py` parses its arguments and calls one of them. When
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ._dtype import get_default_dtype, result_type
@@ -114,6 +116,62 @@ def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=N
         return _nonleaf(view, tape, s)
     res = op.forward(xd, constant(p0, dt), p1, None) if op.takes_params else op.forward(xd, None)
     return _wrap(res if res.dtype == dt else res.astype(dt))
+
+
+def unary_function(op: Op, doc: str) -> Callable[[Tensor], Tensor]:
+    """The public function (and Tensor method) of an elementwise op without parameters.
+
+    Its first lines repeat `apply_unary`'s recording for the common case (an input already on
+    a live tape), sparing a call on the eager hot path; everything else goes to `apply_unary`."""
+    code, forward = op.code, op.forward
+
+    def fn(input: Tensor) -> Tensor:
+        tape = input._tape
+        if tape is not None and STATE.enabled and tape.into is None and not tape.freed:
+            xd = input._data
+            s, view = tape.record(code, xd.shape, xd.size, xd.dtype is _F32, input._slot, -1)
+            forward(xd, view)
+            return _nonleaf(view, tape, s)
+        return apply_unary(op, input)
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = doc
+    return fn
+
+
+def binary_operator(op: Op, scalar_op: Op, fallback: Callable) -> Callable:
+    """`tensor (op) other` (``__add__`` ...). The common cases are recorded right here: a float
+    tensor on a live tape with a Python number (`scalar_op`, the number as p0), or with a
+    tensor of the same shape and dtype that is on the same tape or is a leaf already on it.
+    Everything else goes to `apply_binary` / `apply_unary` / `fallback` (the full front-end)."""
+    code, scode, forward, sforward = op.code, scalar_op.code, op.forward, scalar_op.forward
+
+    def method(self: Tensor, other):
+        t = type(other)
+        tape = self._tape
+        live = tape is not None and STATE.enabled and tape.into is None and not tape.freed
+        if t is Tensor:
+            if live:
+                da, db = self._data, other._data
+                if (other._tape is tape or (other._ser == tape.serial and other._tape is None)
+                        ) and da.shape == db.shape and da.dtype is db.dtype:
+                    s, view = tape.record(code, da.shape, da.size, da.dtype is _F32,
+                                          self._slot, other._slot)
+                    forward(da, db, view)
+                    return _nonleaf(view, tape, s)
+            return apply_binary(op, self, other)
+        if t is float or t is int:
+            xd = self._data
+            if live:
+                dt = xd.dtype
+                s, view = tape.record(scode, xd.shape, xd.size, dt is _F32, self._slot, -1,
+                                      (other, 0.0) if scalar_op.nfloat else ())
+                sforward(xd, constant(other, dt), 0.0, view)
+                return _nonleaf(view, tape, s)
+            if xd.dtype.kind == "f":
+                return apply_unary(scalar_op, self, other, 0.0, xd.dtype)
+        return fallback(self, other)
+    method.__name__ = f"__{op.name}__"
+    return method
 
 
 def broadcast_shapes(sa: tuple, sb: tuple) -> tuple:

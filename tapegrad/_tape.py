@@ -135,16 +135,17 @@ class Tape:
             addr, flat = self._alloc(size, is32)
         s = self.n
         self.n = s + 1
+        nd = len(shape)
         if ints:
-            self.pend.extend((opcode, a, b, addr, is32, len(shape), *shape, len(ints), *ints,
+            self.pend.extend((opcode, a, b, addr, is32, nd, *shape, len(ints), *ints,
                               len(floats)))
         else:
-            self.pend.extend((opcode, a, b, addr, is32, len(shape), *shape, 0, len(floats)))
+            self.pend.extend((opcode, a, b, addr, is32, nd, *shape, 0, len(floats)))
         if floats:
             self.fpend.extend(floats)
         if not s & 1023:
             self._flush()
-        return s, (flat if len(shape) == 1 else flat.reshape(shape))
+        return s, (flat if nd == 1 else flat.reshape(shape))
 
     def input_slot(self, t, np_dtype) -> int:
         """Slot holding tensor `t` (a leaf, a constant, or a non-leaf of a freed tape)."""

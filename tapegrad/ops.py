@@ -16,7 +16,8 @@ import numpy as np
 
 from ._dtype import get_default_dtype, result_type
 from ._opdef import NONZERO, POSITIVE, REAL, Domain, binary, kernel, unary
-from ._record import apply_binary, apply_kernel, apply_unary, broadcast_shapes, float_dtype
+from ._record import (apply_binary, apply_kernel, apply_unary, binary_operator,
+                      broadcast_shapes, float_dtype, unary_function)
 from .tensor import Tensor, _wrap, normalize_dim
 
 _SCALAR = (int, float, bool, np.number, np.bool_)
@@ -100,45 +101,17 @@ TO = unary("to_copy", None, "g", "ToCopyBackward0", tol=dict(eps=1e-2, atol=1e-4
 CLONE = unary("clone", lambda x, out: _into(x.copy(), out), "g", "CloneBackward0")
 
 
-def exp(input: Tensor) -> Tensor:
-    """Elementwise e**x. ``tapegrad.exp(tapegrad.zeros(2))`` -> ``tensor([1., 1.])``."""
-    return apply_unary(EXP, input)
-
-
-def log(input: Tensor) -> Tensor:
-    """Elementwise natural logarithm."""
-    return apply_unary(LOG, input)
-
-
-def sqrt(input: Tensor) -> Tensor:
-    """Elementwise square root."""
-    return apply_unary(SQRT, input)
-
-
-def sin(input: Tensor) -> Tensor:
-    return apply_unary(SIN, input)
-
-
-def cos(input: Tensor) -> Tensor:
-    return apply_unary(COS, input)
-
-
-def tanh(input: Tensor) -> Tensor:
-    return apply_unary(TANH, input)
-
-
-def sigmoid(input: Tensor) -> Tensor:
-    """Elementwise 1 / (1 + exp(-x)), computed without overflow."""
-    return apply_unary(SIGMOID, input)
-
-
-def relu(input: Tensor) -> Tensor:
-    """Elementwise max(x, 0)."""
-    return apply_unary(RELU, input)
-
-
-def abs(input: Tensor) -> Tensor:  # noqa: A001
-    return apply_unary(ABS, input)
+exp = unary_function(EXP, "Elementwise e**x. ``tapegrad.exp(tapegrad.zeros(2))`` -> "
+                         "``tensor([1., 1.])``.")
+log = unary_function(LOG, "Elementwise natural logarithm.")
+sqrt = unary_function(SQRT, "Elementwise square root.")
+sin = unary_function(SIN, "Elementwise sine.")
+cos = unary_function(COS, "Elementwise cosine.")
+tanh = unary_function(TANH, "Elementwise hyperbolic tangent.")
+sigmoid = unary_function(SIGMOID, "Elementwise 1 / (1 + exp(-x)), computed without overflow.")
+relu = unary_function(RELU, "Elementwise max(x, 0).")
+abs = unary_function(ABS, "Elementwise absolute value.")  # noqa: A001
+reciprocal = unary_function(RECIPROCAL, "Elementwise 1 / x.")
 
 
 def neg(input: Tensor) -> Tensor:
@@ -599,28 +572,14 @@ def _view(input: Tensor, *shape) -> Tensor:
     return reshape(input, *shape)
 
 
-def _operator(op, sop, fallback):
-    """`tensor (op) other` with the two common cases (tensor, Python number on a float tensor)
-    dispatched without the general front-end's extra call."""
-    def method(self, other):
-        t = type(other)
-        if t is Tensor:
-            return apply_binary(op, self, other)
-        if (t is float or t is int) and self._data.dtype.kind == "f":
-            return apply_unary(sop, self, other, 0.0, self._data.dtype)
-        return fallback(self, other)
-    method.__name__ = f"__{op.name}__"
-    return method
-
-
 _METHODS = dict(
     exp=exp, log=log, sqrt=sqrt, sin=sin, cos=cos, tanh=tanh, sigmoid=sigmoid, relu=relu, abs=abs,
     neg=neg, reciprocal=reciprocal, clamp=clamp, clip=clamp, add=add, sub=sub, mul=mul, div=div,
     pow=pow, sum=sum, mean=mean, matmul=matmul, mm=mm, reshape=reshape, view=_view,
     permute=permute, transpose=transpose, t=t, to=to, clone=clone, contiguous=contiguous,
-    __add__=_operator(ADD, ADD_S, add), __radd__=_operator(ADD, ADD_S, add),
-    __sub__=_operator(SUB, SUB_S, sub), __rsub__=rsub, __mul__=_operator(MUL, MUL_S, mul),
-    __rmul__=_operator(MUL, MUL_S, mul), __truediv__=_operator(DIV, DIV_S, div), __rtruediv__=_rdiv, __pow__=pow, __rpow__=_rpow, __matmul__=matmul,
+    __add__=binary_operator(ADD, ADD_S, add), __radd__=binary_operator(ADD, ADD_S, add),
+    __sub__=binary_operator(SUB, SUB_S, sub), __rsub__=rsub, __mul__=binary_operator(MUL, MUL_S, mul),
+    __rmul__=binary_operator(MUL, MUL_S, mul), __truediv__=binary_operator(DIV, DIV_S, div), __rtruediv__=_rdiv, __pow__=pow, __rpow__=_rpow, __matmul__=matmul,
     __rmatmul__=lambda self, other: matmul(other, self), __neg__=neg, __abs__=abs,
     __getitem__=_getitem,
     double=lambda self: to(self, np.float64), float=lambda self: to(self, np.float32),
