@@ -36,6 +36,8 @@ def main(argv: list | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="run only these workloads")
+    ap.add_argument("--readme", action="store_true",
+                    help="also put the table into README.md's performance section")
     args = ap.parse_args(argv)
     cfg = Config(quick=args.quick)
     note = torch_note()
@@ -55,7 +57,20 @@ def main(argv: list | None = None) -> str:
         f.write(report)
     os.replace(path + ".tmp", path)
     print("\n" + report + f"\n(written to {os.path.relpath(path)})")
+    if args.readme:
+        update_readme(report)
     return report
+
+
+def update_readme(report: str) -> None:
+    """Replace the text between README.md's bench markers with this report (title dropped)."""
+    readme = os.path.join(os.path.dirname(RESULTS), os.pardir, "README.md")
+    text = open(readme).read()
+    head, rest = text.split("<!-- bench:begin -->", 1)
+    tail = rest.split("<!-- bench:end -->", 1)[1]
+    body = report.split("\n", 2)[2].strip()  # drop the "# title" line
+    with open(readme, "w") as f:
+        f.write(f"{head}<!-- bench:begin -->\n{body}\n<!-- bench:end -->{tail}")
 
 
 if __name__ == "__main__":
