@@ -253,3 +253,29 @@ def test_constant_that_later_requires_grad_gets_its_gradient():
     z.backward()
     assert x.grad.tolist() == [1.0, 2.0]
     assert w.grad.tolist() == [1.0, 4.0]
+
+
+def test_comparisons_and_boolean_reductions():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    assert x.gt(2).tolist() == [False, False, True]
+    assert (x >= 2).tolist() == [False, True, True]
+    assert (x == tg.tensor([1.0, 0.0, 3.0])).tolist() == [True, False, True]
+    assert (x != 2).tolist() == [True, False, True]
+    assert x.lt(tg.tensor([[2.0], [4.0]])).tolist() == [[True, False, False], [True, True, True]]
+    assert x.le(1).dtype is tg.bool and not x.le(1).requires_grad
+    assert bool((x > 0).all()) and not bool((x > 2).all()) and bool((x > 2).any())
+    assert tg.tensor([[True, False], [True, True]]).all(dim=1).tolist() == [False, True]
+    assert tg.tensor([[True, False], [False, False]]).any(0, keepdim=True).tolist() == [[True, False]]
+
+
+def test_python_scalars_and_zero_dim_tensors_in_ops():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    s = tg.tensor(3.0, requires_grad=True)
+    y = (2 - x) * s + 1 / x - x ** 2 + 2 ** x
+    y.sum().backward()
+    # d/dx: -s - 1/x^2 - 2x + 2^x ln 2 ; d/ds: sum(2 - x)
+    expected = -3.0 - 1.0 / np.array([1.0, 4.0]) - 2 * np.array([1.0, 2.0]) \
+        + 2.0 ** np.array([1.0, 2.0]) * np.log(2.0)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
+    assert s.grad.item() == pytest.approx(1.0)
+    assert s.grad.shape == ()
