@@ -3,10 +3,11 @@
 The tape, as the kernels see it (see docs/architecture.md):
 
 * ``rec`` -- int64, one variable-length record per value (slot), in recording order:
-  ``[op, a, b, addr, is32, ndim, *shape, nints, *ints, nfloats]``. ``op`` is the opcode of the
-  op that produced the value (``IN_CONST``/``IN_LEAF`` for inputs copied or referenced in),
-  ``a``/``b`` are its input slots (-1 if unused), ``addr`` is the address of the value in the
-  arena (float32 when ``is32``), ``ints`` are integer parameters (axes, permutations, strides).
+  ``[op, nin, *inputs, addr, is32, ndim, *shape, nints, *ints, nfloats]``. ``op`` is the opcode
+  of the op that produced the value (``IN_CONST``/``IN_LEAF`` for inputs copied or referenced
+  in, with no inputs), ``inputs`` are its input slots, ``addr`` is the address of the value in
+  the arena (float32 when ``is32``), ``ints`` are integer parameters (axes, permutations,
+  strides).
 * ``fl``  -- float64 parameters (scalar constants, bounds, scales), ``nfloats`` per record.
 * ``tab`` -- the fixed-width table `decode` builds from ``rec`` at backward time: one row per
   slot with the T_* columns below (offsets into ``rec``/``fl``, sizes, adjoint offsets).
@@ -28,9 +29,10 @@ from ._blas import NO_TRANS, TRANS, dgemm_acc
 
 IN_CONST, IN_LEAF = -1, -2   # pseudo-opcodes of input records
 # columns of the decoded table
+# T_A/T_B: the first two input slots (-1 if absent); all inputs: rec[T_INS : T_INS + T_NIN]
 (T_OP, T_A, T_B, T_ADDR, T_IS32, T_NDIM, T_SHP, T_SIZE, T_ADJ, T_NEED, T_IOFS, T_ICNT,
- T_FOFS) = range(13)
-TAB_W = 13
+ T_FOFS, T_NIN, T_INS) = range(15)
+TAB_W = 15
 ENV_DGEMM = 0
 ENV_W = 1
 
@@ -97,22 +99,26 @@ def decode(rec, n):
     adj = 0
     for s in range(n):
         op = rec[p]
+        nin = rec[p + 1]
         tab[s, T_OP] = op
-        tab[s, T_A] = rec[p + 1]
-        tab[s, T_B] = rec[p + 2]
-        tab[s, T_ADDR] = rec[p + 3]
-        tab[s, T_IS32] = rec[p + 4]
-        nd = rec[p + 5]
+        tab[s, T_NIN] = nin
+        tab[s, T_INS] = p + 2
+        tab[s, T_A] = rec[p + 2] if nin > 0 else -1
+        tab[s, T_B] = rec[p + 3] if nin > 1 else -1
+        p += 2 + nin
+        tab[s, T_ADDR] = rec[p]
+        tab[s, T_IS32] = rec[p + 1]
+        nd = rec[p + 2]
         tab[s, T_NDIM] = nd
-        tab[s, T_SHP] = p + 6
+        tab[s, T_SHP] = p + 3
         size = 1
         for d in range(nd):
-            size *= rec[p + 6 + d]
+            size *= rec[p + 3 + d]
         tab[s, T_SIZE] = size
         tab[s, T_ADJ] = adj
         adj += size
         tab[s, T_NEED] = 0 if op == IN_CONST else 1
-        q = p + 6 + nd
+        q = p + 3 + nd
         ni = rec[q]
         tab[s, T_IOFS] = q + 1
         tab[s, T_ICNT] = ni
@@ -141,11 +147,8 @@ def shift_inputs(rec, n, shift):
     """Renumber the input slots of the `n` records in `rec` by `shift` (when tapes merge)."""
     tab, _ = decode(rec, n)
     for s in range(n):
-        if tab[s, T_OP] >= 0:
-            p = tab[s, T_SHP] - 6
-            for f in (1, 2):
-                if rec[p + f] >= 0:
-                    rec[p + f] += shift
+        for i in range(tab[s, T_NIN]):
+            rec[tab[s, T_INS] + i] += shift
 
 
 @njit(cache=True)

@@ -107,7 +107,7 @@ def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=N
             a = slot_in(tape, x, xd.dtype)
         else:
             a = x._slot
-        s, view = tape.record(op.code, xd.shape, xd.size, dt is _F32, a, -1,
+        s, view = tape.record(op.code, xd.shape, xd.size, dt is _F32, (a,),
                               (p0, p1) if op.nfloat else ())
         if op.takes_params:
             op.forward(xd, constant(p0, dt), p1, view)
@@ -129,7 +129,7 @@ def unary_function(op: Op, doc: str) -> Callable[[Tensor], Tensor]:
         tape = input._tape
         if tape is not None and STATE.enabled and tape.into is None and not tape.freed:
             xd = input._data
-            s, view = tape.record(code, xd.shape, xd.size, xd.dtype is _F32, input._slot, -1)
+            s, view = tape.record(code, xd.shape, xd.size, xd.dtype is _F32, (input._slot,))
             forward(xd, view)
             return _nonleaf(view, tape, s)
         return apply_unary(op, input)
@@ -155,7 +155,7 @@ def binary_operator(op: Op, scalar_op: Op, fallback: Callable) -> Callable:
                 if (other._tape is tape or (other._ser == tape.serial and other._tape is None)
                         ) and da.shape == db.shape and da.dtype is db.dtype:
                     s, view = tape.record(code, da.shape, da.size, da.dtype is _F32,
-                                          self._slot, other._slot)
+                                          (self._slot, other._slot))
                     forward(da, db, view)
                     return _nonleaf(view, tape, s)
             return apply_binary(op, self, other)
@@ -163,7 +163,7 @@ def binary_operator(op: Op, scalar_op: Op, fallback: Callable) -> Callable:
             xd = self._data
             if live:
                 dt = xd.dtype
-                s, view = tape.record(scode, xd.shape, xd.size, dt is _F32, self._slot, -1,
+                s, view = tape.record(scode, xd.shape, xd.size, dt is _F32, (self._slot,),
                                       (other, 0.0) if scalar_op.nfloat else ())
                 sforward(xd, constant(other, dt), 0.0, view)
                 return _nonleaf(view, tape, s)
@@ -207,7 +207,7 @@ def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:
             tape = tape_for(a, b)
         sa = a._slot if a._tape is tape else slot_in(tape, a, ta if ta.kind == "f" else dt)
         sb = b._slot if b._tape is tape else slot_in(tape, b, tb if tb.kind == "f" else dt)
-        s, view = tape.record(op.code, shape, size, dt is _F32, sa, sb)
+        s, view = tape.record(op.code, shape, size, dt is _F32, (sa, sb))
         op.forward(da, db, view)
         return _nonleaf(view, tape, s)
     res = op.forward(da, db)
@@ -222,8 +222,7 @@ def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple =
     if STATE.enabled and any(t._rg for t in inputs):
         tape = tape_for(*inputs)
         sl = [slot_in(tape, t, t._data.dtype if t._data.dtype.kind == "f" else dt) for t in inputs]
-        s, view = tape.record(op.code, shape, _prod(shape), dt == _F32, sl[0],
-                              sl[1] if len(sl) > 1 else -1, floats, ints)
+        s, view = tape.record(op.code, shape, _prod(shape), dt == _F32, tuple(sl), floats, ints)
         compute(view)
         return _nonleaf(view, tape, s)
     res = np.asarray(compute(None))

@@ -20,7 +20,7 @@ from typing import Optional
 import numpy as np
 
 from ._blas import DGEMM
-from ._kernels import (IN_CONST, IN_LEAF, T_A, T_ADJ, T_B, T_IS32, T_NDIM, T_OP, T_SHP, T_SIZE,
+from ._kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NIN, T_OP, T_SHP, T_SIZE,
                        decode, opcodes, shift_inputs, sweep)
 from ._sweep import kernel_table
 
@@ -118,9 +118,10 @@ class Tape:
             return self.base + pos, self.cur32[pos >> 2:(pos >> 2) + size]
         return self.base + pos, self.cur[pos >> 3:(pos >> 3) + size]
 
-    def record(self, opcode: int, shape: tuple, size: int, is32: bool, a: int, b: int,
+    def record(self, opcode: int, shape: tuple, size: int, is32: bool, ins: tuple,
                floats: tuple = (), ints: tuple = ()):
-        """Append the record of one op's output; returns (slot, view to write the value into).
+        """Append the record of one op's output (`ins`: its input slots); returns
+        (slot, view to write the value into).
 
         The hot path of eager mode (one call per recorded op): the arena allocation of `_alloc`
         is repeated inline for the common case, and the record is one `extend`."""
@@ -137,10 +138,10 @@ class Tape:
         self.n = s + 1
         nd = len(shape)
         if ints:
-            self.pend.extend((opcode, a, b, addr, is32, nd, *shape, len(ints), *ints,
+            self.pend.extend((opcode, len(ins), *ins, addr, is32, nd, *shape, len(ints), *ints,
                               len(floats)))
         else:
-            self.pend.extend((opcode, a, b, addr, is32, nd, *shape, 0, len(floats)))
+            self.pend.extend((opcode, len(ins), *ins, addr, is32, nd, *shape, 0, len(floats)))
         if floats:
             self.fpend.extend(floats)
         if not s & 1023:
@@ -165,7 +166,7 @@ class Tape:
             flat.reshape(data.shape)[...] = data
         s = self.n
         self.n = s + 1
-        self.pend.extend((IN_LEAF if need else IN_CONST, -1, -1, addr, is32, data.ndim,
+        self.pend.extend((IN_LEAF if need else IN_CONST, 0, addr, is32, data.ndim,
                          *data.shape, 0, 0))
         self.inputs[key] = s
         if t._tape is not None:             # non-leaf whose graph was freed earlier
@@ -232,11 +233,11 @@ class Tape:
         return decode(self.arrays()[0], self.n)[0]
 
     def fields(self, s: int) -> tuple:
-        """(op, a, b, is32, shape) of slot s (decodes the tape: for display, not hot paths)."""
+        """(op, input slots, is32, shape) of slot s (decodes the tape: for display only)."""
         row = self.table()[s]
-        p = row[T_SHP]
-        return (int(row[T_OP]), int(row[T_A]), int(row[T_B]), int(row[T_IS32]),
-                tuple(self.arrays()[0][p:p + row[T_NDIM]].tolist()))
+        rec = self.arrays()[0]
+        return (int(row[T_OP]), tuple(rec[row[T_INS]:row[T_INS] + row[T_NIN]].tolist()),
+                int(row[T_IS32]), tuple(rec[row[T_SHP]:row[T_SHP] + row[T_NDIM]].tolist()))
 
 
 def resolve(t) -> Tape:

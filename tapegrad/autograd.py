@@ -59,8 +59,8 @@ class GradFn:
 
     @property
     def next_functions(self) -> tuple:
-        _, a, b, _, _ = self._tape.fields(self._entry)
-        return tuple((_node_for_slot(self._tape, s), 0) for s in (a, b) if s >= 0)
+        ins = self._tape.fields(self._entry)[1]
+        return tuple((_node_for_slot(self._tape, s), 0) for s in ins)
 
     def __eq__(self, other) -> bool:
         return (isinstance(other, GradFn) and other._tape is self._tape
