@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.tapegrad-installed
 
-.PHONY: demo test bench bench-peers clean
+.PHONY: demo test bench bench-peers readme clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
@@ -23,6 +23,10 @@ bench: $(STAMP)
 # the peers the benchmarks compare against (large downloads; not needed for anything else)
 bench-peers: $(STAMP)
 	$(PY) -m pip install -q torch==2.13.0 jax autograd
+
+# regenerate README.md's op table from the registry (a test checks they agree)
+readme: $(STAMP)
+	$(PY) -c "import tapegrad; from tapegrad._opdef import update_readme; update_readme('README.md')"
 
 clean:
 	rm -rf .venv .pytest_cache .hypothesis

@@ -1,6 +1,6 @@
 """The op-definition mechanism: an `Op` record and the registry the engine reads.
 
-Every differentiable op is one `Op` made in `tapegrad/ops.py`. The record holds all there is to
+Every differentiable op is one `Op` made in `tapegrad/ops/`. The record holds all there is to
 know about the op: its opcode (given here, in registration order), its forward (numpy), its adjoint
 (a Numba source fragment spliced into the generated reverse sweep, see `_sweep.py`), the torch name
 of its `grad_fn`, and its test spec (input domain) for the property tests. The engine (`_tape.py`,
@@ -125,3 +125,12 @@ def op_table_markdown() -> str:
         adj = adj.replace("|", "\\|")
         rows.append(f"| {op.name} | `{op.usage}` | {op.grad_fn} | {adj} |")
     return "\n".join(rows)
+
+
+def update_readme(path: str) -> None:
+    """Rewrite the op table between README.md's op-table markers (``make readme``)."""
+    text = open(path).read()
+    head, rest = text.split("<!-- op-table:begin -->\n", 1)
+    tail = rest.split("\n<!-- op-table:end -->", 1)[1]
+    with open(path, "w") as f:
+        f.write(f"{head}<!-- op-table:begin -->\n{op_table_markdown()}\n<!-- op-table:end -->{tail}")

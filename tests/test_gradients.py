@@ -2,7 +2,7 @@
 
 Inputs are float64, of random shapes (0-d and broadcasting included), with values drawn from the
 op's domain (away from kinks and poles); other arguments (dims, permutations, indices, target
-shapes) are drawn by `H`. The op table in tapegrad/ops.py says how each op is called."""
+shapes) are drawn by `H`. The op table in tapegrad/ops/ says how each op is called."""
 import numpy as np
 import pytest
 from hypothesis import assume, given
