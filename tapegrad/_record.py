@@ -1,7 +1,7 @@
 """Recording: run an op's forward and append its tape entry. The hot path of eager mode.
 
 `apply_unary`, `apply_binary` and `apply_kernel` are the only places that create tape entries;
-each op's front-end in `ops.py` parses its arguments and calls one of them. When recording is off
+each op's front-end in the `ops` package parses its arguments and calls one of them. When recording is off
 (no input requires grad, or grad mode is off) they run the numpy forward and return a leaf.
 """
 from __future__ import annotations

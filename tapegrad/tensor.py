@@ -2,7 +2,7 @@
 
 Data lives in ``_data`` (a numpy array). For a tensor produced by a recorded op it is a view into
 its tape's arena, so the reverse sweep reads the same memory without any conversion. Differentiable
-ops are attached to the class by `ops.py`, next to their definitions.
+ops are attached to the class by the `ops` package, next to their definitions.
 """
 from __future__ import annotations
 
