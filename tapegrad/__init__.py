@@ -7,19 +7,17 @@
 tensor([[4.5000, 4.5000],
         [4.5000, 4.5000]])
 """
-from . import autograd
+from . import autograd, nn  # noqa: F401
 from ._dtype import (bool_ as bool, double, dtype, float, float32, float64, get_default_dtype,  # noqa: A004
                      int, int32, int64, long, set_default_dtype)
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                         linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn,
                         randn_like, tensor, zeros, zeros_like)
-from .ops import (abs, add, all, any, clamp, clone, cos, div, eq, exp, ge, gt, le, log, lt,  # noqa: A004
-                  matmul, mean, mm, mul, ne, neg, permute, pow, reciprocal, relu, reshape, rsub,
-                  sigmoid, sin, sqrt, sub, sum, t, tanh, transpose)
+from .ops import *  # noqa: F401,F403  (every op family's public functions)
 from .tensor import Size, Tensor
 
-clip = clamp
+clip = clamp  # noqa: F405
 __version__ = "0.1.0"
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -15,12 +15,14 @@ Kernel families (the `kind` of an op) and what their adjoint fragment sees:
   ``y``. Un-broadcasting is done once, by the template, through index maps.
 Test spec (``test=(shapes, make)``): ``shapes`` names how the property test draws inputs
 (``same``: one tensor of any shape; ``nonscalar``: at least 1-D; ``matrix``: at most 2-D;
-``broadcast``: two broadcast-compatible tensors; ``mm``,
-``dot``, ``mv``, ``vm``, ``bmm``: matmul operands), and ``make(h, *inputs)`` returns the function
-of the inputs to differentiate, drawing any other arguments (dims, shapes) from ``h`` (see
-``tests/test_gradients.py``). Elementwise ops default to their public function.
+``broadcast``: two broadcast-compatible tensors; ``mm``, ``dot``, ``mv``, ``vm``, ``bmm``: matmul
+operands) or is a function ``shapes(h) -> tuple of tensors`` drawing its own (with
+``h.tensor(shape, domain)``, ``h.st``/``h.hnp`` strategies); ``make(h, *inputs)`` returns the
+function of the inputs to differentiate, drawing any other arguments (dims, shapes) from ``h``
+(see ``tests/test_gradients.py``). Elementwise ops default to their public function.
 
-* ``kernel``  -- anything else: the fragment is a call to an `@njit` function in `_kernels.py`
+* ``kernel``  -- anything else: the fragment names an `@njit` function in `_kernels.py` (``"adj_x"``)
+  or in another module (``"tapegrad._kernels_reduce:adj_x"``),
   with the uniform signature ``f(e, ent, fl, slots, shapes, ints, cptr, clen, adj, live)``.
 """
 from __future__ import annotations

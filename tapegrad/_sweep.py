@@ -106,7 +106,14 @@ def _binary(op: Op) -> str:
 
 
 def _kernel(op: Op) -> str:
-    return f"{op.gx}(e, tab, rec, fl, adj, live, env)\n"
+    return f"{_kernel_ref(op)[1]}(e, tab, rec, fl, adj, live, env)\n"
+
+
+def _kernel_ref(op: Op) -> tuple:
+    """(module, function) of a hand-written adjoint: ``"adj_x"`` lives in `tapegrad._kernels`,
+    ``"tapegrad._kernels_reduce:adj_x"`` in the module named."""
+    mod, _, fn = op.gx.rpartition(":")
+    return (mod or "tapegrad._kernels"), fn
 
 
 _FAMILY = {"unary": _unary, "binary": _binary, "kernel": _kernel}
@@ -114,12 +121,23 @@ _FAMILY = {"unary": _unary, "binary": _binary, "kernel": _kernel}
 
 def source_for(op: Op) -> str:
     """The generated kernel module of one op (deterministic)."""
-    return _HEADER + f"    # {op.name}\n" + _indent(_FAMILY[op.kind](op), 4)
+    src = _HEADER
+    if op.kind == "kernel":
+        mod, fn = _kernel_ref(op)
+        src = src.replace("\n\n\n@cfunc", f"\nfrom {mod} import {fn}  # noqa: F811\n\n\n@cfunc", 1)
+    return src + f"    # {op.name}\n" + _indent(_FAMILY[op.kind](op), 4)
+
+
+def _callee_hash(op: Op) -> str:
+    """Hash of the source files the op's kernel calls into (part of its file name: Numba's
+    cache does not notice edits to callees)."""
+    files = [_kernels.__file__, _blas.__file__]
+    if op.kind == "kernel":
+        files.append(importlib.import_module(_kernel_ref(op)[0]).__file__)
+    return hashlib.sha1(b"".join(open(f, "rb").read() for f in sorted(set(files)))).hexdigest()
 
 
 _lock = threading.Lock()
-_SOURCES_HASH = hashlib.sha1(b"".join(open(m.__file__, "rb").read() for m in (_kernels, _blas))
-                             ).hexdigest()[:12]
 _table = np.zeros(0, np.int64)   # opcode -> address of its compiled kernel (0: not loaded yet)
 _keep: list = []                 # the cfunc objects behind the addresses
 
@@ -151,15 +169,16 @@ def kernel_table(codes) -> np.ndarray:
 
 def _import(op: Op):
     src = source_for(op)
-    # the helpers' hash is part of the name: Numba's cache does not notice edits to callees
-    digest = hashlib.sha1((src + _SOURCES_HASH).encode()).hexdigest()[:16]
+    digest = hashlib.sha1((src + _callee_hash(op)).encode()).hexdigest()[:16]
     path = os.path.join(cache_dir(), f"adj_{op.name}_{digest}.py")
     if not os.path.exists(path):
         for stale in glob.glob(os.path.join(cache_dir(), f"adj_{op.name}_*.py")):
-            try:
-                os.remove(stale)   # an older version of this op's kernel
-            except OSError:
-                pass
+            if re.fullmatch(rf"adj_{re.escape(op.name)}_[0-9a-f]{{16}}\.py",
+                            os.path.basename(stale)):
+                try:
+                    os.remove(stale)   # an older version of this op's kernel
+                except OSError:
+                    pass
         tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
         with open(tmp, "w") as f:
             f.write(src)

@@ -30,13 +30,24 @@ def tensor(data, shape, domain: Domain):
 
 
 class H:
-    """Draws an op's non-tensor arguments."""
+    """Draws an op's non-tensor arguments (and, for ops that ask, its inputs)."""
+
+    st = st
+    hnp = hnp
 
     def __init__(self, data):
         self.data = data
 
     def draw(self, strategy):
         return self.data.draw(strategy)
+
+    def tensor(self, shape, domain: Domain = Domain()):
+        """A float64 tensor requiring grad with values in `domain`."""
+        return tensor(self.data, shape, domain)
+
+    def shape(self, min_dims: int = 0, max_dims: int = 3, min_side: int = 1) -> tuple:
+        return self.draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims,
+                                          min_side=min_side, **SIDE))
 
     def flag(self) -> bool:
         return self.draw(st.booleans())
@@ -77,7 +88,9 @@ class H:
                          .filter(lambda ix: not all_ints(ix)))
 
 
-def draw_inputs(data, kind: str, domains: tuple) -> tuple:
+def draw_inputs(data, kind, domains: tuple) -> tuple:
+    if callable(kind):
+        return tuple(kind(H(data)))
     d0 = domains[0]
     d1 = domains[1] if len(domains) > 1 else d0
     if kind == "same":

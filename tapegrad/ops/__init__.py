@@ -1,20 +1,18 @@
 """The op table: every differentiable op, registered family by family.
 
 Each module registers its ops (`unary`/`binary`/`kernel` from `_opdef.py`: forward, adjoint,
-torch's grad_fn name, test spec, usage) next to the front-ends that parse torch's arguments, and
-lists the Tensor methods it provides (`METHODS`; `QUERIES` print like torch's built-in methods).
+torch's grad_fn name, test spec, usage) next to the front-ends that parse torch's arguments. It
+lists its public functions in `__all__` (exported as ``tapegrad.<name>``), the Tensor methods it
+provides in `METHODS`, and in `QUERIES` the methods that print like torch's built-in methods.
 Import order fixes the opcodes.
 """
 from ..tensor import Tensor, builtin_method
-from . import elementwise, reductions, linalg, shapes, compare  # noqa: I001 (order = opcodes)
-from .compare import all, any, eq, ge, gt, le, lt, ne  # noqa: A004
-from .elementwise import (abs, add, clamp, cos, div, exp, log, mul, neg, pow, reciprocal, relu,  # noqa: A004
-                          rsub, sigmoid, sin, sqrt, sub, tanh)
-from .linalg import matmul, mm
-from .reductions import mean, sum  # noqa: A004
-from .shapes import clone, contiguous, permute, reshape, t, to, transpose
+from . import elementwise, reductions, linalg, shapes, indexing, activations, compare  # noqa: I001
 
-_MODULES = (elementwise, reductions, linalg, shapes, compare)
+_MODULES = (elementwise, reductions, linalg, shapes, indexing, activations, compare)
+
+__all__ = [name for mod in _MODULES for name in mod.__all__]
+globals().update({name: getattr(mod, name) for mod in _MODULES for name in mod.__all__})
 
 
 def _bind() -> None:

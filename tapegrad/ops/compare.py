@@ -37,5 +37,6 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return _wrap(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
 
 
+__all__ = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'all', 'any']
 QUERIES = dict(eq=eq, ne=ne, lt=lt, le=le, gt=gt, ge=ge, all=all, any=any)
 METHODS = dict(__eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge)

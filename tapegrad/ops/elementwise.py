@@ -208,6 +208,8 @@ def _rpow(x: Tensor, c):
     return NotImplemented
 
 
+__all__ = ['exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs', 'neg',
+           'reciprocal', 'clamp', 'add', 'sub', 'rsub', 'mul', 'div', 'pow']
 METHODS = dict(
     exp=exp, log=log, sqrt=sqrt, sin=sin, cos=cos, tanh=tanh, sigmoid=sigmoid, relu=relu, abs=abs,
     neg=neg, reciprocal=reciprocal, clamp=clamp, clip=clamp, add=add, sub=sub, mul=mul, div=div,

@@ -71,5 +71,6 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2)
 
 
+__all__ = ['matmul', 'mm']
 METHODS = dict(matmul=matmul, mm=mm, __matmul__=matmul,
                __rmatmul__=lambda self, other: matmul(other, self))

@@ -81,4 +81,5 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     return _reduce(MEAN, MEAN_DIM, input, dim, keepdim, True, dtype)
 
 
+__all__ = ['sum', 'mean']
 METHODS = dict(sum=sum, mean=mean)

@@ -191,6 +191,7 @@ def _view(input: Tensor, *shape) -> Tensor:
     return reshape(input, *shape)
 
 
+__all__ = ['reshape', 'permute', 'transpose', 't', 'to', 'clone', 'contiguous']
 METHODS = dict(
     reshape=reshape, view=_view, permute=permute, transpose=transpose, t=t, to=to, clone=clone,
     contiguous=contiguous, __getitem__=_getitem,

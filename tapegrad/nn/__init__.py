@@ -1,0 +1,2 @@
+"""`tapegrad.nn`: functional building blocks for models (``tapegrad.nn.functional``)."""
+from . import functional  # noqa: F401
