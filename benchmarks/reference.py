@@ -1,4 +1,6 @@
-"""Hand-written Numba reference for the chain workload: the practical limit for tapegrad.
+"""Hand-written Numba references: the practical limit for tapegrad on each workload.
+
+The chain workload:
 
 `forward` runs the chain (per 4 ops: y*1.001, sin, +x, tanh) into a preallocated float32 buffer
 holding every intermediate; `reverse` walks it backwards and accumulates d sum(y) / dx by hand,
@@ -10,6 +12,8 @@ from typing import Callable
 
 import numpy as np
 from numba import njit
+
+from benchmarks.random_graph import PROD, SOFTMAX, SOFTPLUS, SUM4  # noqa: F401
 
 SCALE = 1.001
 
@@ -57,3 +61,56 @@ def chain(x0: np.ndarray, n_ops: int) -> Callable[[], np.ndarray]:
         return gx
 
     return step
+
+
+@njit(cache=True)
+def scalar_graph(leaves, codes, args, ks):
+    """The random scalar graph (`random_graph.flat_tape`): forward and reverse sweep of a flat
+    scalar tape, written by hand — the practical limit for that workload."""
+    n0 = leaves.shape[0]
+    n = n0 + codes.shape[0]
+    v = np.empty(n)
+    v[:n0] = leaves
+    for e in range(codes.shape[0]):
+        a = args[e]
+        op = codes[e]
+        if op == SOFTPLUS:
+            x = v[a[0]]
+            v[n0 + e] = max(x, 0.0) + np.log1p(np.exp(-abs(x)))
+        elif op == SUM4:
+            v[n0 + e] = v[a[0]] + v[a[1]] + v[a[2]] + v[a[3]]
+        elif op == PROD:
+            v[n0 + e] = v[a[0]] * v[a[1]]
+        else:
+            m = max(max(v[a[0]], v[a[1]]), max(v[a[2]], v[a[3]]))
+            s = 0.0
+            for j in range(4):
+                s += np.exp(v[a[j]] - m)
+            v[n0 + e] = np.exp(v[a[ks[e]]] - m) / s
+    g = np.zeros(n)
+    g[n - 1] = 1.0
+    for e in range(codes.shape[0] - 1, -1, -1):
+        ge = g[n0 + e]
+        if ge == 0.0:
+            continue
+        a = args[e]
+        op = codes[e]
+        if op == SOFTPLUS:
+            g[a[0]] += ge / (1.0 + np.exp(-v[a[0]]))
+        elif op == SUM4:
+            for j in range(4):
+                g[a[j]] += ge
+        elif op == PROD:
+            g[a[0]] += ge * v[a[1]]
+            g[a[1]] += ge * v[a[0]]
+        else:
+            sk = v[n0 + e]
+            for j in range(4):
+                # output k of softmax(x): d/dx_j = s_k (delta_kj - s_j), s_j recomputed
+                m = max(max(v[a[0]], v[a[1]]), max(v[a[2]], v[a[3]]))
+                s = 0.0
+                for i in range(4):
+                    s += np.exp(v[a[i]] - m)
+                sj = np.exp(v[a[j]] - m) / s
+                g[a[j]] += ge * sk * ((1.0 if j == ks[e] else 0.0) - sj)
+    return g[:n0]

@@ -19,7 +19,7 @@ from typing import Callable
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import chain, first_gradient  # noqa: E402
+from benchmarks import chain, first_gradient, random_graph  # noqa: E402
 from benchmarks.harness import Config, environment, render, torch_note  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -27,6 +27,7 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 WORKLOADS: list[tuple[str, Callable[[Config], list]]] = [
     ("chain", chain.run),
     ("backward share", chain.backward_share),
+    ("random graph", random_graph.run),
     ("first gradient", first_gradient.run),
 ]
 

@@ -109,8 +109,9 @@ def draw_inputs(data, kind, domains: tuple) -> tuple:
                                                              **SIDE)).input_shapes
         assume(len(ba) + len(bb) > 0)
         return tensor(data, ba + (m, k), d0), tensor(data, bb + (k, n), d1)
+    b = data.draw(st.integers(1, 3))
     shapes = {"mm": ((m, k), (k, n)), "dot": ((k,), (k,)), "mv": ((m, k), (k,)),
-              "vm": ((k,), (k, n))}[kind]
+              "vm": ((k,), (k, n)), "bmm3": ((b, m, k), (b, k, n))}[kind]
     return tensor(data, shapes[0], d0), tensor(data, shapes[1], d1)
 
 

@@ -1,38 +1,50 @@
-"""Matrix products with torch's dimension rules; one adjoint kernel (dgemm) for all cases."""
+"""Matrix products with torch's dimension rules; one adjoint kernel (dgemm) for all of them.
+
+`matmul` picks the op (and so torch's grad_fn name) from the operands' dimensions; `mm`, `bmm`,
+`mv`, `dot` check their stricter shapes first; `outer` and `einsum` are compositions of recorded
+ops (reshape, permute, sum, matmul), so their gradients need no kernel of their own.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from .._dtype import result_type
-from .._opdef import REAL, kernel
+from .._opdef import kernel
 from .._record import apply_kernel, broadcast_shapes
 from ..tensor import Tensor
 from ._util import as_tensor_arg
 
-# ------------------------------------------------------------------------------------------------
-# linear algebra
-# ------------------------------------------------------------------------------------------------
-MM = kernel("mm", "adj_matmul", "MmBackward0", (REAL, REAL), usage="a @ b (2-D), mm(a, b)",
-    test=("mm", lambda h, a, b: mm))
-DOT = kernel("dot", "adj_matmul", "DotBackward0", (REAL, REAL),
-             usage="a @ b (1-D · 1-D)",
-    test=("dot", lambda h, a, b: matmul))
-MV = kernel("mv", "adj_matmul", "MvBackward0", (REAL, REAL), usage="a @ v (2-D · 1-D)",
-    test=("mv", lambda h, a, b: matmul))
-VM = kernel("vm", "adj_matmul", "SqueezeBackward4", (REAL, REAL),
-            usage="v @ b (1-D · 2-D)",
-    test=("vm", lambda h, a, b: matmul))
-BMM = kernel("matmul_batched", "adj_matmul", "UnsafeViewBackward0", (REAL, REAL),
-             usage="a @ b (batched, broadcast)",
-    test=("bmm", lambda h, a, b: matmul))
+MM = kernel("mm", "adj_matmul", "MmBackward0", usage="a @ b (2-D), mm(a, b)",
+            test=("mm", lambda h, a, b: mm))
+DOT = kernel("dot", "adj_matmul", "DotBackward0", usage="a @ b (1-D · 1-D), dot(a, b)",
+             test=("dot", lambda h, a, b: dot))
+MV = kernel("mv", "adj_matmul", "MvBackward0", usage="a @ v (2-D · 1-D), mv(a, v)",
+            test=("mv", lambda h, a, b: mv))
+VM = kernel("vm", "adj_matmul", "SqueezeBackward4", usage="v @ b (1-D · 2-D)",
+            test=("vm", lambda h, a, b: matmul))
+BMM = kernel("bmm", "adj_matmul", "BmmBackward0", usage="bmm(a, b) (3-D, same batch)",
+             test=("bmm3", lambda h, a, b: bmm))
+MATMUL_BATCHED = kernel("matmul_batched", "adj_matmul", "UnsafeViewBackward0",
+                        usage="a @ b (batched, broadcast)", test=("bmm", lambda h, a, b: matmul))
 
 
 def _shape_str(s) -> str:
     return "x".join(str(n) for n in s)
 
 
+def _matmul(op, a: Tensor, b: Tensor, shape: tuple) -> Tensor:
+    ad, bd = a._data, b._data
+    dt = ad.dtype if ad.dtype == bd.dtype else result_type(a, b).np_dtype
+    return apply_kernel(op, (a, b), shape, dt, lambda out: np.matmul(ad, bd, out=out))
+
+
 def matmul(input: Tensor, other: Tensor) -> Tensor:
-    """Matrix product with torch's dimension rules (1-D, 2-D, batched with broadcasting)."""
+    """Matrix product with torch's dimension rules (1-D, 2-D, batched with broadcasting).
+
+    >>> import tapegrad as tg
+    >>> (tg.ones(2, 3) @ tg.ones(3)).tolist()
+    [3.0, 3.0]
+    """
     a, b = as_tensor_arg(input, "input"), as_tensor_arg(other)
     sa, sb = a._data.shape, b._data.shape
     if not sa or not sb:
@@ -57,10 +69,9 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     shape = batch + sa[-2:-1] + sb[-1:] if len(sb) > 1 else batch + sa[-2:-1]
     if len(sa) == 1 and len(sb) > 1:
         shape = batch + sb[-1:]
-    op = {(1, 1): DOT, (2, 2): MM, (2, 1): MV, (1, 2): VM}.get((len(sa), len(sb)), BMM)
-    dt = a._data.dtype if a._data.dtype == b._data.dtype else result_type(a, b).np_dtype
-    ad, bd = a._data, b._data
-    return apply_kernel(op, (a, b), shape, dt, lambda out: np.matmul(ad, bd, out=out))
+    op = {(1, 1): DOT, (2, 2): MM, (2, 1): MV, (1, 2): VM}.get((len(sa), len(sb)),
+                                                               MATMUL_BATCHED)
+    return _matmul(op, a, b, shape)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -71,6 +82,138 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2)
 
 
-__all__ = ['matmul', 'mm']
-METHODS = dict(matmul=matmul, mm=mm, __matmul__=matmul,
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product of two 3-D tensors with the same batch size (no broadcasting).
+
+    >>> import tapegrad as tg
+    >>> tg.bmm(tg.ones(4, 2, 3), tg.ones(4, 3, 5)).shape
+    tapegrad.Size([4, 2, 5])
+    """
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if t.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    (b, m, k), (b2, k2, n) = input.shape, mat2.shape
+    if (b2, k2) != (b, k):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{b}, {k}] but got: [{b2}, {k2}].")
+    return _matmul(BMM, input, mat2, (b, m, n))
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix-vector product."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
+    return matmul(input, vec)
+
+
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors."""
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
+                           f"tensors")
+    return matmul(input, tensor)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors (as torch: a column times a row, MulBackward0)."""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
+    return input.reshape(-1, 1) * vec2
+
+
+# ------------------------------------------------------------------------------------------------
+# einsum: reduced to permute / reshape / sum / matmul, pairwise from the left
+# ------------------------------------------------------------------------------------------------
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation over letters a-z/A-Z (no ellipsis, no letter repeated within one
+    operand). Contractions run as (batched) matrix products.
+
+    >>> import tapegrad as tg
+    >>> tg.einsum("ij,jk->ik", tg.ones(2, 3), tg.ones(3, 4)).shape
+    tapegrad.Size([2, 4])
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    lhs, arrow, out = equation.replace(" ", "").partition("->")
+    subs = lhs.split(",")
+    if len(subs) != len(operands):
+        more = "more" if len(operands) > len(subs) else "fewer"
+        raise RuntimeError(f"einsum(): {more} operands were provided than specified in the "
+                           f"equation")
+    if "." in equation:
+        raise NotImplementedError("einsum(): ellipsis ('...') is not supported yet")
+    letters = "".join(subs)
+    if not arrow:  # implicit output: the letters seen once, in alphabetical order
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    sizes: dict = {}
+    for i, (s, t) in enumerate(zip(subs, operands)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"einsum(): operand {i} is not a Tensor")
+        if len(s) != t.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) "
+                               f"does not match the number of dimensions ({t.ndim}) for operand "
+                               f"{i} and no ellipsis was given")
+        if len(set(s)) != len(s):
+            raise NotImplementedError(f"einsum(): a subscript repeated within one operand "
+                                      f"({s!r}) is not supported yet")
+        for c, n in zip(s, t.shape):
+            if sizes.setdefault(c, n) != n:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which "
+                                   f"does not broadcast with previously seen size {sizes[c]}")
+    for c in out:
+        if c not in sizes:
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation "
+                               f"for any input operand")
+    acc, acc_sub = operands[0], subs[0]
+    for k in range(1, len(operands)):
+        later = set(out).union(*subs[k + 1:])
+        acc, acc_sub = _contract(acc, acc_sub, operands[k], subs[k], later, sizes)
+    return _finish(acc, acc_sub, out)
+
+
+def _finish(t: Tensor, sub: str, out: str) -> Tensor:
+    """Sum the letters not in `out`, then order the rest as `out`."""
+    gone = tuple(i for i, c in enumerate(sub) if c not in out)
+    if gone:
+        t = t.sum(gone)
+        sub = "".join(c for c in sub if c in out)
+    perm = tuple(sub.index(c) for c in out)
+    return t.permute(perm) if perm != tuple(range(len(perm))) else t
+
+
+def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: set, sizes: dict):
+    """a (letters sa) times b (sb), summing shared letters not in `keep`: one matmul."""
+    a, sa = _sum_private(a, sa, sb, keep)
+    b, sb = _sum_private(b, sb, sa, keep)
+    batch = [c for c in sa if c in sb and c in keep]
+    contracted = [c for c in sa if c in sb and c not in keep]
+    free_a = [c for c in sa if c not in sb]
+    free_b = [c for c in sb if c not in sa]
+
+    def size(cs):
+        return int(np.prod([sizes[c] for c in cs])) if cs else 1
+    a3 = _arrange(a, sa, batch + free_a + contracted).reshape(
+        size(batch), size(free_a), size(contracted))
+    b3 = _arrange(b, sb, batch + contracted + free_b).reshape(
+        size(batch), size(contracted), size(free_b))
+    c = (a3 @ b3).reshape(tuple(sizes[c] for c in batch + free_a + free_b))
+    return c, "".join(batch + free_a + free_b)
+
+
+def _sum_private(t: Tensor, sub: str, other: str, keep: set):
+    """Sum out letters that occur only in this operand and are not needed later."""
+    gone = tuple(i for i, c in enumerate(sub) if c not in other and c not in keep)
+    if not gone:
+        return t, sub
+    return t.sum(gone), "".join(c for i, c in enumerate(sub) if i not in gone)
+
+
+def _arrange(t: Tensor, sub: str, order: list) -> Tensor:
+    perm = tuple(sub.index(c) for c in order)
+    return t.permute(perm) if perm != tuple(range(len(perm))) else t
+
+
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "einsum"]
+METHODS = dict(matmul=matmul, mm=mm, bmm=bmm, mv=mv, dot=dot, outer=outer, __matmul__=matmul,
                __rmatmul__=lambda self, other: matmul(other, self))
