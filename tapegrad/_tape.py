@@ -79,7 +79,8 @@ class Tape:
         self.chunks: list = []              # numpy buffers the records' addresses point into
         self.cur = self.cur32 = None        # the chunk being filled, and its float32 view
         self.base = 0                       # its address
-        self.pos = self.cap = 0             # bytes used / available in it
+        self.pos = 0                        # bytes used in it ...
+        self.cap = -1                       # ... and available (-1: no chunk yet)
         self.n = 0                          # number of slots (= records)
         self.inputs: dict = {}              # (id(tensor), needs grad) -> slot of an input
         self.leaves: list = []              # (tensor, slot): leaves requiring grad
@@ -217,7 +218,7 @@ class Tape:
         """Drop the values and the input references (records stay, so grad_fn still prints)."""
         self.chunks = []
         self.cur = self.cur32 = None
-        self.pos = self.cap = 0
+        self.pos, self.cap = 0, -1
         self.inputs = {}
         self.leaves = []
         self.consts = []

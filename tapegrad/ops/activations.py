@@ -1,5 +1,188 @@
-"""Activation functions (also exposed in `tapegrad.nn.functional`)."""
+"""Activation functions (also exposed in `tapegrad.nn.functional`).
+
+The elementwise ones are `unary` registrations (their float parameters are p0/p1); softmax and
+log_softmax have kernels (`_kernels_nn`) that reduce over one dim. Forwards are written not to
+overflow: softplus/logsigmoid/silu go through `logaddexp`, log_softmax subtracts the max.
+"""
 from __future__ import annotations
 
-__all__: list = []
-METHODS: dict = {}
+import math
+import warnings
+from functools import partial
+
+import numpy as np
+
+from .._dtype import as_dtype
+from .._opdef import Domain, kernel, unary
+from .._record import apply_kernel, apply_unary
+from ..tensor import Tensor, normalize_dim
+from ._util import into
+
+_KINK0 = Domain(-3.0, 3.0, kinks=(0.0,), gap=0.1)
+_K_TANH = 0.7978845608028654   # sqrt(2 / pi)
+_T = "math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))"
+
+LEAKY_RELU = unary(
+    "leaky_relu", lambda x, p0, p1, out: into(np.where(x > 0, x, x * p0), out),
+    "g if x > 0.0 else g * p0", "LeakyReluBackward0", _KINK0, params=(0.1, 0.0),
+    usage="F.leaky_relu(x, negative_slope)",
+    test=("same", lambda h, x: lambda x: leaky_relu(x, 0.1)))
+ELU = unary(
+    "elu", lambda x, p0, p1, out: into(np.where(x > 0, x, p0 * np.expm1(np.minimum(x, 0))), out),
+    "g if x > 0.0 else g * p0 * math.exp(x)", "EluBackward0", _KINK0, params=(1.5, 0.0),
+    usage="F.elu(x, alpha)", test=("same", lambda h, x: lambda x: elu(x, 1.5)))
+GELU = unary(
+    "gelu", lambda x, out: into(0.5 * x * (1 + erf(x * math.sqrt(0.5))), out),
+    "g * (0.5 * (1.0 + math.erf(x * 0.7071067811865476))"
+    " + x * 0.3989422804014327 * math.exp(-0.5 * x * x))", "GeluBackward0",
+    usage="F.gelu(x)", test=("same", lambda h, x: gelu))
+GELU_TANH = unary(
+    "gelu_tanh",
+    lambda x, out: into(0.5 * x * (1 + np.tanh(_K_TANH * (x + 0.044715 * x ** 3))), out),
+    f"g * (0.5 * (1.0 + {_T}) + 0.5 * x * (1.0 - {_T} ** 2)"
+    " * 0.7978845608028654 * (1.0 + 0.134145 * x * x))", "GeluBackward0",
+    usage="F.gelu(x, approximate='tanh')",
+    test=("same", lambda h, x: partial(gelu, approximate="tanh")))
+SILU = unary(
+    "silu", lambda x, out: into(x * np.exp(-np.logaddexp(0, -x)), out),
+    "g * (1.0 / (1.0 + math.exp(-x))) * (1.0 + x * (1.0 - 1.0 / (1.0 + math.exp(-x))))",
+    "SiluBackward0", usage="F.silu(x)", test=("same", lambda h, x: silu))
+SOFTPLUS = unary(
+    "softplus",
+    lambda x, p0, p1, out: into(np.where(x * p0 > p1, x, np.logaddexp(0, x * p0) / p0), out),
+    "g if x * p0 > p1 else g / (1.0 + math.exp(-x * p0))", "SoftplusBackward0",
+    params=(1.5, 20.0), usage="F.softplus(x, beta, threshold)",
+    test=("same", lambda h, x: lambda x: softplus(x, 1.5)))
+LOGSIGMOID = unary(
+    "logsigmoid", lambda x, out: into(-np.logaddexp(0, -x), out),
+    "g / (1.0 + math.exp(x))", "LogSigmoidBackward0", usage="F.logsigmoid(x)",
+    test=("same", lambda h, x: logsigmoid))
+HARDTANH = unary(
+    "hardtanh", lambda x, p0, p1, out: np.clip(x, p0, p1, out=out),
+    "g if (x > p0 and x < p1) else 0.0", "HardtanhBackward0",
+    Domain(-3.0, 3.0, kinks=(-1.0, 1.0), gap=0.1), keeps_int=True, params=(-1.0, 1.0),
+    usage="F.hardtanh(x, min_val, max_val)", test=("same", lambda h, x: hardtanh))
+SOFTMAX = kernel("softmax", "tapegrad._kernels_nn:adj_softmax", "SoftmaxBackward0",
+                 usage="x.softmax(dim)",
+                 test=("same", lambda h, x: partial(softmax, dim=h.dim(x))))
+LOG_SOFTMAX = kernel("log_softmax", "tapegrad._kernels_nn:adj_log_softmax",
+                     "LogSoftmaxBackward0", usage="x.log_softmax(dim)",
+                     test=("same", lambda h, x: partial(log_softmax, dim=h.dim(x))))
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """Elementwise erf of a float array (numba ufunc; float32 stays float32)."""
+    from .._kernels_nn import erf_ufunc
+    return erf_ufunc()(x)
+
+
+_CPU_NAMES = {"leaky_relu": "leaky_relu_cpu", "elu": "elu_cpu", "gelu": "GeluKernelImpl",
+              "silu": "silu_cpu", "softplus": "softplus_cpu", "logsigmoid": "log_sigmoid_cpu",
+              "softmax": "softmax_lastdim_kernel_impl",
+              "log_softmax": "log_softmax_lastdim_kernel_impl"}
+_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+               "uint8": "Byte", "bool": "Bool"}
+
+
+def _floating(x: Tensor, name: str) -> None:
+    """torch's error for an activation that has no integer kernel."""
+    if x._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{_CPU_NAMES[name]}" not implemented for '
+                                  f"'{_TYPE_NAMES.get(x._data.dtype.name, x._data.dtype.name)}'")
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope * x. ``F.leaky_relu(tg.tensor([-2., 3.]))`` ->
+    ``tensor([-0.0200, 3.0000])``."""
+    _floating(input, "leaky_relu")
+    return apply_unary(LEAKY_RELU, input, float(negative_slope))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1). ``F.elu(tg.tensor([0., 1.]))`` -> ``tensor([0., 1.])``."""
+    _floating(input, "elu")
+    return apply_unary(ELU, input, float(alpha))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) (exact, with erf) or its tanh approximation (``approximate='tanh'``).
+    ``F.gelu(tg.tensor([1.]))`` -> ``tensor([0.8413])``."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    _floating(input, "gelu")
+    return apply_unary(GELU if approximate == "none" else GELU_TANH, input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x). ``F.silu(tg.tensor([0.]))`` -> ``tensor([0.])``."""
+    _floating(input, "silu")
+    return apply_unary(SILU, input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold; no overflow.
+    ``F.softplus(tg.tensor([0.]))`` -> ``tensor([0.6931])``."""
+    _floating(input, "softplus")
+    return apply_unary(SOFTPLUS, input, float(beta), float(threshold))
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), without overflow at large |x|.
+    ``F.logsigmoid(tg.tensor([0.]))`` -> ``tensor([-0.6931])``."""
+    _floating(input, "logsigmoid")
+    return apply_unary(LOGSIGMOID, input)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]; integer tensors stay integer.
+    ``F.hardtanh(tg.tensor([-2., 0.5]))`` -> ``tensor([-1.0000, 0.5000])``."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return apply_unary(HARDTANH, input, float(min_val), float(max_val))
+
+
+def _softmax(op, name: str, x: Tensor, dim: int, dtype) -> Tensor:
+    if dtype is not None:
+        x = x.to(as_dtype(dtype))
+    _floating(x, name)
+    xd = x._data
+    d = normalize_dim(dim, xd.ndim)
+    shape = xd.shape or (1,)
+    outer = int(np.prod(shape[:d]))
+    inner = int(np.prod(shape[d + 1:]))
+    is_log = op is LOG_SOFTMAX
+
+    def compute(out):
+        z = xd - np.max(xd, axis=d, keepdims=True) if xd.size else xd
+        with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as torch
+            if is_log:
+                res = z - np.log(np.sum(np.exp(z), axis=d, keepdims=True))
+            else:
+                ez = np.exp(z)
+                res = ez / np.sum(ez, axis=d, keepdims=True)
+        return into(res, out)
+    return apply_kernel(op, (x,), xd.shape, xd.dtype, compute, (outer, shape[d], inner))
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) over `dim` (computed stably); ``dtype`` casts the input first.
+    ``tg.tensor([0., 0.]).softmax(0)`` -> ``tensor([0.5000, 0.5000])``."""
+    return _softmax(SOFTMAX, "softmax", input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """x - logsumexp(x) over `dim`, finite for any finite input (e.g. +-1e4).
+    ``tg.tensor([0., 0.]).log_softmax(0)`` -> ``tensor([-0.6931, -0.6931])``."""
+    return _softmax(LOG_SOFTMAX, "log_softmax", input, dim, dtype)
+
+
+def implicit_softmax_dim(name: str, ndim: int) -> int:
+    """torch.nn.functional's deprecated choice of dim when none is given (with its warning)."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+                  f"include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+__all__ = ['log_softmax', 'softmax']
+METHODS = {"softmax": softmax, "log_softmax": log_softmax}

@@ -1,4 +1,5 @@
-"""Shape ops (reshape/view, permute/transpose/t, basic indexing) and casts/copies.
+"""Shape ops (reshape/view, permute/transpose/t, basic indexing, flatten/squeeze/expand/...,
+flip/roll/tril/diagonal, cat/stack/split/unbind) and casts/copies.
 
 reshape, casts and clone are flat identities for the adjoint (`unary` kind, ``g``) but are
 recorded through `apply_kernel` because their output's shape or dtype differs from the input's.
@@ -12,8 +13,10 @@ from typing import Sequence
 import numpy as np
 
 from .._opdef import kernel, unary
-from .._record import apply_kernel, apply_unary
-from ..tensor import Tensor, _wrap, normalize_dim
+from .._dtype import result_type
+from .._grad_mode import STATE
+from .._record import _F32, apply_kernel, apply_unary, slot_in
+from ..tensor import Tensor, _nonleaf, _wrap, normalize_dim
 from ._util import into
 
 # flat identities: reshape/view, dtype casts, clone (recorded with their own output shape/dtype)
@@ -37,12 +40,6 @@ TRANSPOSE = kernel("transpose", "adj_permute", "TransposeBackward0",
     test=("same", lambda h, x: partial(transpose, dim0=h.dim(x), dim1=h.dim(x))))
 T_OP = kernel("t", "adj_permute", "TBackward0", usage="x.t()",
     test=("matrix", lambda h, x: t))
-INDEX = kernel("select", "adj_strided", "SelectBackward0",
-               usage="x[i], x[i, j]",
-    test=("nonscalar", lambda h, x: lambda x, i=h.int_index(x): x[i]))
-SLICE = kernel("slice", "adj_strided", "SliceBackward0",
-               usage="x[1:, None, ..., ::2]",
-    test=("same", lambda h, x: lambda x, i=h.basic_index(x): x[i]))
 
 
 def _permuted(op, x: Tensor, perm: tuple) -> Tensor:
@@ -111,48 +108,6 @@ def reshape(input: Tensor, *shape) -> Tensor:
     return apply_kernel(VIEW, (input,), new, xd.dtype, lambda out: into(xd.reshape(new), out))
 
 
-def _getitem(x: Tensor, idx) -> Tensor:
-    xd = x._data
-    key = idx if isinstance(idx, tuple) else (idx,)
-    basic = builtins.all(isinstance(k, (int, np.integer, slice)) or k is None or k is Ellipsis
-                         for k in key) and not builtins.any(isinstance(k, bool) for k in key)
-    if not basic:
-        key = tuple(k._data if isinstance(k, Tensor) else k for k in key)
-        if x._rg:
-            raise NotImplementedError("indexing with tensors, lists or masks does not record "
-                                      "gradients yet; use basic indexing (ints, slices, None, ...)")
-        return _wrap(xd[key])
-    _check_index(key, xd.shape)
-    if not x._rg:
-        return _wrap(xd[key])
-    src = np.ascontiguousarray(xd)
-    view = src[key if Ellipsis in key else key + (Ellipsis,)]  # a view even when all are ints
-    item = src.itemsize
-    offset = (view.__array_interface__["data"][0] - src.__array_interface__["data"][0]) // item
-    strides = tuple(s // item for s in view.strides)
-    op = INDEX if key and builtins.all(isinstance(k, (int, np.integer)) for k in key) else SLICE
-    return apply_kernel(op, (x,), view.shape, xd.dtype, lambda out: into(view.copy(), out),
-                        (offset,) + strides)
-
-
-def _check_index(key: tuple, shape: tuple) -> None:
-    """IndexError for an integer out of range, before anything touches memory."""
-    nd_used = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
-    if nd_used > len(shape):
-        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
-    d = 0
-    for k in key:
-        if k is Ellipsis:
-            d += len(shape) - nd_used
-        elif k is None:
-            continue
-        else:
-            if isinstance(k, (int, np.integer)) and not -shape[d] <= k < shape[d]:
-                raise IndexError(f"index {k} is out of bounds for dimension {d} with size "
-                                 f"{shape[d]}")
-            d += 1
-
-
 # ------------------------------------------------------------------------------------------------
 # casts and copies
 # ------------------------------------------------------------------------------------------------
@@ -191,10 +146,662 @@ def _view(input: Tensor, *shape) -> Tensor:
     return reshape(input, *shape)
 
 
-__all__ = ['reshape', 'permute', 'transpose', 't', 'to', 'clone', 'contiguous']
+# ------------------------------------------------------------------------------------------------
+# views and rearrangements (issue #3): flat identities, strided views, gathers, cat/stack, pieces
+# ------------------------------------------------------------------------------------------------
+def _shape_test(max_side: int = 3, min_dims: int = 0):
+    """Input spec: one tensor whose shape often has size-1 dims (for squeeze/expand)."""
+    return lambda h: (h.tensor(h.draw(h.hnp.array_shapes(min_dims=min_dims, max_dims=4,
+                                                         min_side=1, max_side=max_side))),)
+
+
+def _int(h, lo: int, hi: int) -> int:
+    return h.draw(h.st.integers(lo, hi))
+
+
+def _as_tuple(d) -> tuple:
+    return tuple(d) if isinstance(d, (list, tuple)) else (d,)
+
+
+def _expand_target(h, x) -> tuple:
+    lead = tuple(_int(h, 1, 2) for _ in range(_int(h, 0, 2)))
+    return lead + tuple(_int(h, 1, 3) if n == 1 else h.draw(h.st.sampled_from([n, -1]))
+                        for n in x.shape)
+
+
+def _roll_args(h, x):
+    if x.ndim == 0 or h.flag():
+        return _int(h, -4, 4), None
+    dims = h.draw(h.st.lists(h.st.integers(-x.ndim, x.ndim - 1), min_size=1, max_size=3))
+    return tuple(_int(h, -4, 4) for _ in dims), tuple(dims)
+
+
+def _narrow_args(h, x):
+    d = h.dim(x)
+    n = x.shape[d]
+    start = _int(h, -n, n - 1)
+    return d, start, _int(h, 1, n - (start % n))
+
+
+def _two_dims(h, x):
+    d1 = h.dim(x)
+    d2 = h.draw(h.st.integers(-x.ndim, x.ndim - 1).filter(lambda d: d % x.ndim != d1 % x.ndim))
+    return d1, d2
+
+
+def _cat_inputs(h) -> tuple:
+    shape = h.shape(min_dims=1)
+    d = _int(h, 0, len(shape) - 1)
+    sizes = h.draw(h.st.lists(h.st.integers(1, 3), min_size=1, max_size=3))
+    return tuple(h.tensor(shape[:d] + (k,) + shape[d + 1:]) for k in sizes)
+
+
+def _cat_dims(xs) -> list:
+    """The dims along which tensors `xs` can be concatenated (all other sizes agree)."""
+    sh = [x.shape for x in xs]
+    ok = [d for d in range(len(sh[0]))
+          if builtins.all(s[:d] + s[d + 1:] == sh[0][:d] + sh[0][d + 1:] for s in sh)]
+    return ok + [d - len(sh[0]) for d in ok]
+
+
+def _cat_fn(*xs, d):
+    return cat(xs, d)
+
+
+def _stack_fn(*xs, d):
+    return stack(xs, d)
+
+
+def _unbind_fn(x, _, d):
+    return unbind(x, d)
+
+
+def _piece(x, how, i):
+    """Piece i (mod their number, skipping empty ones) of ``fn(x, arg, dim)``."""
+    fn, arg, d = how
+    ps = [p for p in fn(x, arg, d) if p.numel()]
+    return ps[i % len(ps)]
+
+
+def _sections(h, n: int) -> list:
+    cuts = sorted(h.draw(h.st.lists(h.st.integers(0, n), max_size=3)))
+    return [b - a for a, b in zip([0] + cuts, cuts + [n])]
+
+
+SQUEEZE = unary("squeeze", None, "g", "SqueezeBackward0", usage="x.squeeze()",
+    test=(_shape_test(2), lambda h, x: squeeze))
+SQUEEZE_DIM = unary("squeeze_dim", None, "g", "SqueezeBackward1", usage="x.squeeze(dim)",
+    test=(_shape_test(2), lambda h, x: partial(squeeze, dim=h.dim(x))))
+SQUEEZE_DIMS = unary("squeeze_dims", None, "g", "SqueezeBackward2", usage="x.squeeze((d0, d1))",
+    test=(_shape_test(2), lambda h, x: partial(squeeze, dim=_as_tuple(h.dims(x)))))
+UNSQUEEZE = unary("unsqueeze", None, "g", "UnsqueezeBackward0", usage="x.unsqueeze(dim)",
+    test=("same", lambda h, x: partial(unsqueeze, dim=_int(h, -x.ndim - 1, x.ndim))))
+EXPAND = kernel("expand", "adj_strided", "ExpandBackward0",
+                usage="x.expand(*sizes), x.expand_as(y), broadcast_to(x, shape)",
+    test=(_shape_test(2), lambda h, x: lambda x, s=_expand_target(h, x): x.expand(*s)))
+REPEAT = kernel("repeat", "tapegrad._kernels_shape:adj_walk", "RepeatBackward0",
+                usage="x.repeat(*sizes)",
+    test=("same", lambda h, x: lambda x, r=tuple(_int(h, 1, 2) for _ in range(
+        x.ndim + _int(h, 0 if x.ndim else 1, 1))): x.repeat(*r)))
+FLIP = kernel("flip", "adj_strided", "FlipBackward0", usage="x.flip(dims)",
+    test=("same", lambda h, x: partial(flip, dims=_as_tuple(h.dims(x)))))
+ROLL = kernel("roll", "tapegrad._kernels_shape:adj_roll", "RollBackward0",
+              usage="x.roll(shifts, dims)",
+    test=("same", lambda h, x: lambda x, a=_roll_args(h, x): roll(x, *a)))
+NARROW = kernel("narrow", "adj_strided", "SliceBackward0", usage="x.narrow(dim, start, length)",
+    test=("nonscalar", lambda h, x: lambda x, a=_narrow_args(h, x): narrow(x, *a)))
+TRIL = kernel("tril", "tapegrad._kernels_shape:adj_tri", "TrilBackward0",
+              usage="x.tril(diagonal)",
+    test=(_shape_test(3, 2), lambda h, x: partial(tril, diagonal=_int(h, -3, 3))))
+TRIU = kernel("triu", "tapegrad._kernels_shape:adj_tri", "TriuBackward0",
+              usage="x.triu(diagonal)",
+    test=(_shape_test(3, 2), lambda h, x: partial(triu, diagonal=_int(h, -3, 3))))
+DIAGONAL = kernel("diagonal", "adj_strided", "DiagonalBackward0",
+                  usage="x.diagonal(offset, dim1, dim2)",
+    test=(_shape_test(3, 2), lambda h, x: lambda x, o=_int(h, -2, 2), d=_two_dims(h, x):
+          diagonal(x, o, *d)))
+CAT = kernel("cat", "tapegrad._kernels_shape:adj_cat", "CatBackward0",
+             usage="cat(tensors, dim), concat(...)",
+    test=(_cat_inputs, lambda h, *xs: partial(_cat_fn, d=h.draw(h.st.sampled_from(
+        _cat_dims(xs))))))
+STACK = kernel("stack", "tapegrad._kernels_shape:adj_cat", "StackBackward0",
+               usage="stack(tensors, dim)",
+    test=(lambda h: (lambda s: tuple(h.tensor(s) for _ in range(_int(h, 1, 3))))(h.shape()),
+          lambda h, *xs: partial(_stack_fn, d=_int(h, -xs[0].ndim - 1, xs[0].ndim))))
+SPLIT = kernel("split", "adj_strided", "SplitBackward0",
+               usage="x.split(size, dim), x.chunk(chunks, dim)",
+    test=("nonscalar", lambda h, x: partial(_piece, how=(
+        split if h.flag() else chunk, _int(h, 1, 3), h.dim(x)), i=_int(h, 0, 2))))
+SPLIT_SIZES = kernel("split_with_sizes", "adj_strided", "SplitWithSizesBackward0",
+                     usage="x.split([sizes], dim)",
+    test=("nonscalar", lambda h, x: (lambda d: partial(_piece, how=(
+        split, _sections(h, x.shape[d]), d), i=_int(h, 0, 3)))(h.dim(x))))
+UNBIND = kernel("unbind", "adj_strided", "UnbindBackward0", usage="x.unbind(dim), list(x)",
+    test=("nonscalar", lambda h, x: partial(_piece, how=(_unbind_fn, None, h.dim(x)),
+                                            i=_int(h, 0, 2))))
+
+
+def _cstrides(shape: tuple) -> tuple:
+    """C-order element strides of `shape` (the layout of every adjoint buffer)."""
+    st, acc = [], 1
+    for n in reversed(shape):
+        st.append(acc)
+        acc *= n
+    return tuple(reversed(st))
+
+
+def _take(view: np.ndarray):
+    """compute() of an op whose value is a numpy view of its input: written into the arena, or
+    returned as it is without grad (copied when numpy's view is read-only: broadcasts,
+    diagonals)."""
+    return lambda out: into(view, out) if out is not None else (
+        view if view.flags.writeable else view.copy())
+
+
+def _strided(op, x: Tensor, view: np.ndarray, offset: int, strides: tuple) -> Tensor:
+    """Record `view` (a view of x's data) as x's C-order buffer read at offset + strides."""
+    return apply_kernel(op, (x,), view.shape, x._data.dtype, _take(view), (offset,) + strides)
+
+
+def _flat(op, x: Tensor, shape: tuple) -> Tensor:
+    """Same elements in the same order, new shape (a flat identity for the adjoint)."""
+    xd = x._data
+    return apply_kernel(op, (x,), shape, xd.dtype, _take(xd.reshape(shape)))
+
+
+def _sizes(args: tuple) -> tuple:
+    """``f(2, 3)`` or ``f((2, 3))`` / ``f([2, 3])`` / ``f(x.shape)`` -> (2, 3)."""
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        args = tuple(args[0])
+    return tuple(int(a) for a in args)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims start_dim..end_dim into one. ``x.flatten(1)``: (2, 3, 4) -> (2, 12)."""
+    shape = input._data.shape
+    nd = len(shape)
+    s, e = normalize_dim(start_dim, nd), normalize_dim(end_dim, nd)
+    if nd == 0:
+        return reshape(input, 1)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    return reshape(input, shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:])
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim into `sizes` (one may be -1). ``x.unflatten(1, (2, -1))``: (3, 4) -> (3, 2, 2)."""
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError("unflatten got an unexpected error:\nDimension specified as 0 but "
+                           "tensor has no dimensions")
+    d = normalize_dim(dim, len(shape))
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1:
+        raise RuntimeError("unflatten got an unexpected error:\nonly one dimension can be inferred")
+    for i, s in enumerate(sizes):
+        if s < -1:
+            raise RuntimeError(f"unflatten got an unexpected error:\ninvalid shape dimension {s} "
+                               f"at index {i} of shape {list(sizes)}")
+    n = shape[d]
+    known = int(np.prod([s for s in sizes if s != -1]))
+    new = sizes
+    if -1 in sizes and known and n % known == 0:
+        new = tuple(n // known if s == -1 else s for s in sizes)
+    if int(np.prod(new)) != n or -1 in new:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size "
+                           f"of dim {d} ({n}) in the input tensor")
+    return reshape(input, shape[:d] + new + shape[d + 1:])
+
+
+def _dim_set(dims, nd: int) -> tuple:
+    """Distinct normalized dims, with torch's error for a repeated one."""
+    out = tuple(normalize_dim(d, nd) for d in dims)
+    for i, d in enumerate(out):
+        if d in out[:i]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return out
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    """Drop size-1 dims (all, or those in `dim`). ``x.squeeze(0)``: (1, 3) -> (3,)."""
+    shape = input._data.shape
+    if dim is None:
+        op, drop = SQUEEZE, range(len(shape))
+    elif isinstance(dim, (list, tuple)):
+        op, drop = SQUEEZE_DIMS, _dim_set(dim, len(shape))
+    else:
+        op, drop = SQUEEZE_DIM, (normalize_dim(dim, len(shape)),)
+    return _flat(op, input, tuple(n for i, n in enumerate(shape) if n != 1 or i not in drop))
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dim at `dim` (in [-ndim-1, ndim]). ``x.unsqueeze(-1)``: (3,) -> (3, 1)."""
+    shape = input._data.shape
+    d = normalize_dim(dim, len(shape) + 1)
+    return _flat(UNSQUEEZE, input, shape[:d] + (1,) + shape[d:])
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def expand(input: Tensor, *sizes) -> Tensor:
+    """Repeat size-1 dims (and add leading ones) without copying in torch; -1 keeps a size.
+    ``x.expand(2, -1)``: (1, 3) -> (2, 3)."""
+    xd = input._data
+    shape = xd.shape
+    sizes = _sizes(sizes)
+    lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"expand(torch.{_TYPE_NAMES.get(xd.dtype.name, '')}Tensor{{"
+                           f"{list(shape)}}}, size={list(sizes)}): the number of sizes provided "
+                           f"({len(sizes)}) must be greater or equal to the number of dimensions "
+                           f"in the tensor ({len(shape)})")
+    cst = _cstrides(shape)
+    out, strides = [], []
+    for i, want in enumerate(sizes):
+        if i < lead:
+            if want < 0:
+                raise RuntimeError(f"The expanded size of the tensor ({want}) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
+            out.append(want)
+            strides.append(0)
+            continue
+        have = shape[i - lead]
+        if want == -1:
+            want = have
+        if want != have and (have != 1 or want < 0):
+            raise RuntimeError(f"The expanded size of the tensor ({want}) must match the existing "
+                               f"size ({have}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{list(sizes)}.  Tensor sizes: {list(shape)}")
+        out.append(want)
+        strides.append(0 if want != have else cst[i - lead])
+    out = tuple(out)
+    return _strided(EXPAND, input, np.broadcast_to(xd, out), 0, tuple(strides))
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """``x.expand(other.shape)``."""
+    return expand(input, other._data.shape)
+
+
+def broadcast_to(input: Tensor, size) -> Tensor:
+    """`input` broadcast to `size` (as `Tensor.expand`). ``broadcast_to(x, (2, 3))``."""
+    return expand(input, tuple(size))
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move dims `source` to positions `destination`, the others keep their order.
+    ``x.movedim(0, -1)``: (2, 3, 4) -> (3, 4, 2)."""
+    nd = input.ndim
+    src, dst = _as_tuple(source), _as_tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({list(dst)} dims)")
+    ns = tuple(normalize_dim(d, nd) for d in src)
+    nt = tuple(normalize_dim(d, nd) for d in dst)
+    for name, given, norm in (("source", src, ns), ("destination", dst, nt)):
+        if len(set(norm)) != len(norm):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
+    perm = [-1] * nd
+    for s, t_ in zip(ns, nt):
+        perm[t_] = s
+    rest = iter(d for d in range(nd) if d not in ns)
+    perm = tuple(p if p >= 0 else next(rest) for p in perm)
+    return _permuted(PERMUTE, input, perm)
+
+
+moveaxis = movedim
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile the tensor `sizes` times along each dim (leading sizes add dims).
+    ``x.repeat(2, 1)``: (2, 3) -> (4, 3)."""
+    if not sizes:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
+    reps = _sizes(sizes)
+    xd = input._data
+    if len(reps) < xd.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    padded = (1,) * (len(reps) - xd.ndim) + xd.shape
+    out = tuple(r * n for r, n in zip(reps, padded))
+    for n in out:
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {list(out)}")
+    # out in C order walks (r0, n0, r1, n1, ...): the repeat index reads with stride 0
+    walk = tuple(v for rn in zip(reps, padded) for v in rn)
+    wst = tuple(v for st in _cstrides(padded) for v in (0, st))
+    return apply_kernel(REPEAT, (input,), out, xd.dtype,
+                        lambda o: into(np.tile(xd.reshape(padded), reps), o), (0,) + walk + wst)
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along `dims`. ``flip(x, (0,))``."""
+    xd = input._data
+    shape = xd.shape
+    axes = tuple(d for d in _dim_set(_as_tuple(dims), xd.ndim) if shape)
+    st = _cstrides(shape)
+    offset = builtins.sum((shape[d] - 1) * st[d] for d in axes if shape[d])
+    strides = tuple(-s if d in axes else s for d, s in enumerate(st))
+    return _strided(FLIP, input, np.flip(xd, axes), offset, strides)
+
+
+def _flip_method(self: Tensor, *dims) -> Tensor:
+    return flip(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims)
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Rotate elements along `dims` by `shifts` (flattened when dims is None): what falls off
+    one end comes back at the other. ``x.roll(1, 0)``."""
+    xd = input._data
+    shifts = tuple(int(s) for s in _as_tuple(shifts))
+    dims = () if dims is None else _as_tuple(dims)
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if not dims and len(shifts) == 1:  # roll the flattened tensor
+        shape, per_dim = (xd.size,), shifts
+        axes = None
+    else:
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                               f"dims:{len(dims)}")
+        if not xd.ndim:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        axes = tuple(normalize_dim(d, xd.ndim) for d in dims)
+        shape, per = xd.shape, [0] * xd.ndim
+        for s, d in zip(shifts, axes):
+            per[d] += s  # repeated dims add up
+        per_dim = tuple(per)
+    per_dim = tuple(s % n if n else 0 for s, n in zip(per_dim, shape))
+    compute = (lambda o: into(np.roll(xd.reshape(-1), per_dim[0]).reshape(xd.shape), o)
+               ) if axes is None else (lambda o: into(np.roll(xd, shifts, axes), o))
+    return apply_kernel(ROLL, (input,), xd.shape, xd.dtype, compute, shape + per_dim)
+
+
+def _along(op, x: Tensor, d: int, start: int, length: int) -> Tensor:
+    """x's elements start..start+length-1 along dim d (a strided view)."""
+    xd = x._data
+    st = _cstrides(xd.shape)
+    idx = (slice(None),) * d + (slice(start, start + length),)
+    return _strided(op, x, xd[idx], start * st[d] if length else 0, st)
+
+
+def _select(op, x: Tensor, d: int, i: int) -> Tensor:
+    """x's element i along dim d, which is dropped (a strided view)."""
+    xd = x._data
+    st = _cstrides(xd.shape)
+    return _strided(op, x, xd[(slice(None),) * d + (i,)], i * st[d], st[:d] + st[d + 1:])
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """Elements start..start+length-1 along `dim` (start may be negative).
+    ``x.narrow(0, 1, 2)`` is ``x[1:3]``."""
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(dim, len(shape))
+    n, start, length = shape[d], int(start), int(length)
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
+                         f"{start})")
+    start = start + n if start < 0 else start
+    if start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return _along(NARROW, input, d, start, length)
+
+
+def _tri(op, name: str, x: Tensor, diagonal: int, upper: bool) -> Tensor:
+    xd = x._data
+    if xd.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, (int, np.integer)):
+        raise TypeError(f"{name}(): argument 'diagonal' (position 1) must be int, not "
+                        f"{type(diagonal).__name__}")
+    fn = np.triu if upper else np.tril
+    return apply_kernel(op, (x,), xd.shape, xd.dtype, lambda o: into(fn(xd, diagonal), o),
+                        (int(diagonal), int(upper)))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """Lower triangle of the last two dims (elements with col - row <= diagonal), zeros
+    elsewhere. ``x.tril(-1)``."""
+    return _tri(TRIL, "tril", input, diagonal, False)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """Upper triangle of the last two dims (elements with col - row >= diagonal), zeros
+    elsewhere. ``x.triu(1)``."""
+    return _tri(TRIU, "triu", input, diagonal, True)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal of the (dim1, dim2) planes, as a new last dim; offset > 0 is above the main
+    diagonal. ``x.diagonal()`` of a (3, 3) matrix has shape (3,)."""
+    xd = input._data
+    shape = xd.shape
+    d1, d2 = normalize_dim(dim1, xd.ndim), normalize_dim(dim2, xd.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    st = _cstrides(shape)
+    offset = int(offset)
+    if offset >= 0:
+        n, start = min(shape[d1], shape[d2] - offset), offset * st[d2]
+    else:
+        n, start = min(shape[d1] + offset, shape[d2]), -offset * st[d1]
+    rest = tuple(s for d, s in enumerate(st) if d not in (d1, d2))
+    view = np.diagonal(xd, offset, d1, d2)
+    return _strided(DIAGONAL, input, view, start if n > 0 else 0, rest + (st[d1] + st[d2],))
+
+
+def _tensor_list(fn: str, tensors) -> tuple:
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{fn}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        f"Tensor")
+    tensors = tuple(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
+    return tensors
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim (other sizes must match; 1-D empty tensors are
+    skipped). ``cat([x, y], 1)``."""
+    tensors = _tensor_list("cat", tensors)
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not t._data.ndim:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    # torch's legacy rule: tensors of shape (0,) join anything
+    parts = [(i, t) for i, t in enumerate(tensors) if t._data.shape != (0,)] or [(0, tensors[0])]
+    ref = parts[0][1]._data.shape
+    nd = len(ref)
+    d = normalize_dim(dim, nd)
+    for i, t in parts:
+        sh = t._data.shape
+        if len(sh) != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and "
+                               f"{len(sh)}")
+        for k in range(nd):
+            if k != d and sh[k] != ref[k]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {ref[k]} but got size {sh[k]} for tensor "
+                                   f"number {i} in the list.")
+    dt = result_type(*tensors).np_dtype
+    ins = tuple(t for _, t in parts if t._data.size)  # empty ones add nothing
+    if not ins:  # nothing to differentiate (and an empty value can't start a tape)
+        return _wrap(np.concatenate([t._data for _, t in parts], d).astype(dt, copy=False))
+    arrays = [t._data for t in ins]
+    extents = tuple(a.shape[d] for a in arrays)
+    shape = ref[:d] + (builtins.sum(extents),) + ref[d + 1:]
+    return apply_kernel(CAT, ins, shape, dt, lambda o: np.concatenate(arrays, d, out=o) if
+                        o is not None else np.concatenate(arrays, d).astype(dt, copy=False),
+                        (d,) + extents)
+
+
+def concat(tensors, dim: int = 0) -> Tensor:
+    """Alias of `cat`."""
+    return cat(tensors, dim)
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Alias of `cat` (numpy's argument name)."""
+    return cat(tensors, axis)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new dim. ``stack([a, b])``: two (3,) -> (2, 3)."""
+    if type(tensors) is list or type(tensors) is tuple:
+        fast = _stack_scalars(tensors, dim)
+        if fast is not None:
+            return fast
+    tensors = _tensor_list("stack", tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    s0 = tensors[0]._data.shape
+    d = normalize_dim(dim, len(s0) + 1)
+    for i, t in enumerate(tensors):
+        if t._data.shape != s0:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(s0)} at "
+                               f"entry 0 and {list(t._data.shape)} at entry {i}")
+    dt = result_type(*tensors).np_dtype
+    arrays = [t._data for t in tensors]
+    return apply_kernel(STACK, tensors, s0[:d] + (len(tensors),) + s0[d:], dt,
+                        lambda o: np.stack(arrays, d, out=o) if o is not None else
+                        np.stack(arrays, d).astype(dt, copy=False),
+                        (d,) + (1,) * len(tensors))
+
+
+def _stack_scalars(tensors, dim):
+    """`stack` of 0-d float tensors of one dtype, the non-leaves all on one live tape (scalar code
+    stacks a few nodes to softmax them): recorded here with no argument parsing; None when the
+    case does not apply."""
+    if not tensors or (dim != 0 and dim != -1) or not STATE.enabled:
+        return None
+    tape = dt = None
+    for t in tensors:
+        if type(t) is not Tensor:
+            return None
+        d = t._data
+        if d.ndim or (dt is not None and d.dtype is not dt):
+            return None
+        dt = d.dtype
+        tp = t._tape
+        if tp is not None and tp is not tape:
+            if tape is not None or tp.into is not None or tp.freed:
+                return None
+            tape = tp
+    if tape is None or dt.kind != "f":
+        return None
+    slots = tuple(t._slot if t._tape is tape else slot_in(tape, t, dt) for t in tensors)
+    n = len(slots)
+    s, view = tape.record(STACK.code, (n,), n, dt is _F32, slots, (), (0,) + (1,) * n)
+    for i, t in enumerate(tensors):
+        view[i] = t._data
+    return _nonleaf(view, tape, s)
+
+
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Pieces of `split_size` along `dim` (the last may be smaller), or of the given sizes.
+    ``x.split(2)``: (5,) -> (2,), (2,), (1,); ``x.split([1, 4])``."""
+    shape = tensor._data.shape
+    if not shape:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = normalize_dim(dim, len(shape))
+    n = shape[d]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
+                               f"entries, but got split_sizes={sizes}")
+        if builtins.sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
+                               f"tensor's size at dimension {dim}), but got split_sizes={sizes}")
+        op = SPLIT_SIZES
+    else:
+        k = int(split_size_or_sections)
+        if k < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={k}")
+        if k == 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
+        sizes = [min(k, n - s) for s in range(0, n, k)] if n else [0]
+        op = SPLIT
+    starts = np.cumsum([0] + sizes[:-1]).tolist()
+    return tuple(_along(op, tensor, d, s, k) for s, k in zip(starts, sizes))
+
+
+def _split_method(self: Tensor, split_size, dim: int = 0) -> tuple:
+    return split(self, split_size, dim)
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """At most `chunks` pieces of equal size ceil(n / chunks) along `dim` (the last may be
+    smaller). ``x.chunk(2)``: (5,) -> (3,), (2,)."""
+    shape = input._data.shape
+    if not shape:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = normalize_dim(dim, len(shape))
+    n = shape[d]
+    if not n:  # torch: `chunks` empty pieces
+        return tuple(_along(SPLIT_SIZES, input, d, 0, 0) for _ in range(chunks))
+    return split(input, -(-n // chunks), d)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along `dim`, with it removed. ``x.unbind()``: (2, 3) -> two (3,) rows."""
+    xd = input._data
+    if not xd.ndim:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    d = normalize_dim(dim, xd.ndim)
+    tape = input._tape
+    if d == 0 and tape is not None and STATE.enabled and tape.into is None and not tape.freed:
+        # the common case (rows of a recorded tensor, e.g. a softmax's outputs), recorded here
+        n = xd.shape[0]
+        rest = xd.shape[1:]
+        size = xd.size // n if n else 0
+        st = _cstrides(rest)
+        record, code, ins, is32 = tape.record, UNBIND.code, (input._slot,), xd.dtype is _F32
+        outs = []
+        if not rest:  # a vector's elements: Python floats are the cheapest to write
+            for i, v in enumerate(xd.tolist()):
+                s, view = record(code, (), 1, is32, ins, (), (i,))
+                view[()] = v
+                outs.append(_nonleaf(view, tape, s))
+            return tuple(outs)
+        for i in range(n):
+            s, view = record(code, rest, size, is32, ins, (), (i * size,) + st)
+            view[...] = xd[i]
+            outs.append(_nonleaf(view, tape, s))
+        return tuple(outs)
+    if not input._rg or not STATE.enabled:
+        return tuple(_wrap(r) for r in (np.moveaxis(xd, d, 0) if d else xd))
+    return tuple(_select(UNBIND, input, d, i) for i in range(xd.shape[d]))
+
+
+__all__ = ['reshape', 'permute', 'transpose', 't', 'to', 'clone', 'contiguous',
+           'flatten', 'unflatten', 'squeeze', 'unsqueeze', 'broadcast_to', 'movedim', 'moveaxis',
+           'flip', 'roll', 'narrow', 'tril', 'triu', 'diagonal', 'cat', 'concat', 'concatenate',
+           'stack', 'split', 'chunk', 'unbind']
 METHODS = dict(
     reshape=reshape, view=_view, permute=permute, transpose=transpose, t=t, to=to, clone=clone,
-    contiguous=contiguous, __getitem__=_getitem,
+    contiguous=contiguous,
+    flatten=flatten, unflatten=unflatten, squeeze=squeeze, unsqueeze=unsqueeze, expand=expand,
+    expand_as=expand_as, broadcast_to=broadcast_to, movedim=movedim, moveaxis=movedim,
+    repeat=repeat, flip=_flip_method, roll=roll, narrow=narrow, tril=tril, triu=triu,
+    diagonal=diagonal, split=_split_method, chunk=chunk, unbind=unbind,
     double=lambda self: to(self, np.float64), float=lambda self: to(self, np.float32),
     long=lambda self: to(self, np.int64), int=lambda self: to(self, np.int32),
     bool=lambda self: to(self, np.bool_),

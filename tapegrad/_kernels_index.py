@@ -1,0 +1,74 @@
+"""Adjoint kernels of the indexing ops (advanced indexing, gather, scatter_add, masked_fill).
+
+Every index a kernel reads comes from the record's ints, which the front-ends in
+`ops/indexing.py` computed and bounds-checked in Python: flat (C-order) positions in the input.
+"""
+import numpy as np
+from numba import njit
+
+from ._kernels import T_A, T_ADJ, T_B, T_ICNT, T_IOFS, T_NEED, T_SIZE, bindex
+
+
+@njit(cache=True)
+def adj_take(e, tab, rec, fl, adj, live, env):
+    """out[i] = a.flat[ints[i]] (advanced indexing, index_select, gather): ga[ints[i]] += g[i];
+    repeated indices accumulate."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k = tab[e, T_IOFS]
+    ga = tab[a, T_ADJ]
+    go = tab[e, T_ADJ]
+    for i in range(tab[e, T_ICNT]):
+        adj[ga + rec[k + i]] += adj[go + i]
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_scatter_add(e, tab, rec, fl, adj, live, env):
+    """out = a with out.flat[dst[j]] += b.flat[src[j]] (ints = dst + src, n each):
+    ga += g; gb[src[j]] += g[dst[j]]."""
+    a = tab[e, T_A]
+    b = tab[e, T_B]
+    k = tab[e, T_IOFS]
+    n = tab[e, T_ICNT] // 2
+    go = tab[e, T_ADJ]
+    if tab[a, T_NEED]:
+        ga = tab[a, T_ADJ]
+        for i in range(tab[e, T_SIZE]):
+            adj[ga + i] += adj[go + i]
+        live[a] = 1
+    if tab[b, T_NEED]:
+        gb = tab[b, T_ADJ]
+        for j in range(n):
+            adj[gb + rec[k + n + j]] += adj[go + rec[k + j]]
+        live[b] = 1
+
+
+@njit(cache=True)
+def adj_masked_fill(e, tab, rec, fl, adj, live, env):
+    """out = where(mask, value, a) broadcast; ints = the filled flat positions of out.
+    ga gets g where not filled (un-broadcast); a 0-d tensor value b gets the sum of g where filled."""
+    a = tab[e, T_A]
+    b = tab[e, T_B]
+    k = tab[e, T_IOFS]
+    nf = tab[e, T_ICNT]
+    n = tab[e, T_SIZE]
+    go = tab[e, T_ADJ]
+    if tab[a, T_NEED]:
+        filled = np.zeros(n, np.uint8)
+        for j in range(nf):
+            filled[rec[k + j]] = 1
+        ga = tab[a, T_ADJ]
+        same = tab[a, T_SIZE] == n
+        ia = rec[:0] if same else bindex(tab, rec, a, e)
+        for i in range(n):
+            if not filled[i]:
+                adj[ga + (i if same else ia[i])] += adj[go + i]
+        live[a] = 1
+    if b >= 0 and tab[b, T_NEED]:
+        s = 0.0
+        for j in range(nf):
+            s += adj[go + rec[k + j]]
+        adj[tab[b, T_ADJ]] += s
+        live[b] = 1

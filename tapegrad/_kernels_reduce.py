@@ -1,0 +1,252 @@
+"""Adjoint kernels of the reductions and scans in `ops/reductions.py` (prod, max/min, amax/amin,
+var/std, logsumexp, norm, cumsum, cumprod).
+
+A reduction record carries the reduced dims as a bitmask in ``ints[0]``; `reduced_index` maps each
+input element to the output element it was reduced into. A scan record carries its dim in
+``ints[0]``. Kernels recompute what they need (group means, zero counts, tie counts) from the
+input and output values on the tape instead of storing it at forward time.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from ._kernels import (T_A, T_ADJ, T_FOFS, T_ICNT, T_IOFS, T_NEED, T_SIZE, _values_f64,
+                       slot_shape, strided_map)
+
+
+@njit(cache=True)
+def reduced_index(tab, rec, a, mask):
+    """For each flat index of slot `a`, the flat index of the output of reducing the dims in
+    bitmask `mask` (with or without keepdim: both have the same C order)."""
+    ishape = slot_shape(tab, rec, a)
+    nd = ishape.shape[0]
+    st = np.zeros(nd, np.int64)
+    acc = 1
+    for d in range(nd - 1, -1, -1):
+        if not (mask >> d) & 1:
+            st[d] = acc
+            acc *= ishape[d]
+    return strided_map(ishape, st)
+
+
+@njit(cache=True)
+def _lines(tab, rec, a, dim):
+    """(outer, n, inner) of slot `a` around `dim`: element (o, k, i) is at
+    (o * n + k) * inner + i."""
+    sh = slot_shape(tab, rec, a)
+    nd = sh.shape[0]
+    if nd == 0:
+        return 1, 1, 1
+    outer = 1
+    for d in range(dim):
+        outer *= sh[d]
+    inner = 1
+    for d in range(dim + 1, nd):
+        inner *= sh[d]
+    return outer, sh[dim], inner
+
+
+@njit(cache=True)
+def adj_prod(e, tab, rec, fl, adj, live, env):
+    """prod over the dims in ints[0]: gx[i] = g * (product of the other elements of its group),
+    exact with zeros: one zero gets the product of the rest, everything else 0."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    idx = reduced_index(tab, rec, a, rec[tab[e, T_IOFS]])
+    x = _values_f64(tab, a)
+    nout = tab[e, T_SIZE]
+    nzprod = np.ones(nout)
+    zeros = np.zeros(nout, np.int64)
+    for i in range(idx.shape[0]):
+        if x[i] == 0.0:
+            zeros[idx[i]] += 1
+        else:
+            nzprod[idx[i]] *= x[i]
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    for i in range(idx.shape[0]):
+        r = idx[i]
+        if zeros[r] == 0:
+            adj[ga + i] += adj[go + r] * nzprod[r] / x[i]
+        elif zeros[r] == 1 and x[i] == 0.0:
+            adj[ga + i] += adj[go + r] * nzprod[r]
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_amax(e, tab, rec, fl, adj, live, env):
+    """amax / amin (and whole-tensor max / min) over the dims in ints[0]: the gradient is split
+    evenly among the elements equal to the result (NaN results: among the NaNs)."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    idx = reduced_index(tab, rec, a, rec[tab[e, T_IOFS]])
+    x = _values_f64(tab, a)
+    out = _values_f64(tab, e)
+    count = np.zeros(tab[e, T_SIZE])
+    for i in range(idx.shape[0]):
+        o = out[idx[i]]
+        if x[i] == o or (math.isnan(x[i]) and math.isnan(o)):
+            count[idx[i]] += 1.0
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    for i in range(idx.shape[0]):
+        r = idx[i]
+        o = out[r]
+        if x[i] == o or (math.isnan(x[i]) and math.isnan(o)):
+            adj[ga + i] += adj[go + r] / count[r]
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_take(e, tab, rec, fl, adj, live, env):
+    """max / min along a dim: output element k came from input element ints[k] (flat)."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k0 = tab[e, T_IOFS]
+    n = min(tab[e, T_ICNT], tab[e, T_SIZE])
+    size = tab[a, T_SIZE]
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    for k in range(n):
+        p = rec[k0 + k]
+        if 0 <= p < size:  # validated in Python; never write outside the adjoint
+            adj[ga + p] += adj[go + k]
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_var(e, tab, rec, fl, adj, live, env):
+    """var / std over the dims in ints[0] (ints[1]: 1 for std), divisor N - correction in fl:
+    d var / dx = 2 (x - mean) / divisor; d std / dx = (x - mean) / (divisor * std), 0 at std 0."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k = tab[e, T_IOFS]
+    is_std = rec[k + 1]
+    idx = reduced_index(tab, rec, a, rec[k])
+    x = _values_f64(tab, a)
+    out = _values_f64(tab, e)
+    nout = tab[e, T_SIZE]
+    n = idx.shape[0] // nout
+    mean = np.zeros(nout)
+    for i in range(idx.shape[0]):
+        mean[idx[i]] += x[i]
+    mean /= n
+    div = fl[tab[e, T_FOFS]]
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    for i in range(idx.shape[0]):
+        r = idx[i]
+        if is_std:
+            if out[r] != 0.0:
+                adj[ga + i] += adj[go + r] * (x[i] - mean[r]) / (div * out[r])
+        else:
+            adj[ga + i] += adj[go + r] * 2.0 * (x[i] - mean[r]) / div
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_logsumexp(e, tab, rec, fl, adj, live, env):
+    """logsumexp over the dims in ints[0]: gx = g * exp(x - out) (softmax weights, no overflow)."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    idx = reduced_index(tab, rec, a, rec[tab[e, T_IOFS]])
+    x = _values_f64(tab, a)
+    out = _values_f64(tab, e)
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    for i in range(idx.shape[0]):
+        r = idx[i]
+        adj[ga + i] += adj[go + r] * math.exp(x[i] - out[r])
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_norm(e, tab, rec, fl, adj, live, env):
+    """Vector p-norm over the dims in ints[0], p in fl: p=2 -> g x / out (0 where out is 0);
+    p=1 -> g sign(x); p=+-inf -> g sign(x) split evenly among the |x| equal to out;
+    other p -> g sign(x) |x|^(p-1) / out^(p-1) (0 where out is 0)."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    idx = reduced_index(tab, rec, a, rec[tab[e, T_IOFS]])
+    p = fl[tab[e, T_FOFS]]
+    x = _values_f64(tab, a)
+    out = _values_f64(tab, e)
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    if p == 0.0:
+        live[a] = 1
+        return
+    count = np.zeros(tab[e, T_SIZE])
+    if math.isinf(p):
+        for i in range(idx.shape[0]):
+            if abs(x[i]) == out[idx[i]]:
+                count[idx[i]] += 1.0
+    for i in range(idx.shape[0]):
+        r = idx[i]
+        g = adj[go + r]
+        s = 1.0 if x[i] > 0.0 else (-1.0 if x[i] < 0.0 else 0.0)
+        if p == 1.0:
+            adj[ga + i] += g * s
+        elif math.isinf(p):
+            if abs(x[i]) == out[r]:
+                adj[ga + i] += g * s / count[r]
+        elif out[r] != 0.0:
+            if p == 2.0:
+                adj[ga + i] += g * x[i] / out[r]
+            else:
+                adj[ga + i] += g * s * (abs(x[i]) / out[r]) ** (p - 1.0)
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_cumsum(e, tab, rec, fl, adj, live, env):
+    """cumsum along ints[0]: gx[k] = sum of g[j] for j >= k along the line (a reversed cumsum)."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    outer, n, inner = _lines(tab, rec, a, rec[tab[e, T_IOFS]])
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    for o in range(outer):
+        for i in range(inner):
+            acc = 0.0
+            for k in range(n - 1, -1, -1):
+                p = (o * n + k) * inner + i
+                acc += adj[go + p]
+                adj[ga + p] += acc
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_cumprod(e, tab, rec, fl, adj, live, env):
+    """cumprod along ints[0]. Before the first zero z of a line, gx[k] = sum_{j>=k} g[j] out[j]
+    / x[k]; at z, gx[z] = sum_{j>=z} g[j] * (product of x[0..j] without x[z]); after z, 0."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    outer, n, inner = _lines(tab, rec, a, rec[tab[e, T_IOFS]])
+    x = _values_f64(tab, a)
+    out = _values_f64(tab, e)
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    for o in range(outer):
+        for i in range(inner):
+            base = o * n * inner + i
+            z = n
+            for k in range(n):
+                if x[base + k * inner] == 0.0:
+                    z = k
+                    break
+            if z < n:  # the first zero: the products of the others, running forward
+                run = out[base + (z - 1) * inner] if z > 0 else 1.0
+                acc = 0.0
+                for k in range(z, n):
+                    if k > z:
+                        run *= x[base + k * inner]
+                    acc += adj[go + base + k * inner] * run
+                adj[ga + base + z * inner] += acc
+            acc = 0.0
+            for k in range(z - 1, -1, -1):
+                p = base + k * inner
+                acc += adj[go + p] * out[p]
+                adj[ga + p] += acc / x[p]
+    live[a] = 1

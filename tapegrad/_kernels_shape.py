@@ -1,0 +1,129 @@
+"""Adjoint kernels of the shape ops that are not a plain strided view of their input.
+
+(Views whose walk is the output's own shape -- expand, flip, narrow, diagonal, split, unbind --
+use `_kernels.adj_strided`.) Same uniform signature as every kernel: see `_kernels.py`.
+"""
+import numpy as np
+from numba import njit
+
+from ._kernels import (
+    T_A,
+    T_ADJ,
+    T_ICNT,
+    T_INS,
+    T_IOFS,
+    T_NEED,
+    T_NIN,
+    T_SIZE,
+    contiguous_strides,
+    slot_shape,
+    strided_map,
+)
+
+
+@njit(cache=True)
+def adj_walk(e, tab, rec, fl, adj, live, env):
+    """out (flat, C order) reads a at offset + walk(shape, strides), with ints
+    ``(offset, *shape, *strides)``; the walk shape may differ from out's shape (repeat walks
+    (r0, s0, r1, s1, ...) with zero strides on the repeats): ga[off + map[i]] += g[i]."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k = tab[e, T_IOFS]
+    nd = (tab[e, T_ICNT] - 1) // 2
+    idx = strided_map(rec[k + 1:k + 1 + nd], rec[k + 1 + nd:k + 1 + 2 * nd])
+    base = tab[a, T_ADJ] + rec[k]
+    go = tab[e, T_ADJ]
+    for i in range(idx.shape[0]):
+        adj[base + idx[i]] += adj[go + i]
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_roll(e, tab, rec, fl, adj, live, env):
+    """out = a rolled by ``shifts`` over a (C order) shape, ints ``(*shape, *shifts)`` with
+    shifts already in [0, n): out[j] = a[(j - s) mod n] per dim, so ga[src(i)] += g[i]."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k = tab[e, T_IOFS]
+    nd = tab[e, T_ICNT] // 2
+    shape = rec[k:k + nd]
+    st = contiguous_strides(shape)
+    # walk out in C order keeping the source index per dim, (j - s) mod n, and its position
+    first = np.empty(nd, np.int64)
+    pos = 0
+    for d in range(nd):
+        first[d] = (shape[d] - rec[k + nd + d]) % shape[d] if shape[d] else 0
+        pos += first[d] * st[d]
+    src = first.copy()
+    ga = tab[a, T_ADJ]
+    go = tab[e, T_ADJ]
+    for i in range(tab[e, T_SIZE]):
+        adj[ga + pos] += adj[go + i]
+        d = nd - 1
+        while d >= 0:
+            src[d] += 1
+            pos += st[d]
+            if src[d] == shape[d]:
+                src[d] = 0
+                pos -= st[d] * shape[d]
+            if src[d] != first[d]:
+                break  # src is back at its first value exactly when out's index wraps: carry
+            d -= 1
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_tri(e, tab, rec, fl, adj, live, env):
+    """tril / triu over the last two dims, ints ``(diagonal, upper)``: ga[i] += g[i] where
+    kept (col - row <= diagonal for tril, >= for triu)."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k = tab[e, T_IOFS]
+    diag = rec[k]
+    upper = rec[k + 1]
+    sh = slot_shape(tab, rec, e)
+    nd = sh.shape[0]
+    rows = sh[nd - 2]
+    cols = sh[nd - 1]
+    ga = tab[a, T_ADJ]
+    go = tab[e, T_ADJ]
+    for i in range(tab[e, T_SIZE]):
+        c = i % cols
+        r = (i // cols) % rows
+        if (c - r >= diag) if upper else (c - r <= diag):
+            adj[ga + i] += adj[go + i]
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_cat(e, tab, rec, fl, adj, live, env):
+    """cat / stack: out is the inputs laid side by side along ``dim`` of out's shape; ints
+    ``(dim, *extent)`` give each input's extent along it (stack: 1). Each input's adjoint is
+    its block of g: outer x (extent * inner) elements at a running offset."""
+    k = tab[e, T_IOFS]
+    dim = rec[k]
+    sh = slot_shape(tab, rec, e)
+    outer = 1
+    for d in range(dim):
+        outer *= sh[d]
+    inner = 1
+    for d in range(dim + 1, sh.shape[0]):
+        inner *= sh[d]
+    row = sh[dim] * inner  # one step of the outer dims in out
+    go = tab[e, T_ADJ]
+    start = 0
+    for j in range(tab[e, T_NIN]):
+        s = rec[tab[e, T_INS] + j]
+        w = rec[k + 1 + j] * inner
+        if tab[s, T_NEED] and w:
+            ga = tab[s, T_ADJ]
+            for o in range(outer):
+                src = go + o * row + start
+                dst = ga + o * w
+                for t in range(w):
+                    adj[dst + t] += adj[src + t]
+            live[s] = 1
+        start += w
