@@ -7,6 +7,7 @@ ops are attached to the class by the `ops` package, next to their definitions.
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 import weakref
 from typing import Optional
@@ -25,7 +26,7 @@ class Size(tuple):
         return f"tapegrad.Size({list(self)})"
 
     def numel(self) -> int:
-        return int(np.prod(self)) if self else 1
+        return math.prod(self) if self else 1
 
 
 class _BuiltinMethod(functools.partial):

@@ -149,8 +149,8 @@ def _softmax(op, name: str, x: Tensor, dim: int, dtype) -> Tensor:
     xd = x._data
     d = normalize_dim(dim, xd.ndim)
     shape = xd.shape or (1,)
-    outer = int(np.prod(shape[:d]))
-    inner = int(np.prod(shape[d + 1:]))
+    outer = math.prod(shape[:d])
+    inner = math.prod(shape[d + 1:])
     is_log = op is LOG_SOFTMAX
 
     def compute(out):

@@ -6,6 +6,8 @@ ops (reshape, permute, sum, matmul), so their gradients need no kernel of their 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._dtype import result_type
@@ -63,7 +65,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         left = sa if len(sa) > 1 else (1,) + sa
         right = sb if len(sb) > 1 else sb + (1,)
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({_shape_str((int(np.prod(left[:-1])), left[-1]))} and "
+                           f"({_shape_str((math.prod(left[:-1]), left[-1]))} and "
                            f"{_shape_str(right[-2:])})")
     batch = broadcast_shapes(sa[:-2], sb[:-2])
     shape = batch + sa[-2:-1] + sb[-1:] if len(sb) > 1 else batch + sa[-2:-1]
@@ -192,7 +194,7 @@ def _contract(a: Tensor, sa: str, b: Tensor, sb: str, keep: set, sizes: dict):
     free_b = [c for c in sb if c not in sa]
 
     def size(cs):
-        return int(np.prod([sizes[c] for c in cs])) if cs else 1
+        return math.prod([sizes[c] for c in cs]) if cs else 1
     a3 = _arrange(a, sa, batch + free_a + contracted).reshape(
         size(batch), size(free_a), size(contracted))
     b3 = _arrange(b, sb, batch + contracted + free_b).reshape(

@@ -98,7 +98,7 @@ def _distinct(h) -> tuple:
     (|v| in 0.25, 0.5, ...), so max/min/norm/std are smooth around it."""
     from ..factories import tensor
     shape = h.shape()
-    n = int(np.prod(shape))
+    n = math.prod(shape)
     mags = (np.array(h.draw(h.st.permutations(range(n))), dtype=np.float64) + 1.0) * 0.25
     signs = h.draw(h.hnp.arrays(np.bool_, n))
     return (tensor((mags * np.where(signs, 1.0, -1.0)).reshape(shape), requires_grad=True),)

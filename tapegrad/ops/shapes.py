@@ -7,14 +7,15 @@ recorded through `apply_kernel` because their output's shape or dtype differs fr
 from __future__ import annotations
 
 import builtins
+import math
 from functools import partial
 from typing import Sequence
 
 import numpy as np
 
-from .._opdef import kernel, unary
 from .._dtype import result_type
 from .._grad_mode import STATE
+from .._opdef import kernel, unary
 from .._record import _F32, apply_kernel, apply_unary, slot_in
 from ..tensor import Tensor, _nonleaf, _wrap, normalize_dim
 from ._util import into
@@ -85,7 +86,7 @@ def t(input: Tensor) -> Tensor:
 def _infer_shape(shape: Sequence[int], size: int) -> tuple:
     shape = tuple(int(s) for s in shape)
     neg = [i for i, s in enumerate(shape) if s == -1]
-    known = int(np.prod([s for s in shape if s != -1])) if shape else 1
+    known = math.prod([s for s in shape if s != -1]) if shape else 1
     bad = len(neg) > 1 or builtins.any(s < -1 for s in shape)
     if neg and not bad:
         if known == 0 or size % known:
@@ -94,7 +95,7 @@ def _infer_shape(shape: Sequence[int], size: int) -> tuple:
             shape = shape[:neg[0]] + (size // known,) + shape[neg[0] + 1:]
     if len(neg) > 1:
         raise RuntimeError("only one dimension can be inferred")
-    if bad or int(np.prod(shape)) != size:
+    if bad or math.prod(shape) != size:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
     return shape
 
@@ -113,7 +114,8 @@ def reshape(input: Tensor, *shape) -> Tensor:
 # ------------------------------------------------------------------------------------------------
 def to(input: Tensor, *args, dtype=None, copy: bool = False, **kwargs) -> Tensor:
     """Convert to a dtype (``x.to(tapegrad.float64)``); a device string 'cpu' is accepted."""
-    from .._dtype import as_dtype, dtype as _dt
+    from .._dtype import as_dtype
+    from .._dtype import dtype as _dt
     for a in args:
         if isinstance(a, _dt) or isinstance(a, type) or isinstance(a, np.dtype):
             dtype = a
@@ -327,7 +329,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
         return input
-    return reshape(input, shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:])
+    return reshape(input, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
@@ -347,11 +349,11 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
             raise RuntimeError(f"unflatten got an unexpected error:\ninvalid shape dimension {s} "
                                f"at index {i} of shape {list(sizes)}")
     n = shape[d]
-    known = int(np.prod([s for s in sizes if s != -1]))
+    known = math.prod([s for s in sizes if s != -1])
     new = sizes
     if -1 in sizes and known and n % known == 0:
         new = tuple(n // known if s == -1 else s for s in sizes)
-    if int(np.prod(new)) != n or -1 in new:
+    if math.prod(new) != n or -1 in new:
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size "
                            f"of dim {d} ({n}) in the input tensor")
     return reshape(input, shape[:d] + new + shape[d + 1:])
