@@ -11,9 +11,11 @@ import math
 import numpy as np
 
 from .._dtype import get_default_dtype, result_type
-from .._opdef import NONZERO, POSITIVE, REAL, Domain, binary, unary
-from .._record import apply_binary, apply_unary, binary_operator, float_dtype, unary_function
-from ..tensor import Tensor
+from .._kernels_elementwise import erf_ufunc
+from .._opdef import NONZERO, POSITIVE, REAL, Domain, binary, kernel, unary
+from .._record import (apply_binary, apply_kernel, apply_unary, binary_operator,
+                       broadcast_shapes, float_dtype, unary_function)
+from ..tensor import Tensor, _wrap
 from ._util import INF, SCALAR, as_tensor_arg, into
 
 # ------------------------------------------------------------------------------------------------
@@ -68,6 +70,75 @@ RPOW_S = unary("rpow_scalar", lambda x, p0, p1, out: np.power(p0, x, out),
                usage="2 ** x",
     test=("same", lambda h, x: lambda x: 1.7 ** x))
 
+# more math functions (integer inputs give the default float dtype, as torch)
+LOG1P = unary("log1p", np.log1p, "g / (1.0 + x)", "Log1PBackward0", Domain(-0.9, 3.0))
+EXPM1 = unary("expm1", np.expm1, "g * (out + 1.0)", "Expm1Backward0")
+LOG2 = unary("log2", np.log2, "g / (x * 0.6931471805599453)", "Log2Backward0", POSITIVE)
+LOG10 = unary("log10", np.log10, "g / (x * 2.302585092994046)", "Log10Backward0", POSITIVE)
+
+
+RSQRT = unary("rsqrt", lambda x, out: np.divide(1.0, np.sqrt(x), out=out),
+              "-0.5 * g * out * out * out", "RsqrtBackward0", POSITIVE)
+SQUARE = unary("square", np.square, "2.0 * g * x", "PowBackward0", keeps_int=True)
+TAN = unary("tan", np.tan, "g * (1.0 + out * out)", "TanBackward0", Domain(-1.3, 1.3))
+ASIN = unary("asin", np.arcsin, "g / math.sqrt(1.0 - x * x)", "AsinBackward0", Domain(-0.9, 0.9))
+ACOS = unary("acos", np.arccos, "-g / math.sqrt(1.0 - x * x)", "AcosBackward0",
+             Domain(-0.9, 0.9))
+ATAN = unary("atan", np.arctan, "g / (1.0 + x * x)", "AtanBackward0")
+SINH = unary("sinh", np.sinh, "g * math.cosh(x)", "SinhBackward0")
+COSH = unary("cosh", np.cosh, "g * math.sinh(x)", "CoshBackward0")
+ASINH = unary("asinh", np.arcsinh, "g / math.sqrt(x * x + 1.0)", "AsinhBackward0")
+ACOSH = unary("acosh", np.arccosh, "g / math.sqrt(x * x - 1.0)", "AcoshBackward0",
+              Domain(1.1, 3.0))
+ATANH = unary("atanh", np.arctanh, "g / (1.0 - x * x)", "AtanhBackward0", Domain(-0.9, 0.9))
+ERF = unary("erf", lambda x, out: erf_ufunc()(x, out=out),
+            "g * 1.1283791670955126 * math.exp(-x * x)", "ErfBackward0")
+
+
+# piecewise constant: zero gradient, as torch
+def _sign(x: np.ndarray, out):
+    if x.dtype.kind == "b":
+        return into(x.copy(), out)
+    # torch's (0 < x) - (x < 0): NaN gives 0 (np.sign would give NaN)
+    return into(np.subtract(x > 0, x < 0, dtype=x.dtype), out)
+
+
+def _whole(fn, name: str):
+    """floor/ceil/round/trunc: integer tensors are already whole (numpy would go through
+    float64 and lose digits); bool is refused, as by torch."""
+    def forward(x: np.ndarray, out):
+        if x.dtype.kind == "b":
+            raise NotImplementedError(f"\"{name}_vml_cpu\" not implemented for 'Bool'")
+        if x.dtype.kind in "iu":
+            return into(x.copy(), out)
+        return fn(x, out=out)
+    return forward
+
+
+_INTEGERS = Domain(-3.0, 3.0, kinks=tuple(float(k) for k in range(-3, 4)), gap=0.05)
+_HALVES = Domain(-3.0, 3.0, kinks=tuple(k + 0.5 for k in range(-4, 3)), gap=0.05)
+_TENTHS = Domain(-3.0, 3.0, kinks=tuple((k + 0.5) / 10 for k in range(-31, 31)), gap=0.01)
+SIGN = unary("sign", _sign, "0.0", "SignBackward0", NONZERO, keeps_int=True)
+FLOOR = unary("floor", _whole(np.floor, "floor"), "0.0", "FloorBackward0", _INTEGERS,
+              keeps_int=True)
+CEIL = unary("ceil", _whole(np.ceil, "ceil"), "0.0", "CeilBackward0", _INTEGERS, keeps_int=True)
+TRUNC = unary("trunc", _whole(np.trunc, "trunc"), "0.0", "TruncBackward0", _INTEGERS,
+              keeps_int=True)
+ROUND = unary("round", _whole(np.rint, "round"), "0.0", "RoundBackward0", _HALVES,
+              keeps_int=True)  # half to even, as torch
+ROUND_D = unary("round_decimals", lambda x, p0, p1, out: np.round(x, int(p0), out=out), "0.0",
+                "RoundBackward1", _TENTHS, params=(1.0, 0.0), usage="x.round(decimals=1)",
+    test=("same", lambda h, x: lambda x: x.round(decimals=1)))
+# tensor (mod) Python scalar; the scalar is p0
+FMOD_S = unary("fmod_scalar", lambda x, p0, p1, out: np.fmod(x, p0, out=out), "g",
+               "FmodBackward0", Domain(-3, 3, kinks=(-1.7, 1.7), gap=0.05), keeps_int=True,
+               params=(1.7, 0.0), usage="x.fmod(2.5)",
+    test=("same", lambda h, x: lambda x: x.fmod(1.7)))
+REMAINDER_S = unary("remainder_scalar", lambda x, p0, p1, out: np.remainder(x, p0, out=out), "g",
+                    "RemainderBackward0", Domain(-3, 3, kinks=(-1.7, 0.0, 1.7), gap=0.05),
+                    keeps_int=True, params=(1.7, 0.0), usage="x.remainder(2.5), x % 2.5",
+    test=("same", lambda h, x: lambda x: x % 1.7))
+
 
 exp = unary_function(EXP, "Elementwise e**x. ``tapegrad.exp(tapegrad.zeros(2))`` -> "
                          "``tensor([1., 1.])``.")
@@ -80,6 +151,47 @@ sigmoid = unary_function(SIGMOID, "Elementwise 1 / (1 + exp(-x)), computed witho
 relu = unary_function(RELU, "Elementwise max(x, 0).")
 abs = unary_function(ABS, "Elementwise absolute value.")  # noqa: A001
 reciprocal = unary_function(RECIPROCAL, "Elementwise 1 / x.")
+log1p = unary_function(LOG1P, "Elementwise log(1 + x), accurate for small x. "
+                               "``tapegrad.log1p(tapegrad.zeros(1))`` -> ``tensor([0.])``.")
+expm1 = unary_function(EXPM1, "Elementwise exp(x) - 1, accurate for small x.")
+log2 = unary_function(LOG2, "Elementwise base-2 logarithm.")
+log10 = unary_function(LOG10, "Elementwise base-10 logarithm.")
+rsqrt = unary_function(RSQRT, "Elementwise 1 / sqrt(x).")
+tan = unary_function(TAN, "Elementwise tangent.")
+asin = unary_function(ASIN, "Elementwise arcsine.")
+acos = unary_function(ACOS, "Elementwise arccosine.")
+atan = unary_function(ATAN, "Elementwise arctangent.")
+sinh = unary_function(SINH, "Elementwise hyperbolic sine.")
+cosh = unary_function(COSH, "Elementwise hyperbolic cosine.")
+asinh = unary_function(ASINH, "Elementwise inverse hyperbolic sine.")
+acosh = unary_function(ACOSH, "Elementwise inverse hyperbolic cosine.")
+atanh = unary_function(ATANH, "Elementwise inverse hyperbolic tangent.")
+erf = unary_function(ERF, "Elementwise error function. ``tapegrad.erf(tapegrad.zeros(1))`` -> "
+                          "``tensor([0.])``.")
+sign = unary_function(SIGN, "Elementwise -1, 0 or 1 (0 for NaN, as torch); zero gradient.")
+floor = unary_function(FLOOR, "Elementwise floor; zero gradient.")
+ceil = unary_function(CEIL, "Elementwise ceiling; zero gradient.")
+trunc = unary_function(TRUNC, "Elementwise rounding toward zero; zero gradient.")
+_round = unary_function(ROUND, "")
+
+
+def square(input: Tensor) -> Tensor:
+    """Elementwise x * x (bool gives int64, as torch). ``tapegrad.tensor([3]).square()`` ->
+    ``tensor([9])``."""
+    if input._data.dtype.kind == "b":
+        return apply_unary(SQUARE, input, out_dtype=np.dtype(np.int64))
+    return apply_unary(SQUARE, input)
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even, to `decimals` places; zero gradient.
+    ``tapegrad.tensor([0.5, 1.5, 2.25]).round()`` -> ``tensor([0., 2., 2.])``."""
+    if decimals == 0:
+        return _round(input)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"round_cpu\" not implemented for "
+                                  f"'{_torch_name(input._data.dtype)}'")
+    return apply_unary(ROUND_D, input, float(decimals), 0.0)
 
 
 def neg(input: Tensor) -> Tensor:
@@ -92,11 +204,13 @@ def neg(input: Tensor) -> Tensor:
 
 
 def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
-    """Clip values to [min, max]; either bound may be None (not both)."""
+    """Clip values to [min, max]; either bound may be None (not both); bounds are numbers or
+    tensors (broadcasting; then both must be tensors, as torch).
+    ``tapegrad.tensor([-2.0, 0.5, 3.0]).clamp(-1, 1)`` -> ``tensor([-1.0000, 0.5000, 1.0000])``."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        raise TypeError("clamp: tensor bounds are not supported yet; pass numbers")
+        return _clamp_tensor(input, min, max)
     lo = -INF if min is None else min
     hi = INF if max is None else max
     dt = input._data.dtype
@@ -208,8 +322,295 @@ def _rpow(x: Tensor, c):
     return NotImplemented
 
 
+
+# ------------------------------------------------------------------------------------------------
+# maximum/minimum, modulo, atan2, hypot (two tensors, broadcasting)
+# ------------------------------------------------------------------------------------------------
+def _leaf(h, shape: tuple, elements) -> Tensor:
+    """A float64 test input requiring grad, its values drawn from `elements`."""
+    from ..factories import tensor
+    return tensor(h.draw(h.hnp.arrays(np.float64, shape, elements=elements)), requires_grad=True)
+
+
+def _pair_shapes(h, n: int = 2) -> tuple:
+    return h.draw(h.hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=3,
+                                                      max_side=3)).input_shapes
+
+
+def _apart(h) -> tuple:
+    """Two inputs at least 0.1 apart everywhere (away from maximum's ties): one on integers,
+    the other away from them."""
+    sa, sb = _pair_shapes(h)
+    ints = _leaf(h, sa, h.st.integers(-3, 3).map(float))
+    other = h.tensor(sb, _INTEGERS)
+    return (ints, other) if h.flag() else (other, ints)
+
+
+def _quotients(h) -> tuple:
+    """x and y with |x / y| in [1.02, 1.94], either sign: trunc/floor of x / y are constant."""
+    def pm(lo, hi):
+        return h.st.one_of(h.st.floats(lo, hi), h.st.floats(-hi, -lo))
+    sa, sb = _pair_shapes(h)
+    return _leaf(h, sa, pm(2.2, 2.8)), _leaf(h, sb, pm(1.45, 2.15))
+
+
+# out= by keyword: numpy deprecates a third positional argument of maximum/minimum
+MAXIMUM = binary("maximum", lambda x, y, out=None: np.maximum(x, y, out=out),
+                 "0.0 if x < y else (0.5 * g if x == y else g)",
+                 "0.0 if x > y else (0.5 * g if x == y else g)", "MaximumBackward0",
+                 test=(_apart, lambda h, x, y: maximum))
+MINIMUM = binary("minimum", lambda x, y, out=None: np.minimum(x, y, out=out),
+                 "0.0 if x > y else (0.5 * g if x == y else g)",
+                 "0.0 if x < y else (0.5 * g if x == y else g)", "MinimumBackward0",
+                 test=(_apart, lambda h, x, y: minimum))
+FMOD = binary("fmod", np.fmod, "g", "-g * np.trunc(x / y)", "FmodBackward1",
+              test=(_quotients, lambda h, x, y: fmod))
+REMAINDER = binary("remainder", np.remainder, "g", "-g * np.floor(x / y)", "RemainderBackward1",
+                   usage="x.remainder(y), x % y", test=(_quotients, lambda h, x, y: remainder))
+ATAN2 = binary("atan2", np.arctan2, "g * y / (x * x + y * y)", "-g * x / (x * x + y * y)",
+               "Atan2Backward0", (NONZERO, REAL), float_out=True)  # x away from the branch cut
+HYPOT = binary("hypot", np.hypot, "g * x / out", "g * y / out", "HypotBackward0",
+               (NONZERO, REAL))
+
+
+def _torch_name(dt: np.dtype) -> str:
+    from .reductions import _TORCH_NAMES
+    return _TORCH_NAMES.get(dt.name, dt.name)
+
+
+def _got(*args) -> str:
+    """How torch's argument-parser error lists the arguments it got."""
+    return ", ".join(("Tensor" if isinstance(a, Tensor) else type(a).__name__) if not
+                     isinstance(a, tuple) else f"{a[0]}={_got(a[1])}" for a in args)
+
+
+def _two_tensors(name: str, input, other) -> None:
+    for arg, pos, argname in ((input, 1, "input"), (other, 2, "other")):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"{name}(): argument '{argname}' (position {pos}) must be Tensor, "
+                            f"not {type(arg).__name__}")
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise maximum of two tensors, broadcasting (NaN propagates; a tie splits the
+    gradient equally). ``tapegrad.maximum(tapegrad.tensor([1, 5]), tapegrad.tensor([3, 2]))``
+    -> ``tensor([3, 5])``."""
+    _two_tensors("maximum", input, other)
+    return apply_binary(MAXIMUM, input, other)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise minimum of two tensors, broadcasting (see `maximum`)."""
+    _two_tensors("minimum", input, other)
+    return apply_binary(MINIMUM, input, other)
+
+
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise arctangent of input / other in (-pi, pi] (the quadrant from both signs).
+    ``tapegrad.atan2(tapegrad.ones(1), -tapegrad.ones(1))`` -> ``tensor([2.3562])``."""
+    _two_tensors("atan2", input, other)
+    return apply_binary(ATAN2, input, other)
+
+
+def hypot(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise sqrt(input**2 + other**2) without overflow (float tensors only)."""
+    _two_tensors("hypot", input, other)
+    dt = result_type(input, other).np_dtype
+    if dt.kind != "f":
+        raise NotImplementedError(f"\"hypot_cpu\" not implemented for '{_torch_name(dt)}'")
+    return apply_binary(HYPOT, input, other)
+
+
+def _modulo(name: str, op, sop, input, other) -> Tensor:
+    if not isinstance(input, Tensor) or not isinstance(other, (Tensor,) + SCALAR):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({_got(input, other)}), but expected one of:\n"
+                        f" * (Tensor input, Tensor other, *, Tensor out = None)\n"
+                        f" * (Tensor input, Number other, *, Tensor out = None)\n")
+    dt = result_type(input, other).np_dtype
+    if dt.kind == "b":
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    if dt.kind in "iu" and not np.all(other._data if isinstance(other, Tensor) else other):
+        raise RuntimeError("ZeroDivisionError")  # integer division by zero, as torch
+    if isinstance(other, Tensor):
+        return apply_binary(op, input, other)
+    return _scalar_op(sop, input, other)
+
+
+def fmod(input: Tensor, other) -> Tensor:
+    """C's fmod: the remainder of input / other truncated toward zero, with input's sign.
+    ``tapegrad.tensor([-7, 7]).fmod(3)`` -> ``tensor([-1, 1])``."""
+    return _modulo("fmod", FMOD, FMOD_S, input, other)
+
+
+def remainder(input, other) -> Tensor:
+    """Python's modulo: input - floor(input / other) * other, with other's sign (``x % y``).
+    ``tapegrad.tensor([-7, 7]).remainder(3)`` -> ``tensor([2, 1])``."""
+    if isinstance(input, SCALAR) and isinstance(other, Tensor):
+        from ..factories import tensor
+        input = tensor(input)
+    return _modulo("remainder", REMAINDER, REMAINDER_S, input, other)
+
+
+def _rmod(self: Tensor, other) -> Tensor:
+    """other % self."""
+    return remainder(other, self)
+
+
+# ------------------------------------------------------------------------------------------------
+# three inputs: lerp, where, clamp with tensor bounds (hand-written kernels, broadcasting)
+# ------------------------------------------------------------------------------------------------
+def _lerp_scalar_test(h, a, b):
+    w = h.draw(h.st.floats(-1.0, 2.0))
+    return lambda a, b: lerp(a, b, w)
+
+
+def _where_test(h, x, y):
+    """A bool condition broadcasting against x and y (a suffix of their shape, some dims 1)."""
+    from ..factories import tensor
+    shape = np.broadcast_shapes(tuple(x.shape), tuple(y.shape))
+    shape = tuple(d if h.flag() else 1 for d in shape[h.draw(h.st.integers(0, len(shape))):])
+    cond = tensor(h.draw(h.hnp.arrays(np.bool_, shape)))
+    return lambda x, y: where(cond, x, y)
+
+
+def _clamp_inputs(h) -> tuple:
+    """x below, inside and above [lo, hi] (lo < hi), at least 0.2 from either bound."""
+    sx, sl, sh = _pair_shapes(h, 3)
+    xs = h.st.one_of(h.st.floats(-3.0, -1.6), h.st.floats(-0.4, 0.4), h.st.floats(1.6, 3.0))
+    return (_leaf(h, sx, xs), _leaf(h, sl, h.st.floats(-1.4, -0.6)),
+            _leaf(h, sh, h.st.floats(0.6, 1.4)))
+
+
+def _clamp_test(h, x, lo, hi):
+    which = h.draw(h.st.sampled_from(["both", "min", "max"]))
+    if which == "min":
+        return lambda x, lo, hi: clamp(x, min=lo)
+    if which == "max":
+        return lambda x, lo, hi: clamp(x, max=hi)
+    return lambda x, lo, hi: clamp(x, lo, hi)
+
+
+LERP_S = kernel("lerp_scalar", "tapegrad._kernels_elementwise:adj_lerp", "LerpBackward0",
+                usage="x.lerp(end, 0.3)", test=("broadcast", _lerp_scalar_test))
+LERP = kernel("lerp", "tapegrad._kernels_elementwise:adj_lerp", "LerpBackward1",
+              usage="x.lerp(end, weight_tensor)",
+    test=(lambda h: tuple(h.tensor(s) for s in _pair_shapes(h, 3)), lambda h, a, b, w: lerp))
+WHERE = kernel("where", "tapegrad._kernels_elementwise:adj_where", "WhereBackward0",
+               usage="tapegrad.where(cond, x, y), x.where(cond, y)",
+    test=("broadcast", _where_test))
+CLAMP_T = kernel("clamp_tensor", "tapegrad._kernels_elementwise:adj_clamp_tensor",
+                 "ClampBackward0", usage="x.clamp(min_tensor, max_tensor)",
+    test=(_clamp_inputs, _clamp_test))
+
+# torch's C++ names of dtypes, as lerp's messages print them
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool"}
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """input + weight * (end - input), broadcasting; weight is a number or a tensor.
+    ``tapegrad.tensor([1.0, 2.0]).lerp(tapegrad.tensor([3.0, 4.0]), 0.25)`` ->
+    ``tensor([1.5000, 2.5000])``."""
+    tw = isinstance(weight, Tensor)
+    if not (isinstance(input, Tensor) and isinstance(end, Tensor)
+            and (tw or isinstance(weight, SCALAR))):
+        raise TypeError(f"lerp() received an invalid combination of arguments - got "
+                        f"({_got(input, end, weight)}), but expected one of:\n"
+                        f" * (Tensor input, Tensor end, Tensor weight, *, Tensor out = None)\n"
+                        f" * (Tensor input, Tensor end, Number weight, *, Tensor out = None)\n")
+    dt = input._data.dtype
+    for arg, argname in ((end, "end"), (weight, "weight")):
+        if isinstance(arg, Tensor) and arg._data.dtype != dt:
+            raise RuntimeError(f"expected dtype {_C_NAMES.get(dt.name, dt.name)} for `{argname}` "
+                               f"but got dtype {_C_NAMES.get(arg._data.dtype.name)}")
+    if dt.kind != "f":
+        raise NotImplementedError(f"\"lerp_kernel_{'tensor' if tw else 'scalar'}\" not "
+                                  f"implemented for '{_torch_name(dt)}'")
+    shape = broadcast_shapes(input._data.shape, end._data.shape)
+    if tw:
+        shape = broadcast_shapes(shape, weight._data.shape)
+    a, b = input._data, end._data
+    w = weight._data if tw else float(weight)
+
+    def compute(out):
+        d = b - a
+        # torch's two-sided formula: exact at both ends (weight 0 gives a, weight 1 gives b)
+        return into(np.where(np.abs(w) < 0.5, a + w * d, b - d * (1 - w)).astype(dt), out)
+    if tw:
+        return apply_kernel(LERP, (input, end, weight), shape, dt, compute)
+    return apply_kernel(LERP_S, (input, end), shape, dt, compute, floats=(w,))
+
+
+def where(condition: Tensor, input=None, other=None):
+    """Elementwise `input` where `condition` is true, else `other` (either may be a number),
+    broadcasting all three; no gradient flows to the (bool) condition. With only a condition:
+    the indices of its true elements, one tensor per dim (as ``nonzero(as_tuple=True)``).
+    ``tapegrad.where(tapegrad.tensor([True, False]), 1.0, 0.0)`` -> ``tensor([1., 0.])``."""
+    if input is None and other is None and isinstance(condition, Tensor):
+        return tuple(_wrap(i) for i in np.nonzero(np.atleast_1d(condition._data)))
+    ok = (Tensor,) + SCALAR
+    if not (isinstance(condition, Tensor) and isinstance(input, ok) and isinstance(other, ok)):
+        raise TypeError(f"where() received an invalid combination of arguments - got "
+                        f"({_got(condition, input, other)}), but expected one of:\n"
+                        f" * (Tensor condition)\n"
+                        f" * (Tensor condition, Tensor input, Tensor other, *, Tensor out = None)\n"
+                        f" * (Tensor condition, Number self, Tensor other)\n"
+                        f" * (Tensor condition, Tensor input, Number other)\n"
+                        f" * (Tensor condition, Number self, Number other)\n")
+    cd = condition._data
+    if cd.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {_torch_name(cd.dtype)}")
+    dt = result_type(input, other).np_dtype
+    from ..factories import tensor
+    x = input if isinstance(input, Tensor) else tensor(input, dtype=dt)
+    y = other if isinstance(other, Tensor) else tensor(other, dtype=dt)
+    shape = broadcast_shapes(broadcast_shapes(cd.shape, x._data.shape), y._data.shape)
+    xd, yd = x._data, y._data
+    # the condition enters the tape as a constant: stored as 0.0/1.0 in the op's float dtype
+    return apply_kernel(WHERE, (condition, x, y), shape, dt,
+                        lambda out: into(np.where(cd, xd, yd).astype(dt, copy=False), out))
+
+
+def _where_method(self: Tensor, condition: Tensor, other) -> Tensor:
+    """``x.where(condition, y)`` is ``where(condition, x, y)``."""
+    return where(condition, self, other)
+
+
+def _clamp_tensor(input: Tensor, min, max) -> Tensor:  # noqa: A002
+    """clamp with tensor bounds (one may be None): min(max(x, min), max), broadcasting."""
+    if any(b is not None and not isinstance(b, Tensor) for b in (min, max)):
+        kw = sorted((k, v) for k, v in (("min", min), ("max", max)) if v is not None)
+        raise TypeError(f"clamp() received an invalid combination of arguments - got "
+                        f"({_got(input, *kw)}), but expected one of:\n"
+                        f" * (Tensor input, Tensor min = None, Tensor max = None, *, "
+                        f"Tensor out = None)\n"
+                        f" * (Tensor input, Number min = None, Number max = None, *, "
+                        f"Tensor out = None)\n")
+    bounds = tuple(b for b in (min, max) if b is not None)
+    dt = result_type(input, *bounds).np_dtype
+    shape = input._data.shape
+    for b in bounds:
+        shape = broadcast_shapes(shape, b._data.shape)
+
+    def compute(out):
+        r = input._data
+        if min is not None:
+            r = np.maximum(r, min._data)
+        if max is not None:
+            r = np.minimum(r, max._data)
+        return into(np.broadcast_to(r, shape).astype(dt), out)
+    return apply_kernel(CLAMP_T, (input,) + bounds, shape, dt, compute,
+                        ints=(int(min is not None), int(max is not None)))
+
+
 __all__ = ['exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs', 'neg',
-           'reciprocal', 'clamp', 'add', 'sub', 'rsub', 'mul', 'div', 'pow']
+           'reciprocal', 'clamp', 'add', 'sub', 'rsub', 'mul', 'div', 'pow',
+           'log1p', 'expm1', 'log2', 'log10', 'rsqrt', 'square', 'tan', 'asin', 'acos', 'atan',
+           'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'erf', 'sign', 'floor', 'ceil', 'round',
+           'trunc', 'maximum', 'minimum', 'fmod', 'remainder', 'atan2', 'hypot', 'lerp', 'where']
 METHODS = dict(
     exp=exp, log=log, sqrt=sqrt, sin=sin, cos=cos, tanh=tanh, sigmoid=sigmoid, relu=relu, abs=abs,
     neg=neg, reciprocal=reciprocal, clamp=clamp, clip=clamp, add=add, sub=sub, mul=mul, div=div,
@@ -219,4 +620,9 @@ METHODS = dict(
     __mul__=binary_operator(MUL, MUL_S, mul), __rmul__=binary_operator(MUL, MUL_S, mul),
     __truediv__=binary_operator(DIV, DIV_S, div), __rtruediv__=_rdiv, __pow__=pow,
     __rpow__=_rpow, __neg__=neg, __abs__=abs,
+    log1p=log1p, expm1=expm1, log2=log2, log10=log10, rsqrt=rsqrt, square=square, tan=tan,
+    asin=asin, acos=acos, atan=atan, sinh=sinh, cosh=cosh, asinh=asinh, acosh=acosh, atanh=atanh,
+    erf=erf, sign=sign, floor=floor, ceil=ceil, round=round, trunc=trunc, maximum=maximum,
+    minimum=minimum, fmod=fmod, remainder=remainder, atan2=atan2, hypot=hypot, lerp=lerp,
+    where=_where_method, __mod__=remainder, __rmod__=_rmod,
 )
