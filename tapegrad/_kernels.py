@@ -241,13 +241,9 @@ def bindex(tab, rec, small, big):
 # ----------------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def adj_reduce(e, tab, rec, fl, adj, live, env):
-    """sum / mean over the dims in ints (bitmask): gx[i] += g[reduced(i)] * fl[e, 0]."""
-    o = e
-    a = tab[e, T_A]
-    if not tab[a, T_NEED]:
-        return
-    mask = rec[tab[e, T_IOFS]]
+def reduced_index(tab, rec, a, mask):
+    """For each flat index of slot `a`, the flat index of the output of reducing the dims in
+    bitmask `mask` (with or without keepdim: both have the same C order)."""
     ishape = slot_shape(tab, rec, a)
     nd = ishape.shape[0]
     st = np.zeros(nd, np.int64)
@@ -256,12 +252,38 @@ def adj_reduce(e, tab, rec, fl, adj, live, env):
         if not (mask >> d) & 1:
             st[d] = acc
             acc *= ishape[d]
-    idx = strided_map(ishape, st)
+    return strided_map(ishape, st)
+
+
+@njit(cache=True)
+def adj_reduce(e, tab, rec, fl, adj, live, env):
+    """sum / mean over the dims in ints (bitmask): gx[i] += g[reduced(i)] * fl[0]."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    idx = reduced_index(tab, rec, a, rec[tab[e, T_IOFS]])
     scale = fl[tab[e, T_FOFS]]
-    go = tab[o, T_ADJ]
+    go = tab[e, T_ADJ]
     ga = tab[a, T_ADJ]
     for i in range(idx.shape[0]):
         adj[ga + i] += adj[go + idx[i]] * scale
+    live[a] = 1
+
+
+@njit(cache=True)
+def adj_take(e, tab, rec, fl, adj, live, env):
+    """out[k] = a.flat[ints[k]] (advanced indexing, gather, index_select, max/min along a dim):
+    ga[ints[k]] += g[k]; repeated indices accumulate."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k0 = tab[e, T_IOFS]
+    size = tab[a, T_SIZE]
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    for k in range(min(tab[e, T_ICNT], tab[e, T_SIZE])):
+        p = rec[k0 + k]
+        if 0 <= p < size:  # validated in Python; never write outside the adjoint
+            adj[ga + p] += adj[go + k]
     live[a] = 1
 
 

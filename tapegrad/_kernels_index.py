@@ -10,21 +10,6 @@ from ._kernels import T_A, T_ADJ, T_B, T_ICNT, T_IOFS, T_NEED, T_SIZE, bindex
 
 
 @njit(cache=True)
-def adj_take(e, tab, rec, fl, adj, live, env):
-    """out[i] = a.flat[ints[i]] (advanced indexing, index_select, gather): ga[ints[i]] += g[i];
-    repeated indices accumulate."""
-    a = tab[e, T_A]
-    if not tab[a, T_NEED]:
-        return
-    k = tab[e, T_IOFS]
-    ga = tab[a, T_ADJ]
-    go = tab[e, T_ADJ]
-    for i in range(tab[e, T_ICNT]):
-        adj[ga + rec[k + i]] += adj[go + i]
-    live[a] = 1
-
-
-@njit(cache=True)
 def adj_scatter_add(e, tab, rec, fl, adj, live, env):
     """out = a with out.flat[dst[j]] += b.flat[src[j]] (ints = dst + src, n each):
     ga += g; gb[src[j]] += g[dst[j]]."""

@@ -11,23 +11,17 @@ import math
 import numpy as np
 from numba import njit
 
-from ._kernels import (T_A, T_ADJ, T_FOFS, T_ICNT, T_IOFS, T_NEED, T_SIZE, _values_f64,
-                       slot_shape, strided_map)
-
-
-@njit(cache=True)
-def reduced_index(tab, rec, a, mask):
-    """For each flat index of slot `a`, the flat index of the output of reducing the dims in
-    bitmask `mask` (with or without keepdim: both have the same C order)."""
-    ishape = slot_shape(tab, rec, a)
-    nd = ishape.shape[0]
-    st = np.zeros(nd, np.int64)
-    acc = 1
-    for d in range(nd - 1, -1, -1):
-        if not (mask >> d) & 1:
-            st[d] = acc
-            acc *= ishape[d]
-    return strided_map(ishape, st)
+from ._kernels import (
+    T_A,
+    T_ADJ,
+    T_FOFS,
+    T_IOFS,
+    T_NEED,
+    T_SIZE,
+    _values_f64,
+    reduced_index,
+    slot_shape,
+)
 
 
 @njit(cache=True)
@@ -95,23 +89,6 @@ def adj_amax(e, tab, rec, fl, adj, live, env):
         o = out[r]
         if x[i] == o or (math.isnan(x[i]) and math.isnan(o)):
             adj[ga + i] += adj[go + r] / count[r]
-    live[a] = 1
-
-
-@njit(cache=True)
-def adj_take(e, tab, rec, fl, adj, live, env):
-    """max / min along a dim: output element k came from input element ints[k] (flat)."""
-    a = tab[e, T_A]
-    if not tab[a, T_NEED]:
-        return
-    k0 = tab[e, T_IOFS]
-    n = min(tab[e, T_ICNT], tab[e, T_SIZE])
-    size = tab[a, T_SIZE]
-    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
-    for k in range(n):
-        p = rec[k0 + k]
-        if 0 <= p < size:  # validated in Python; never write outside the adjoint
-            adj[ga + p] += adj[go + k]
     live[a] = 1
 
 

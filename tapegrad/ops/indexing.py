@@ -106,17 +106,17 @@ def _mask(h, x):
     return _wrap(h.draw(h.hnp.arrays(np.bool_, shape)))
 
 
-INDEX = kernel("index", _K + "adj_take", "IndexBackward0",
+INDEX = kernel("index", "adj_take", "IndexBackward0",
                usage="x[idx], x[mask], x[:, [0, 2]]",
     test=(_gather_inputs, lambda h, x: lambda x, k=_adv_key(h, x): x[k]))
 UNSQUEEZE = kernel("index_unsqueeze", "adj_strided", "UnsqueezeBackward0", usage="x[None]",
     test=("same", lambda h, x: lambda x: x[..., None]))
 ALIAS = kernel("alias", "adj_strided", "AliasBackward0", usage="x[...], x[:, :]",
     test=("same", lambda h, x: lambda x: x[...]))
-INDEX_SELECT = kernel("index_select", _K + "adj_take", "IndexSelectBackward0",
+INDEX_SELECT = kernel("index_select", "adj_take", "IndexSelectBackward0",
                       usage="x.index_select(dim, index)",
     test=(_gather_inputs, lambda h, x: _index_select_make(h, x)))
-GATHER = kernel("gather", _K + "adj_take", "GatherBackward0",
+GATHER = kernel("gather", "adj_take", "GatherBackward0",
                 usage="x.gather(dim, index), tapegrad.take_along_dim(x, index, dim)",
     test=(_gather_inputs, _gather_make))
 SCATTER_ADD = kernel("scatter_add", _K + "adj_scatter_add", "ScatterAddBackward0",

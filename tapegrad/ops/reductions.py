@@ -141,10 +141,10 @@ MAX = kernel("max", _K + "adj_amax", "MaxBackward1", usage="x.max()",
     test=(_distinct, lambda h, x: max))
 MIN = kernel("min", _K + "adj_amax", "MinBackward1", usage="x.min()",
     test=(_distinct, lambda h, x: min))
-MAX_DIM = kernel("max_dim", _K + "adj_take", "MaxBackward0",
+MAX_DIM = kernel("max_dim", "adj_take", "MaxBackward0",
     usage="x.max(dim, keepdim) -> (values, indices)",
     test=(_distinct, lambda h, x: _values_of(max, h.dim(x), h.flag())))
-MIN_DIM = kernel("min_dim", _K + "adj_take", "MinBackward0",
+MIN_DIM = kernel("min_dim", "adj_take", "MinBackward0",
     usage="x.min(dim, keepdim) -> (values, indices)",
     test=(_distinct, lambda h, x: _values_of(min, h.dim(x), h.flag())))
 AMAX = kernel("amax", _K + "adj_amax", "AmaxBackward0", usage="x.amax(dim, keepdim)",
