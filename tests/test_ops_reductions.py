@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -122,6 +122,8 @@ def test_logsumexp_matches_closed_form(adk):
 @given(array_and_dims(), st.sampled_from(["fro", 1, 2, 3, 0.5, math.inf, -math.inf, 0]))
 def test_norm_matches_closed_form(adk, p):
     a, dim, axes, keep = adk
+    # torch: 'fro' over an explicit dim takes one or two dims (three raise; tested elsewhere)
+    assume(not (p == "fro" and isinstance(dim, tuple) and len(dim) > 2))
     x = tg.tensor(a)
     m = np.abs(a)
     kw = dict(axis=axes, keepdims=keep)
