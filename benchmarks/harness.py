@@ -146,6 +146,31 @@ def measure_torch(factory: str, kwargs: dict, repeats: int, warmup: int = 1) -> 
     return Timing(out["samples"], out["result"])
 
 
+# -- the in-process-only peers (jax, HIPS autograd) -----------------------------------------------
+_peer_state: dict = {}
+PEERS = ("jax", "autograd")
+
+
+def peer(name: str):
+    """The module `name` (a peer without subprocess support: jax, autograd) or None when it is
+    not importable here. jax gets float64 enabled (arrays keep their own dtype)."""
+    if name not in _peer_state:
+        try:
+            mod = importlib.import_module(name)
+            if name == "jax":
+                mod.config.update("jax_enable_x64", True)
+            _peer_state[name] = mod
+        except Exception:  # ImportError, or a broken install: skip it either way
+            _peer_state[name] = None
+    return _peer_state[name]
+
+
+def peer_notes() -> list:
+    """One line per missing in-process peer."""
+    return [f"{n} not importable here: its rows are skipped (make bench-peers installs it)"
+            for n in PEERS if peer(n) is None]
+
+
 def torch_note() -> Optional[str]:
     """The line to print when torch rows will be missing or come from a peer."""
     if torch_here():
@@ -180,6 +205,7 @@ class Row:
     goal: str = ""
     met: Optional[bool] = None           # None: no goal, or not decidable (e.g. torch missing)
     notes: list = field(default_factory=list)
+    unit: str = "s"                      # what timing's samples are: "s" (seconds) or "MB"
 
 
 def ratio(a: Optional[Timing], b: Optional[Timing]) -> Optional[float]:
@@ -192,6 +218,10 @@ def fmt_time(sec: float) -> str:
     if sec < 1:
         return f"{sec * 1e3:.2f} ms"
     return f"{sec:.3f} s"
+
+
+def fmt_value(v: float, unit: str) -> str:
+    return fmt_time(v) if unit == "s" else f"{v:,.1f} {unit}"
 
 
 def fmt_ratio(r: Optional[float]) -> str:
@@ -221,22 +251,67 @@ def environment() -> list:
             ("cpu", f"{cpu_model()} ({os.cpu_count()} logical cores)"),
             ("python", platform.python_version()),
             ("numpy", version("numpy")), ("numba", version("numba")),
-            ("torch", torch_version() or "not installed")]
+            ("torch", torch_version() or "not installed"),
+            ("jax", peer("jax").__version__ if peer("jax") else "not installed"),
+            ("autograd (HIPS)", _dist_version("autograd") if peer("autograd") else "not installed"),
+            ("BLAS / OpenMP threads", _threads())]
+
+
+def _dist_version(name: str) -> str:
+    try:
+        from importlib.metadata import version
+        return version(name)
+    except Exception:
+        return "unknown"
+
+
+def _threads() -> str:
+    vals = {v: os.environ.get(v, "unset") for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    return ", ".join(f"{k}={v}" for k, v in vals.items()) + " (TAPEGRAD_BENCH_THREADS)"
 
 
 def render(rows: list, env: list, title: str = "tapegrad benchmarks") -> str:
     """The markdown report: environment, table, notes."""
     out = [f"# {title}", ""]
     out += [f"- {k}: {v}" for k, v in env]
-    out += ["", "| workload | system | median | min | max | ratio to reference | ratio to torch "
+    out += ["", "median, min, max: over the repeats (seconds per step unless a unit says "
+            "otherwise)", "", "| workload | system | median | min | max | ratio to reference | ratio to torch "
             "| goal | goal met |", "|" + " --- |" * 9]
     for r in rows:
         t = r.timing
         met = "—" if not r.goal else ("n/a" if r.met is None else ("yes" if r.met else "no"))
-        out.append(f"| {r.workload} | {r.system} | {fmt_time(t.median)} | {fmt_time(t.min)} "
-                   f"| {fmt_time(t.max)} | {fmt_ratio(r.ref_ratio)} | {fmt_ratio(r.torch_ratio)} "
+        f = lambda v: fmt_value(v, r.unit)  # noqa: E731
+        out.append(f"| {r.workload} | {r.system} | {f(t.median)} | {f(t.min)} "
+                   f"| {f(t.max)} | {fmt_ratio(r.ref_ratio)} | {fmt_ratio(r.torch_ratio)} "
                    f"| {r.goal or '—'} | {met} |")
     notes = [f"- {r.workload} / {r.system}: {n}" for r in rows for n in r.notes]
     if notes:
         out += ["", "Notes:", ""] + notes
     return "\n".join(out) + "\n"
+
+
+# -- where the time goes (for the note on a missed goal) ------------------------------------------
+def profile_shares(fn: Callable[[], Any], calls: int) -> str:
+    """cProfile `calls` calls of a tapegrad workload and split its own time into: the Numba
+    reverse sweep (the jitted dispatcher `sweep`), numpy array work (numpy's builtins/methods and
+    the op lambdas in tapegrad/ops that wrap one numpy call each) and Python overhead (the rest:
+    recording, checks, tensor objects). cProfile inflates the Python share somewhat."""
+    import cProfile
+    import pstats
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(calls):
+        fn()
+    prof.disable()
+    shares = {"Numba sweep": 0.0, "numpy": 0.0, "Python": 0.0}
+    for (path, _line, name), (_cc, _nc, tt, _ct, _callers) in pstats.Stats(prof).stats.items():
+        if name == "sweep" and path.endswith("_kernels.py"):
+            shares["Numba sweep"] += tt
+        elif "numpy" in name or "numpy" in path or (
+                name == "<lambda>" and os.sep + "ops" + os.sep in path):
+            shares["numpy"] += tt
+        else:
+            shares["Python"] += tt
+    total = sum(shares.values()) or 1.0
+    return ("cProfile split of tapegrad's time: "
+            + ", ".join(f"{k} {v / total:.0%}" for k, v in shares.items()))

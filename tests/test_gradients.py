@@ -9,24 +9,15 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import tapegrad as tg
 from tapegrad._kernels import T_OP
 from tapegrad._opdef import OPS, Domain
-from tapegrad.testing import gradcheck
+from tapegrad.testing import gradcheck, strategies
 
 SIDE = dict(max_side=3)
 
 
-def values(domain: Domain):
-    el = st.floats(domain.lo, domain.hi, allow_nan=False, allow_infinity=False)
-    if domain.kinks:
-        el = el.filter(lambda v: all(abs(v - k) > domain.gap for k in domain.kinks))
-    return el
-
-
 def tensor(data, shape, domain: Domain):
-    arr = data.draw(hnp.arrays(np.float64, shape, elements=values(domain)))
-    return tg.tensor(arr, requires_grad=True)
+    return data.draw(strategies.tensors(shape, elements=strategies.elements(domain)))
 
 
 class H:
@@ -53,14 +44,11 @@ class H:
         return self.draw(st.booleans())
 
     def dim(self, x) -> int:
-        nd = max(x.ndim, 1)
-        return self.draw(st.integers(-nd, nd - 1))
+        return self.draw(strategies.dims(x.ndim))
 
     def dims(self, x):
-        if x.ndim == 0:
-            return self.draw(st.sampled_from([0, -1, (0,)]))
-        axes = self.draw(hnp.valid_tuple_axes(x.ndim, min_size=1))
-        return axes[0] if len(axes) == 1 and self.flag() else axes
+        """One dim or a tuple of distinct dims (negative ones included)."""
+        return self.draw(strategies.dims(x.ndim, multiple=self.flag()))
 
     def perm(self, x) -> tuple:
         return tuple(self.draw(st.permutations(range(x.ndim))))
@@ -94,15 +82,14 @@ def draw_inputs(data, kind, domains: tuple) -> tuple:
     d0 = domains[0]
     d1 = domains[1] if len(domains) > 1 else d0
     if kind == "same":
-        return (tensor(data, data.draw(hnp.array_shapes(min_dims=0, max_dims=3, **SIDE)), d0),)
+        return (tensor(data, strategies.shapes(), d0),)
     if kind == "nonscalar":
-        return (tensor(data, data.draw(hnp.array_shapes(min_dims=1, max_dims=3, **SIDE)), d0),)
+        return (tensor(data, strategies.shapes(min_dims=1), d0),)
     if kind == "matrix":
-        return (tensor(data, data.draw(hnp.array_shapes(min_dims=0, max_dims=2, **SIDE)), d0),)
+        return (tensor(data, strategies.shapes(max_dims=2), d0),)
     if kind == "broadcast":
-        shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
-                                                             **SIDE)).input_shapes
-        return tensor(data, shapes[0], d0), tensor(data, shapes[1], d1)
+        sa, sb = data.draw(strategies.broadcastable_shapes(2))
+        return tensor(data, sa, d0), tensor(data, sb, d1)
     m, k, n = (data.draw(st.integers(1, 3)) for _ in range(3))
     if kind == "bmm":
         ba, bb = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2,
