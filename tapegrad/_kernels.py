@@ -130,16 +130,25 @@ def decode(rec, n):
 
 
 @njit(cache=True)
-def sweep(tab, rec, fl, adj, live, env, kernels, start, stop):
-    """The reverse sweep: entries stop-1 .. start, each through its op's kernel (by address)."""
+def sweep(tab, rec, fl, adj, live, env, kernels, pause, start, stop, resume):
+    """The reverse sweep over entries stop-1 .. start, each through its op's kernel (by address).
+
+    Returns -1 when done, or the first live entry e marked in `pause` (hooks on e's output, or
+    a Python op at e) so that Python can run the callback; Python then resumes with stop=e+1,
+    resume=e (run e's kernel without pausing again) or stop=e (e was handled in Python)."""
     ns = tab.shape[0]
     for e in range(stop - 1, start - 1, -1):
         op = tab[e, T_OP]
         if op < 0 or not live[e]:
             continue
+        if pause[e] and e != resume:
+            return e
+        if kernels[op] == 0:  # an op without a kernel (a Python op's extra outputs)
+            continue
         call_kernel(kernels[op], e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],
                     fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
                     live.ctypes.data, env.ctypes.data)
+    return -1
 
 
 @njit(cache=True)

@@ -21,6 +21,7 @@ operands) or is a function ``shapes(h) -> tuple of tensors`` drawing its own (wi
 function of the inputs to differentiate, drawing any other arguments (dims, shapes) from ``h``
 (see ``tests/test_gradients.py``). Elementwise ops default to their public function.
 
+* ``python``  -- custom Functions: no kernel; backward pauses the sweep and calls Python.
 * ``kernel``  -- anything else: the fragment names an `@njit` function in `_kernels.py` (``"adj_x"``)
   or in another module (``"tapegrad._kernels_reduce:adj_x"``),
   with the uniform signature ``f(e, ent, fl, slots, shapes, ints, cptr, clen, adj, live)``.
@@ -87,6 +88,13 @@ def register(op: Op) -> Op:
     return op
 
 
+def python_op(name: str, grad_fn: str, usage: str) -> Op:
+    """Register an op whose backward is a Python callback (custom Functions): no kernel; the
+    sweep pauses at its entries and `_tape._callbacks` runs it. Tested in tests/test_autograd.py."""
+    return register(Op(name, "python", grad_fn, None, "python callback", "", (), extra=dict(
+        usage=usage, test=("python", None))))
+
+
 def _default_test(op: Op) -> tuple:
     """Elementwise ops are tested through the public function of the same name."""
     import tapegrad
@@ -124,6 +132,8 @@ def op_table_markdown() -> str:
         adj = f"`{op.gx}`" + (f", `{op.gy}`" if op.gy else "")
         if op.kind == "kernel":
             adj = f"kernel `{op.gx}`"
+        elif op.kind == "python":
+            adj = "Python callback (`backward` of the Function)"
         adj = adj.replace("|", "\\|")
         rows.append(f"| {op.name} | `{op.usage}` | {op.grad_fn} | {adj} |")
     return "\n".join(rows)

@@ -154,12 +154,13 @@ def kernel_table(codes) -> np.ndarray:
     """The address table with the kernels of `codes` loaded (compiling those never built)."""
     global _table
     table = _table
-    if table.shape[0] >= len(BY_CODE) and all(table[c] for c in codes):
+    if table.shape[0] >= len(BY_CODE) and all(table[c] or BY_CODE[c].kind == "python"
+                                               for c in codes):
         return table
     with _lock:
         table = np.concatenate([_table, np.zeros(len(BY_CODE) - _table.shape[0], np.int64)])
         for c in codes:
-            if not table[c]:
+            if not table[c] and BY_CODE[c].kind != "python":  # Python ops have no kernel: 0
                 fn = _import(BY_CODE[c])
                 _keep.append(fn)
                 table[c] = fn.address

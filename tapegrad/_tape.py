@@ -67,7 +67,7 @@ class Tape:
     """The records and arena of one connected computation (see module docstring)."""
 
     __slots__ = ("serial", "pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos",
-                 "cap", "n", "inputs",
+                 "cap", "n", "inputs", "hooks", "pyops",
                  "leaves", "consts", "retained", "dead", "freed", "into", "shift", "__weakref__")
 
     def __init__(self):
@@ -87,6 +87,8 @@ class Tape:
         self.consts: list = []              # other input tensors (pins their ids while we live)
         self.retained: list = []            # (weakref to non-leaf, slot) with retain_grad()
         self.dead: list = []                # slots standing for non-leaves of freed tapes
+        self.hooks: dict = {}               # slot -> [hook(grad) -> grad or None] (non-leaves)
+        self.pyops: dict = {}               # entry -> Python op (custom Function) run in backward
         self.freed = False
         self.into: Optional[Tape] = None    # set when merged into another tape ...
         self.shift = 0                      # ... with this slot offset there
@@ -210,6 +212,8 @@ class Tape:
         self.consts.extend(other.consts)
         self.retained.extend((r, s + ns) for r, s in other.retained)
         self.dead.extend(s + ns for s in other.dead)
+        self.hooks.update({s + ns: h for s, h in other.hooks.items()})
+        self.pyops.update({s + ns: p for s, p in other.pyops.items()})
         self.n += other.n
         other.into, other.shift = self, ns
         other._release()
@@ -223,6 +227,8 @@ class Tape:
         self.leaves = []
         self.consts = []
         self.retained = []
+        self.hooks = {}
+        self.pyops = {}
 
     def free(self) -> None:
         self._release()
@@ -251,10 +257,10 @@ def resolve(t) -> Tape:
     return tp
 
 
-def run_backward(tape: Tape, roots: list, retain_graph: bool) -> None:
-    """Seed the adjoints of `roots` [(slot, float64 gradient)], sweep, write leaf grads."""
-    from .tensor import _wrap
-
+def sweep_tape(tape: Tape, roots: list) -> tuple:
+    """Seed the adjoints of `roots` [(slot, float64 gradient)] and sweep the tape in reverse,
+    stopping only for Python callbacks (tensor hooks, custom Functions). Returns (tab, adj,
+    live); `adj` is a scratch buffer, valid until the next sweep in this thread."""
     if tape.freed:
         raise RuntimeError(_FREED_MSG)
     rec, fl = tape.arrays()
@@ -268,22 +274,75 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool) -> None:
         live[s] = 1
         stop = max(stop, s + 1)
     kernels = kernel_table(opcodes(tab).tolist())
-    sweep(tab, rec, fl, adj, live, _ENV, kernels, 0, stop)
+    pause = np.zeros(tape.n, np.uint8)
+    if tape.hooks or tape.pyops:
+        pause[list(tape.hooks) + list(tape.pyops)] = 1
+    resume = -1
+    while True:
+        e = sweep(tab, rec, fl, adj, live, _ENV, kernels, pause, 0, stop, resume)
+        if e < 0:
+            break
+        stop, resume = _callbacks(tape, tab, adj, live, e)
     for s in tape.dead:
         if live[s]:
             raise RuntimeError(_FREED_MSG)
+    return tab, adj, live
+
+
+def adjoint(tab: np.ndarray, adj: np.ndarray, s: int) -> np.ndarray:
+    """The (flat, float64) adjoint segment of slot s: a view into `adj`."""
+    off = tab[s, T_ADJ]
+    return adj[off:off + tab[s, T_SIZE]]
+
+
+def _callbacks(tape: Tape, tab, adj, live, e: int) -> tuple:
+    """Run the hooks on slot e's (now complete) gradient, then a Python op recorded at e.
+    Returns where the sweep resumes: (stop, resume)."""
+    from .tensor import _wrap
+    seg = adjoint(tab, adj, e)
+    shape = tape.fields(e)[3] if tape.hooks.get(e) else ()
+    for hook in list(tape.hooks.get(e, {}).values()):
+        dt = np.float32 if tab[e, T_IS32] else np.float64
+        new = hook(_wrap(seg.reshape(shape).astype(dt)))
+        if new is not None:
+            seg[:] = _grad_array(new, shape, "hook").reshape(-1)
+    pyop = tape.pyops.get(e)
+    if pyop is not None:
+        pyop.run(tape, tab, adj, live, e)
+        return e, -1
+    return e + 1, e
+
+
+def _grad_array(g, shape: tuple, who: str) -> np.ndarray:
+    data = np.asarray(g._data if hasattr(g, "_data") else g, np.float64)
+    if data.shape != tuple(shape):
+        raise RuntimeError(f"{who} returned a gradient of shape {list(data.shape)} but expected "
+                           f"shape {list(shape)}")
+    return data
+
+
+def run_backward(tape: Tape, roots: list, retain_graph: bool, only=None) -> None:
+    """`Tensor.backward`: sweep, then accumulate into the `.grad` of leaves (running their hooks)
+    and of tensors with `retain_grad()`; with `only`, just into those tensors."""
+    from .tensor import _wrap
+    tab, adj, live = sweep_tape(tape, roots)
+    wanted = None if only is None else {id(t) for t in only}
 
     def grad_of(s, like):
-        off = tab[s, T_ADJ]
-        return adj[off:off + tab[s, T_SIZE]].reshape(like.shape).astype(like.dtype)
+        return adjoint(tab, adj, s).reshape(like.shape).astype(like.dtype)
 
     with GRAD_LOCK:
         for t, s in tape.leaves:
-            if live[s] and t._rg:
-                _accumulate(t, grad_of(s, t._data), _wrap)
+            if live[s] and t._rg and (wanted is None or id(t) in wanted):
+                g = grad_of(s, t._data)
+                for hook in list(t.__dict__.get("_hooks", {}).values()):
+                    new = hook(_wrap(g))
+                    if new is not None:
+                        g = _grad_array(new, t._data.shape, "hook").astype(t._data.dtype)
+                _accumulate(t, g, _wrap)
         for ref, s in tape.retained:
             t = ref()
-            if t is not None and live[s]:
+            if t is not None and live[s] and (wanted is None or id(t) in wanted):
                 _accumulate(t, grad_of(s, t._data), _wrap)
     if not retain_graph:
         tape.free()

@@ -1,40 +1,298 @@
-"""`backward` and the `grad_fn` objects (views of tape entries, made on access)."""
+"""`backward`, `grad`, custom `Function`s, and the `grad_fn` objects (views of tape entries).
+
+Python callbacks (tensor hooks, Function backwards) pause the Numba sweep at their entry (see
+`_tape.sweep_tape`); everything between callbacks stays in Numba.
+"""
 from __future__ import annotations
 
-from typing import Optional
+import itertools
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ._kernels import IN_CONST
-from ._opdef import BY_CODE
-from ._tape import GRAD_LOCK, _accumulate, resolve, run_backward
-from .tensor import Size, Tensor, _wrap
+from ._grad_mode import STATE, no_grad
+from ._kernels import IN_CONST, T_IS32, T_NEED
+from ._opdef import BY_CODE, python_op
+from ._tape import (_FREED_MSG, GRAD_LOCK, _accumulate, _grad_array, adjoint, resolve,
+                    run_backward, sweep_tape)
+from .tensor import Size, Tensor, _nonleaf, _wrap
+
+__all__ = ["backward", "grad", "Function", "FunctionCtx"]
+
+
+def _seed(i: int, t: Tensor, gradient) -> np.ndarray:
+    """The float64 gradient to start from for output `t` (element i of the outputs)."""
+    if not t._rg:
+        raise RuntimeError(f"element {i} of tensors does not require grad and does not have a "
+                           f"grad_fn")
+    if gradient is None:
+        if t._data.size != 1:
+            raise RuntimeError("grad can be implicitly created only for scalar outputs")
+        return np.ones(1)
+    gd = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if gd.shape != t._data.shape:
+        raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                           f"{Size(gd.shape)!r} and output[{i}] has a shape of "
+                           f"{Size(t._data.shape)!r}.")
+    return gd.astype(np.float64)
+
+
+def _slot(t: Tensor) -> int:
+    """The current slot of non-leaf `t` (following tape merges)."""
+    resolve(t)
+    return t._slot
 
 
 def backward(tensor: Tensor, gradient=None, retain_graph: Optional[bool] = None,
-             create_graph: bool = False) -> None:
-    """Compute the gradient of `tensor` w.r.t. the leaves of its graph; see `Tensor.backward`."""
+             create_graph: bool = False, inputs: Optional[Sequence[Tensor]] = None) -> None:
+    """Compute the gradient of `tensor` w.r.t. the leaves of its graph (or only `inputs`) and
+    accumulate it into their ``.grad``; see `Tensor.backward`."""
     if create_graph:
         raise NotImplementedError("backward(create_graph=True): higher-order gradients are not "
                                   "supported yet")
-    if not tensor._rg:
-        raise RuntimeError("element 0 of tensors does not require grad and does not have a "
-                           "grad_fn")
-    if gradient is None:
-        if tensor._data.size != 1:
-            raise RuntimeError("grad can be implicitly created only for scalar outputs")
-        g = np.ones(1)
-    else:
-        gd = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
-        if gd.shape != tensor._data.shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {Size(gd.shape)!r}"
-                               f" and output[0] has a shape of {Size(tensor._data.shape)!r}.")
-        g = gd.astype(np.float64)
+    g = _seed(0, tensor, gradient)
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     if tensor._tape is None:  # a leaf: its gradient is the seed itself
-        with GRAD_LOCK:
-            _accumulate(tensor, g.reshape(tensor._data.shape).astype(tensor._data.dtype), _wrap)
+        if inputs is None or any(t is tensor for t in inputs):
+            with GRAD_LOCK:
+                _accumulate(tensor, g.reshape(tensor._data.shape).astype(tensor._data.dtype),
+                            _wrap)
         return
-    run_backward(resolve(tensor), [(tensor._slot, g)], bool(retain_graph))
+    tape = resolve(tensor)
+    if inputs is not None:  # non-leaf inputs get their .grad as with retain_grad()
+        for t in inputs:
+            if t._tape is not None and not t._retains:
+                t.retain_grad()
+                t._retains = "once"
+    try:
+        run_backward(tape, [(tensor._slot, g)], bool(retain_graph), inputs)
+    finally:
+        for t in inputs or ():
+            if t._retains == "once":
+                t._retains = False
+                tape.retained = [(r, s) for r, s in tape.retained if r() is not t]
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None,
+         create_graph: bool = False, allow_unused: Optional[bool] = None,
+         materialize_grads: bool = False) -> tuple:
+    """The gradients of `outputs` w.r.t. `inputs`, returned (not accumulated into ``.grad``).
+
+    >>> import tapegrad as tg
+    >>> x = tg.tensor([1., 2.], requires_grad=True)
+    >>> tg.autograd.grad((x ** 2).sum(), x)
+    (tensor([2., 4.]),)
+    """
+    if create_graph:
+        raise NotImplementedError("grad(create_graph=True): higher-order gradients are not "
+                                  "supported yet")
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} "
+                           f"grad_outputs and {len(outputs)} outputs")
+    for t in inputs:
+        if not t._rg:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    seeds = [_seed(i, t, g) for i, (t, g) in enumerate(zip(outputs, grad_outputs))]
+    from ._record import tape_for
+    taped = [t for t in outputs if t._tape is not None]
+    if any(resolve(t).freed for t in taped):
+        raise RuntimeError(_FREED_MSG)
+    tape = tape_for(*taped) if taped else None
+    result = [None] * len(inputs)
+    if tape is not None:
+        roots = [(_slot(t) if t._tape is not None else -1, g) for t, g in zip(outputs, seeds)]
+        tab, adj, live = sweep_tape(tape, [(s, g) for s, g in roots if s >= 0])
+        for k, x in enumerate(inputs):
+            s = _slot(x) if x._tape is not None else tape.inputs.get((id(x), True))
+            if s is not None and live[s]:
+                result[k] = _wrap(adjoint(tab, adj, s).reshape(x._data.shape)
+                                  .astype(x._data.dtype))
+        if not retain_graph:
+            tape.free()
+    for k, x in enumerate(inputs):  # a leaf output differentiated w.r.t. itself
+        for t, g in zip(outputs, seeds):
+            if t is x and t._tape is None:
+                g = _wrap(g.reshape(x._data.shape).astype(x._data.dtype))
+                result[k] = g if result[k] is None else result[k] + g
+    for k, x in enumerate(inputs):
+        if result[k] is None:
+            if materialize_grads:
+                result[k] = _wrap(np.zeros_like(x._data))
+            elif not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+    return tuple(result)
+
+
+# ------------------------------------------------------------------------------------------------
+# custom Functions: forward in Python, backward a Python callback at their tape entry
+# ------------------------------------------------------------------------------------------------
+FUNCTION = python_op("function", "FunctionBackward", "MyFunction.apply(x, ...)")
+FUNCTION_OUT = python_op("function_output", "FunctionBackward",
+                         "(further outputs of a Function)")
+
+
+class FunctionCtx:
+    """The `ctx` of a custom Function: ``save_for_backward``, ``saved_tensors``,
+    ``needs_input_grad``, ``mark_non_differentiable``, ``set_materialize_grads``."""
+
+    def __init__(self, needs_input_grad: tuple):
+        self.needs_input_grad = needs_input_grad
+        self._saved: tuple = ()
+        self._non_diff: set = set()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_diff.update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = bool(value)
+
+
+class Function:
+    """A differentiable op written in Python: subclass with static ``forward(ctx, *args)`` and
+    ``backward(ctx, *grad_outputs)``, call with ``apply``.
+
+    >>> import tapegrad as tg
+    >>> class Cube(tg.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x ** 3
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         x, = ctx.saved_tensors
+    ...         return 3 * x ** 2 * g
+    >>> x = tg.tensor([1., 2.], requires_grad=True)
+    >>> Cube.apply(x).sum().backward(); x.grad
+    tensor([ 3., 12.])
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode AD.")
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        from ._record import slot_in, tape_for
+        record = STATE.enabled
+        needs = tuple(isinstance(a, Tensor) and a._rg and record for a in args)
+        ctx = FunctionCtx(needs)
+        with no_grad():
+            out = cls.forward(ctx, *args)
+        single = isinstance(out, Tensor)
+        outs = (out,) if single else tuple(out)
+        diff_ins = [a for a, n in zip(args, needs) if n]
+        if not diff_ins:
+            return out
+        tape = tape_for(*diff_ins)
+        in_slots = tuple(slot_in(tape, a, a._data.dtype) for a in diff_ins)
+        results, first = [], None
+        for k, o in enumerate(outs):
+            if not isinstance(o, Tensor) or o._data.dtype.kind != "f" or id(o) in ctx._non_diff:
+                results.append(o)
+                continue
+            od = o._data
+            s, view = tape.record(FUNCTION.code if first is None else FUNCTION_OUT.code,
+                                  od.shape, od.size, od.dtype == np.float32,
+                                  in_slots if first is None else ())
+            view[...] = od
+            if first is None:
+                first = s
+            results.append(_nonleaf(view, tape, s))
+        if first is None:
+            return out
+        out_slots = [r._slot if isinstance(r, Tensor) and r._tape is tape else None
+                     for r in results]
+        tape.pyops[first] = _PyOp(cls, ctx, args, needs, in_slots, out_slots,
+                                  [r._data.shape if isinstance(r, Tensor) else () for r in results])
+        return results[0] if single else tuple(results)
+
+
+class _PyOp:
+    """A Function's backward, waiting at its tape entry (held by the tape until it is freed)."""
+
+    __slots__ = ("cls", "ctx", "args", "needs", "in_slots", "out_slots", "shapes")
+
+    def __init__(self, cls, ctx, args, needs, in_slots, out_slots, shapes):
+        self.cls, self.ctx, self.args, self.needs = cls, ctx, args, needs
+        self.in_slots, self.out_slots, self.shapes = in_slots, out_slots, shapes
+
+    def run(self, tape, tab, adj, live, e: int) -> None:
+        name = f"{self.cls.__name__}Backward"
+        grads = []
+        for s, shape in zip(self.out_slots, self.shapes):
+            if s is None or (not live[s] and not self.ctx.materialize_grads):
+                grads.append(None)
+                continue
+            dt = np.float32 if tab[s, T_IS32] else np.float64
+            g = adjoint(tab, adj, s) if live[s] else np.zeros(int(np.prod(shape)))
+            grads.append(_wrap(g.reshape(shape).astype(dt)))
+        with no_grad():
+            res = self.cls.backward(self.ctx, *grads)
+        res = res if isinstance(res, tuple) else (res,)
+        if len(res) != len(self.args):
+            raise RuntimeError(f"function {name} returned an incorrect number of gradients "
+                               f"(expected {len(self.args)}, got {len(res)})")
+        slots = iter(self.in_slots)
+        for k, (a, need, g) in enumerate(zip(self.args, self.needs, res)):
+            if not need:
+                continue
+            s = next(slots)
+            if g is None or not tab[s, T_NEED]:
+                continue
+            arr = _grad_array(g, a._data.shape,
+                              f"Function {name} (at index {k})")
+            adjoint(tab, adj, s)[:] += arr.reshape(-1)
+            live[s] = 1
+
+
+_HANDLES = itertools.count()
+
+
+class RemovableHandle:
+    """Returned by `Tensor.register_hook`; ``remove()`` unregisters the hook."""
+
+    def __init__(self, registry: dict, key: int):
+        self._registry, self._key = registry, key
+
+    def remove(self) -> None:
+        self._registry.pop(self._key, None)
+
+
+def register_hook(t: Tensor, hook) -> RemovableHandle:
+    """See `Tensor.register_hook`."""
+    if not t._rg:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    key = next(_HANDLES)
+    if t._tape is None:
+        registry = t.__dict__.setdefault("_hooks", {})
+    else:
+        tape = resolve(t)
+        registry = tape.hooks.setdefault(t._slot, {})
+    registry[key] = hook
+    return RemovableHandle(registry, key)
 
 
 class GradFn:
@@ -95,7 +353,12 @@ def _class(name: str) -> type:
 
 
 def grad_fn_for(tape, slot: int) -> GradFn:
-    return _class(BY_CODE[tape.fields(slot)[0]].grad_fn)(tape, slot)
+    op = BY_CODE[tape.fields(slot)[0]]
+    if op.kind == "python":  # torch names a custom Function's node <Class>Backward
+        first = max((e for e in tape.pyops if e <= slot), default=None)
+        if first is not None:
+            return _class(f"{tape.pyops[first].cls.__name__}Backward")(tape, slot)
+    return _class(op.grad_fn)(tape, slot)
 
 
 def _node_for_slot(tape, s: int):

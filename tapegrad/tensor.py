@@ -135,7 +135,7 @@ class Tensor:
 
     @property
     def grad(self) -> Optional["Tensor"]:
-        if self._tape is not None and not self._retains:
+        if self._tape is not None and not self._retains and self._grad is None:
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
                 ".grad attribute won't be populated during autograd.backward(). If you indeed want "
@@ -197,8 +197,22 @@ class Tensor:
             resolve(self).retained.append((weakref.ref(self), self._slot))
             self._retains = True
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient has been computed during backward; a
+        returned tensor replaces the gradient. Returns a handle with ``remove()``.
+
+        >>> import tapegrad as tg
+        >>> x = tg.ones(2, requires_grad=True)
+        >>> y = x * 2
+        >>> h = y.register_hook(lambda g: g * 10)
+        >>> y.sum().backward(); x.grad
+        tensor([20., 20.])
+        """
+        from .autograd import register_hook
+        return register_hook(self, hook)
+
     def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[bool] = None,
-                 create_graph: bool = False) -> None:
+                 create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
 
         >>> import tapegrad as tg
@@ -207,7 +221,7 @@ class Tensor:
         tensor([2., 4.])
         """
         from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph)
+        backward(self, gradient, retain_graph, create_graph, inputs)
 
     # -- conversions ------------------------------------------------------------------------
     @builtin_method
