@@ -21,6 +21,12 @@ class dtype:
     def __repr__(self) -> str:
         return f"tapegrad.{self.name}"
 
+    @property
+    def torch_name(self) -> str:
+        """torch's scalar-type name, used in its messages (``Float``, ``Long`` ...)."""
+        return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                "bool": "Bool"}[self.name]
+
     def __reduce__(self):
         return (_by_name, (self.name,))
 

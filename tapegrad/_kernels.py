@@ -161,6 +161,18 @@ def shift_inputs(rec, n, shift):
 
 
 @njit(cache=True)
+def consumers(tab, rec, s):
+    """The entries that take slot s as an input."""
+    out = []
+    for e in range(s + 1, tab.shape[0]):
+        for i in range(tab[e, T_NIN]):
+            if rec[tab[e, T_INS] + i] == s:
+                out.append(e)
+                break
+    return np.array(out, np.int64)
+
+
+@njit(cache=True)
 def opcodes(tab):
     """The distinct opcodes (>= 0) on a decoded tape, sorted."""
     top = -1

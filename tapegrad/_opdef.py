@@ -64,10 +64,15 @@ class Op:
     takes_params: bool = False     # unary forward is f(x, p0, p1, out) rather than f(x, out)
     test: tuple = ()               # (input shapes kind, make(h, *inputs) -> fn): see below
     usage: str = ""                # how a user calls it (README's op table)
+    reads_inputs: bool = True      # the adjoint reads input values (set at registration)
+    reads_output: bool = True      # ... or its own output's values
     extra: dict = field(default_factory=dict)
 
 
 OPS: dict[str, Op] = {}
+# hand-written adjoints that move gradients around without reading any value
+_STRUCTURAL = {"adj_reduce", "adj_permute", "adj_strided", "adj_take", "adj_cat", "adj_walk",
+               "adj_roll", "adj_tri"}
 BY_CODE: list[Op] = []
 
 
@@ -81,6 +86,14 @@ def register(op: Op) -> Op:
     op.float_out = bool(op.extra.get("float_out"))
     op.takes_params = "params" in op.extra
     op.test = op.extra.pop("test", None) or _default_test(op)
+    # does the adjoint read input / output values? (in-place changes to them then matter)
+    frag = op.gx + " " + op.gy
+    if op.kind in ("unary", "binary"):
+        op.reads_inputs = bool(re.search(r"\b[xy]\b", frag))
+        op.reads_output = bool(re.search(r"\bout\b", frag))
+    else:
+        structural = op.kind == "python" or frag.split(":")[-1].strip() in _STRUCTURAL
+        op.reads_inputs = op.reads_output = not structural
     op.usage = op.extra.pop("usage", None) or (
         f"x.{op.name}()" if op.kind == "unary" else f"x.{op.name}(y)")
     OPS[op.name] = op

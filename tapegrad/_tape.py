@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from typing import Optional
 
 import numpy as np
 
 from ._blas import DGEMM
 from ._kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NIN, T_OP, T_SHP, T_SIZE,
-                       decode, opcodes, shift_inputs, sweep)
+                       consumers, decode, opcodes, shift_inputs, sweep)
 from ._sweep import kernel_table
 
 _FIRST_CHUNK = 1 << 13      # bytes in a tape's first arena chunk
@@ -67,7 +68,7 @@ class Tape:
     """The records and arena of one connected computation (see module docstring)."""
 
     __slots__ = ("serial", "pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos",
-                 "cap", "n", "inputs", "hooks", "pyops",
+                 "cap", "n", "inputs", "hooks", "pyops", "dirty",
                  "leaves", "consts", "retained", "dead", "freed", "into", "shift", "__weakref__")
 
     def __init__(self):
@@ -89,6 +90,7 @@ class Tape:
         self.dead: list = []                # slots standing for non-leaves of freed tapes
         self.hooks: dict = {}               # slot -> [hook(grad) -> grad or None] (non-leaves)
         self.pyops: dict = {}               # entry -> Python op (custom Function) run in backward
+        self.dirty: dict = {}               # slot -> (expected, actual) version: changed in place
         self.freed = False
         self.into: Optional[Tape] = None    # set when merged into another tape ...
         self.shift = 0                      # ... with this slot offset there
@@ -164,6 +166,8 @@ class Tape:
                 and data.flags.c_contiguous):
             self.chunks.append(data)   # referenced in place: no copy of large float64 inputs
             addr = data.ctypes.data
+            # so that changing `t` in place before backward is noticed (Tensor._modified)
+            t.__dict__.setdefault("_taped", []).append((weakref.ref(self), self.n))
         else:
             addr, flat = self._alloc(data.size, is32)
             flat.reshape(data.shape)[...] = data
@@ -214,6 +218,7 @@ class Tape:
         self.dead.extend(s + ns for s in other.dead)
         self.hooks.update({s + ns: h for s, h in other.hooks.items()})
         self.pyops.update({s + ns: p for s, p in other.pyops.items()})
+        self.dirty.update({s + ns: v for s, v in other.dirty.items()})
         self.n += other.n
         other.into, other.shift = self, ns
         other._release()
@@ -229,6 +234,7 @@ class Tape:
         self.retained = []
         self.hooks = {}
         self.pyops = {}
+        self.dirty = {}
 
     def free(self) -> None:
         self._release()
@@ -286,7 +292,30 @@ def sweep_tape(tape: Tape, roots: list) -> tuple:
     for s in tape.dead:
         if live[s]:
             raise RuntimeError(_FREED_MSG)
+    if tape.dirty:
+        _check_modified(tape, tab, rec, live)
     return tab, adj, live
+
+
+def _check_modified(tape: Tape, tab, rec, live) -> None:
+    """torch's error when a value that a live adjoint reads was changed in place."""
+    from ._opdef import BY_CODE
+    for s, (expected, actual) in tape.dirty.items():
+        readers = [e for e in consumers(tab, rec, s).tolist() if BY_CODE[tab[e, T_OP]].reads_inputs]
+        op = tab[s, T_OP]
+        if op >= 0 and live[s] and BY_CODE[op].reads_output:
+            readers.append(s)
+        if not any(live[e] for e in readers):
+            continue
+        kind = "Float" if tab[s, T_IS32] else "Double"
+        shape = list(tape.fields(s)[3])
+        where = f", which is output 0 of {BY_CODE[op].grad_fn}," if op >= 0 else ""
+        raise RuntimeError(
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [tapegrad.{kind}Tensor {shape}]{where} is at version {actual}; "
+            f"expected version {expected} instead. Hint: enable anomaly detection to find the "
+            f"operation that failed to compute its gradient, with "
+            f"tapegrad.autograd.set_detect_anomaly(True).")
 
 
 def adjoint(tab: np.ndarray, adj: np.ndarray, s: int) -> np.ndarray:

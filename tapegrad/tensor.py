@@ -323,52 +323,94 @@ class Tensor:
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
 
-    # -- in-place updates (parameter updates under no_grad) ---------------------------------
-    def _check_inplace(self, op: str) -> None:
-        if not STATE.enabled:
-            return
-        if self._tape is None and self._rg:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                               "operation.")
-        if self._tape is not None:
-            raise RuntimeError(
-                f"{op}: in-place operations on tensors recorded on a tape are not supported yet; "
-                f"use the out-of-place form (e.g. y = y + 1) or run it under tapegrad.no_grad()")
+    # -- in-place updates --------------------------------------------------------------------
+    # Recording (grad mode on, and self or an operand requires grad): the op is recorded out of
+    # place and `self` is rebound to the result, so values saved for backward stay intact.
+    # Otherwise the memory is updated and the change is reported to tapes that saved it
+    # (`_modified`), so a backward that needs the old values raises torch's error.
+    _version = 0
 
-    def _inplace(self, ufunc, other, name: str) -> "Tensor":
-        self._check_inplace(name)
-        o = other._data if isinstance(other, Tensor) else other
-        try:
-            ufunc(self._data, o, out=self._data, casting="same_kind")
-        except (TypeError, ValueError) as exc:  # numpy's casting / broadcasting errors
-            other_dt = other.dtype if isinstance(other, Tensor) else _dtype.scalar_dtype(other)
-            if isinstance(exc, TypeError) or "cast" in str(exc):
-                raise RuntimeError(f"result type {_dtype.result_type(self, other)} can't be cast "
-                                   f"to the desired output type {self.dtype} in {name}"
-                                   ) from None
-            raise RuntimeError(f"{name}: output with shape {list(self._data.shape)} doesn't match "
-                               f"the broadcast shape (other {other_dt}, shape "
-                               f"{list(np.shape(o))})") from None
+    def _inplace(self, name: str, compute, ufunc=None, other=None) -> "Tensor":
+        other_rg = isinstance(other, Tensor) and other._rg
+        if STATE.enabled and (self._rg or other_rg):
+            if self._tape is None and self._rg:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            new = compute()
+            if new._data.dtype != self._data.dtype or new._data.shape != self._data.shape:
+                self._check_result(name, new, other)
+            self._data, self._tape, self._slot, self._rg = new._data, new._tape, new._slot, True
+            self._version += 1
+            return self
+        if ufunc is not None:  # parameter updates: straight into memory
+            o = other._data if isinstance(other, Tensor) else other
+            try:
+                ufunc(self._data, o, out=self._data, casting="same_kind")
+            except (TypeError, ValueError):
+                self._check_result(name, compute(), other)
+                raise
+        else:
+            new = compute()
+            self._check_result(name, new, other)
+            np.copyto(self._data, new._data, casting="same_kind")
+        self._modified()
         return self
 
+    def _check_result(self, name: str, new: "Tensor", other) -> None:
+        """torch's errors for an in-place result of another dtype or shape."""
+        if new._data.dtype != self._data.dtype and not np.can_cast(
+                new._data.dtype, self._data.dtype, "same_kind"):
+            raise RuntimeError(f"result type {new.dtype.torch_name} can't be cast to the desired "
+                               f"output type {self.dtype.torch_name}")
+        if new._data.shape != self._data.shape:
+            raise RuntimeError(f"{name}: output with shape {list(self._data.shape)} doesn't match "
+                               f"the broadcast shape {list(new._data.shape)}")
+
+    def _modified(self) -> None:
+        """Bump the version; tell the tapes whose saved values just changed."""
+        self._version += 1
+        if self._tape is not None:
+            from ._tape import resolve
+            resolve(self).dirty.setdefault(self._slot, (self._version - 1, self._version))
+            return
+        for ref, slot in self.__dict__.get("_taped", ()):
+            tape = ref()
+            if tape is not None and not tape.freed:
+                tape.dirty.setdefault(slot, (self._version - 1, self._version))
+
     def add_(self, other, *, alpha=1) -> "Tensor":
+        """self += alpha * other."""
         if alpha != 1:
             other = other * alpha
-        return self._inplace(np.add, other, "add_")
+        return self._inplace("add_", lambda: self + other, np.add, other)
 
     def sub_(self, other, *, alpha=1) -> "Tensor":
+        """self -= alpha * other."""
         if alpha != 1:
             other = other * alpha
-        return self._inplace(np.subtract, other, "sub_")
+        return self._inplace("sub_", lambda: self - other, np.subtract, other)
 
     def mul_(self, other) -> "Tensor":
-        return self._inplace(np.multiply, other, "mul_")
+        return self._inplace("mul_", lambda: self * other, np.multiply, other)
 
     def div_(self, other) -> "Tensor":
-        if self._data.dtype.kind != "f":
-            raise RuntimeError(f"result type Float can't be cast to the desired output type "
-                               f"{self.dtype} in div_")
-        return self._inplace(np.true_divide, other, "div_")
+        return self._inplace("div_", lambda: self / other,
+                             np.true_divide if self._data.dtype.kind == "f" else None, other)
+
+    def pow_(self, exponent) -> "Tensor":
+        return self._inplace("pow_", lambda: self ** exponent, None, exponent)
+
+    def clamp_(self, min=None, max=None) -> "Tensor":  # noqa: A002
+        return self._inplace("clamp_", lambda: self.clamp(min, max))
+
+    def relu_(self) -> "Tensor":
+        return self._inplace("relu_", lambda: self.relu())
+
+    def exp_(self) -> "Tensor":
+        return self._inplace("exp_", lambda: self.exp())
+
+    def neg_(self) -> "Tensor":
+        return self._inplace("neg_", lambda: -self)
 
     __iadd__ = add_
     __isub__ = sub_
@@ -377,24 +419,21 @@ class Tensor:
 
     def zero_(self) -> "Tensor":
         """Fill with zeros in place (e.g. ``p.grad.zero_()``)."""
-        self._check_inplace("zero_")
-        self._data[...] = 0
-        return self
+        return self._inplace("zero_", lambda: self * 0)
 
     def fill_(self, value) -> "Tensor":
-        self._check_inplace("fill_")
-        self._data[...] = value.item() if isinstance(value, Tensor) else value
-        return self
+        v = value.item() if isinstance(value, Tensor) and not value._rg else value
+        return self._inplace("fill_", lambda: self * 0 + v, None, value)
 
     def copy_(self, src) -> "Tensor":
-        self._check_inplace("copy_")
-        s = src._data if isinstance(src, Tensor) else np.asarray(src)
+        s = src if isinstance(src, Tensor) else _wrap(np.asarray(src))
         try:
-            np.copyto(self._data, np.broadcast_to(s, self._data.shape), casting="unsafe")
+            np.broadcast_shapes(s._data.shape, self._data.shape)
         except ValueError:
-            raise RuntimeError(f"copy_: the source of shape {list(s.shape)} cannot be broadcast "
-                               f"to the destination of shape {list(self._data.shape)}") from None
-        return self
+            raise RuntimeError(f"copy_: the source of shape {list(s._data.shape)} cannot be "
+                               f"broadcast to the destination of shape "
+                               f"{list(self._data.shape)}") from None
+        return self._inplace("copy_", lambda: (self * 0 + s).to(self.dtype), None, s)
 
 
 def normalize_dim(dim: int, ndim: int) -> int:

@@ -30,10 +30,9 @@ from typing import Optional
 
 import numpy as np
 
-from ._kernels import IN_CONST, IN_LEAF, T_ADJ, T_SIZE, decode, opcodes, sweep
+from ._kernels import IN_CONST, IN_LEAF, T_ADJ, T_SIZE
 from ._opdef import BY_CODE
-from ._tape import _ENV, Tape, resolve
-from ._sweep import kernel_table
+from ._tape import Tape, resolve
 from .tensor import Tensor
 
 __all__ = ["tape", "history", "graph", "TapeView", "GraphView"]
@@ -131,16 +130,19 @@ class TapeView:
     def _repr_html_(self) -> str:
         cols = self.columns()
         e = html.escape
-        head = "".join(f'<th style="text-align:left">{e(c)}</th>' for c in cols)
+        cell = "padding:2px 8px;white-space:nowrap;font-family:monospace;text-align:{}"
+        right = {"entry", "out"}
+        head = "".join(f'<th style="{cell.format("right" if c in right else "left")}">{e(c)}'
+                       f"</th>" for c in cols)
         body = []
         for r in self.rows:
             cells = self.cells(r)
-            style = ' style="background-color:#eef3fb"' if r.is_input else ""
-            tds = "".join(f"<td><code>{e(cells[c])}</code></td>" if cells[c] else "<td></td>"
-                          for c in cols)
+            style = ' style="background-color:rgba(100,149,237,0.14)"' if r.is_input else ""
+            tds = "".join(f'<td style="{cell.format("right" if c in right else "left")}">'
+                          f"{e(cells[c])}</td>" for c in cols)
             body.append(f"<tr{style}>{tds}</tr>")
-        caption = f"<caption style=\"text-align:left\">{e(self.title)}</caption>" \
-            if self.title else ""
+        caption = (f'<caption style="text-align:left;font-weight:bold">{e(self.title)}</caption>'
+                   if self.title else "")
         notes = "".join(f"<p>{e(n)}</p>" for n in self.notes)
         return (f'<table class="tapegrad-tape">{caption}<thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(body)}</tbody></table>{notes}')
@@ -203,15 +205,9 @@ def _values(tp: Tape, tab: np.ndarray, fields: list) -> list:
 
 def _adjoints(tp: Tape, slot: int) -> list:
     """d(sum of slot's value) / d(every slot), by one reverse sweep on a scratch buffer (the
-    tape, the tensors' .grad and the graph are left untouched)."""
-    rec, fl = tp.arrays()
-    tab, total = decode(rec, tp.n)
-    adj = np.zeros(max(total, 1))
-    live = np.zeros(tp.n, np.uint8)
-    off, size = tab[slot, T_ADJ], tab[slot, T_SIZE]
-    adj[off:off + size] = 1.0
-    live[slot] = 1
-    sweep(tab, rec, fl, adj, live, _ENV, kernel_table(opcodes(tab).tolist()), 0, slot + 1)
+    tape, the tensors' .grad and the graph are left untouched; tensor hooks do run)."""
+    from ._tape import sweep_tape
+    tab, adj, live = sweep_tape(tp, [(slot, np.ones(int(tp.table()[slot, T_SIZE])))])
     return [adj[tab[s, T_ADJ]:tab[s, T_ADJ] + tab[s, T_SIZE]].copy() if live[s] else None
             for s in range(tp.n)]
 

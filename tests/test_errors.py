@@ -138,17 +138,9 @@ def test_in_place_on_leaf_requiring_grad():
         x.zero_()
 
 
-def test_in_place_on_recorded_tensor_is_refused_clearly():
-    y = tg.ones(2, requires_grad=True) * 2
-    with raises(RuntimeError, "mul_: in-place operations on tensors recorded on a tape are not "
-                              "supported yet"):
-        y *= 2
-
-
 def test_in_place_cast_error():
     x = tg.tensor([1, 2])
-    with raises(RuntimeError, "result type Float can't be cast to the desired output type "
-                              "tapegrad.int64"):
+    with raises(RuntimeError, "result type Float can't be cast to the desired output type Long"):
         x.div_(2)
 
 
