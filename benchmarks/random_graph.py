@@ -14,7 +14,7 @@ import random
 
 import numpy as np
 
-from benchmarks.harness import Config, Row, measure, measure_torch, ratio
+from benchmarks.harness import Config, Row, measure, measure_torch, profile_shares, ratio
 
 N_LEAVES = 10
 SOFTPLUS, SUM4, PROD, SOFTMAX = range(4)
@@ -100,6 +100,10 @@ def run(cfg: Config, sizes: tuple = (2_000, 10_000)) -> list:
         notes = [f"{tg.median / n_ops * 1e9:,.0f} ns per op (forward + backward)",
                  f"gradient vs the reference: max rel. error {err:.1e}"]
         speedup = ratio(th, tg) if th else None
+        if speedup is not None and speedup < 5:
+            notes.append(profile_shares(tapegrad_step(n_ops), 1)
+                         + " (eager recording of scalar ops is Python-bound: see DESIGN.md's "
+                         "pure-Python recorder floor, ~2,500 ns per op)")
         rows.append(Row(name, "tapegrad", tg, ratio(tg, ref), ratio(tg, th) if th else None,
                         "≥ 5× faster than torch", None if th is None else speedup >= 5, notes))
         if th:

@@ -19,8 +19,10 @@ from typing import Callable
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import chain, first_gradient, random_graph  # noqa: E402
-from benchmarks.harness import Config, environment, render, torch_note  # noqa: E402
+from benchmarks import (chain, elementwise, first_gradient, memory, mlp,  # noqa: E402
+                        random_graph)
+from benchmarks.harness import (Config, environment, peer_notes, render,  # noqa: E402
+                                torch_note)
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -28,6 +30,9 @@ WORKLOADS: list[tuple[str, Callable[[Config], list]]] = [
     ("chain", chain.run),
     ("backward share", chain.backward_share),
     ("random graph", random_graph.run),
+    ("mlp", mlp.run),
+    ("elementwise", elementwise.run),
+    ("memory", memory.run),
     ("first gradient", first_gradient.run),
 ]
 
@@ -42,8 +47,8 @@ def main(argv: list | None = None) -> str:
     args = ap.parse_args(argv)
     cfg = Config(quick=args.quick)
     note = torch_note()
-    if note:
-        print(note, flush=True)
+    for line in ([note] if note else []) + peer_notes():
+        print(line, flush=True)
     rows = []
     chosen = [(n, f) for n, f in WORKLOADS if not args.only or n in args.only]
     for i, (name, fn) in enumerate(chosen, 1):
@@ -51,7 +56,9 @@ def main(argv: list | None = None) -> str:
         t0 = time.perf_counter()
         rows += fn(cfg)
         print(f"done in {time.perf_counter() - t0:.1f} s", flush=True)
-    report = render(rows, environment() + [("mode", "quick" if cfg.quick else "full")])
+    skipped = [("skipped", line) for line in ([note] if note and "not installed" in note else [])
+               + peer_notes()]
+    report = render(rows, environment() + [("mode", "quick" if cfg.quick else "full")] + skipped)
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, "latest.md")
     with open(path + ".tmp", "w") as f:
