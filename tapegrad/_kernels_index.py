@@ -57,3 +57,30 @@ def adj_masked_fill(e, tab, rec, fl, adj, live, env):
             s += adj[go + rec[k + j]]
         adj[tab[b, T_ADJ]] += s
         live[b] = 1
+
+
+@njit(cache=True)
+def adj_index_put(e, tab, rec, fl, adj, live, env):
+    """out = a with out.flat[ints[k]] = b.flat[k] (``x[idx] = v`` on a recorded x; b is v already
+    broadcast to the indexed shape). With repeated positions the last write wins, so only the
+    last k of a position gets its gradient; positions written get none for a."""
+    a = tab[e, T_A]
+    b = tab[e, T_B]
+    k0 = tab[e, T_IOFS]
+    n = tab[e, T_SIZE]
+    go = tab[e, T_ADJ]
+    written = np.zeros(n, np.bool_)
+    for k in range(tab[e, T_ICNT] - 1, -1, -1):
+        p = rec[k0 + k]
+        if 0 <= p < n and not written[p]:  # validated in Python; never leave the buffers
+            written[p] = True
+            if tab[b, T_NEED]:
+                adj[tab[b, T_ADJ] + k] += adj[go + p]
+    if tab[b, T_NEED]:
+        live[b] = 1
+    if tab[a, T_NEED]:
+        ga = tab[a, T_ADJ]
+        for i in range(n):
+            if not written[i]:
+                adj[ga + i] += adj[go + i]
+        live[a] = 1

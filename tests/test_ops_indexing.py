@@ -204,14 +204,7 @@ def test_setitem_errors():
     with raises(RuntimeError, "a leaf Variable that requires grad is being used in an in-place "
                               "operation."):
         leaf[[0]] = 1.0
-    msg = ("index assignment (x[index] = value): in-place operations on tensors recorded on a tape "
-           "are not supported yet (issue #4); use an out-of-place form (masked_fill, scatter_add, "
-           "index arithmetic) or run it under tapegrad.no_grad()")
     y = leaf * 2
-    with raises(RuntimeError, msg):
-        y[0] = 1.0
-    with raises(RuntimeError, msg):
-        tg.zeros(3)[0] = leaf[1]  # the value needs grad: would need recording
     with tg.no_grad():
         leaf[1] = 5.0
         y[0] = 3.0
@@ -382,3 +375,30 @@ def test_zero_dim_inputs():
     assert s[True].shape == (1,)
     s.gather(0, tg.tensor([0, 0])).sum().backward()
     assert s.grad.item() == 2.0
+
+
+def test_setitem_in_a_graph_is_recorded():
+    x = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64, requires_grad=True)
+    v = tg.tensor(10.0, dtype=tg.float64, requires_grad=True)
+    y = x * 2
+    saved = y * y                    # y's old values are saved for this product
+    y[1] = v                         # recorded: y is rebound to a CopySlices result
+    assert y.tolist() == [2.0, 10.0, 6.0] and y.grad_fn.name() == "CopySlices"
+    (y * tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64) + saved).sum().backward()
+    # d/dx: through y (position 1 overwritten) 2*[1, 0, 3] + through saved 8x
+    assert x.grad.tolist() == [2.0 + 8.0, 16.0, 6.0 + 24.0]
+    assert v.grad.item() == 2.0
+    z = tg.zeros(3, dtype=tg.float64)
+    z[0] = v                         # a tensor without grad joins the graph
+    assert z.requires_grad and z.grad_fn.name() == "CopySlices"
+
+
+def test_setitem_under_no_grad_on_a_saved_value_raises_at_backward():
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    y = x.exp()
+    z = (y * y).sum()
+    with tg.no_grad():
+        y[0] = 0.0
+    with pytest.raises(RuntimeError, match="one of the variables needed for gradient "
+                                            "computation has been modified by an inplace operation"):
+        z.backward()

@@ -319,23 +319,8 @@ _TORCH_TYPES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "L
                 "int32": "IntTensor", "bool": "BoolTensor"}
 
 
-def setitem(x: Tensor, key, value) -> None:
-    """``x[key] = value`` on a tensor that records nothing (or under ``no_grad``).
-
-    >>> import tapegrad as tg
-    >>> x = tg.zeros(3); x[[0, 2]] = 1.0; x
-    tensor([1., 0., 1.])
-    """
-    basic, adv, _ = _parse(key, x._data.shape)
-    if STATE.enabled:
-        if x._tape is None and x._rg:
-            raise RuntimeError(("a view of a " if adv is None else "a ") + "leaf Variable that "
-                               "requires grad is being used in an in-place operation.")
-        if x._tape is not None or (isinstance(value, Tensor) and value._rg):
-            raise RuntimeError(
-                "index assignment (x[index] = value): in-place operations on tensors recorded on "
-                "a tape are not supported yet (issue #4); use an out-of-place form (masked_fill, "
-                "scatter_add, index arithmetic) or run it under tapegrad.no_grad()")
+def _setitem_value(x: Tensor, value, tshape: tuple) -> np.ndarray:
+    """`value` as an array of the indexed shape (torch drops leading 1s; errors as torch)."""
     if isinstance(value, Tensor):
         v = value._data
     elif isinstance(value, (*SCALAR, np.ndarray)):
@@ -343,23 +328,86 @@ def setitem(x: Tensor, key, value) -> None:
     else:
         raise TypeError(f"can't assign a {type(value).__name__} to a torch."
                         f"{_TORCH_TYPES.get(x._data.dtype.name, 'Tensor')}")
-    target = x._data[basic]
-    tshape = target.shape if adv is None else _adv_shape(target, adv)
     vs = v.shape
-    while len(vs) > len(tshape) and vs[0] == 1:  # torch drops leading 1s of the value
+    while len(vs) > len(tshape) and vs[0] == 1:
         vs = vs[1:]
     try:
-        np.broadcast_shapes(vs, tshape)
         if len(vs) > len(tshape) or np.broadcast_shapes(vs, tshape) != tuple(tshape):
             raise ValueError
     except ValueError:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
                            f"broadcast to indexing result of shape {list(tshape)}") from None
-    v = v.reshape(vs).astype(x._data.dtype, copy=False)
+    return v.reshape(vs)
+
+
+def setitem(x: Tensor, key, value) -> None:
+    """``x[key] = value``. Inside a graph (x recorded, or value requiring grad) it is recorded as
+    an out-of-place `index_put` and x is rebound to the result (values saved for backward stay
+    valid); otherwise the memory is written.
+
+    >>> import tapegrad as tg
+    >>> x = tg.zeros(3); x[[0, 2]] = 1.0; x
+    tensor([1., 0., 1.])
+    """
+    basic, adv, _ = _parse(key, x._data.shape)
+    target = x._data[basic]
+    tshape = target.shape if adv is None else _adv_shape(target, adv)
+    v = _setitem_value(x, value, tshape)
+    value_rg = isinstance(value, Tensor) and value._rg
+    if STATE.enabled and (x._rg or value_rg):
+        if x._tape is None and x._rg:
+            raise RuntimeError(("a view of a " if adv is None else "a ") + "leaf Variable that "
+                               "requires grad is being used in an in-place operation.")
+        new = index_put(x, key, value if value_rg else _wrap(v))
+        x._data, x._tape, x._slot, x._rg = new._data, new._tape, new._slot, True
+        x._version += 1
+        return
+    v = v.astype(x._data.dtype, copy=False)
     if adv is None:
         target[...] = v
     else:
         target[adv] = v  # numpy: with repeated indices the last write wins, as in torch
+    x._modified()
+
+
+INDEX_PUT = kernel("index_put", _K + "adj_index_put", "CopySlices",
+                   usage="x[idx] = v (x in a graph)",
+                   test=(lambda h: _index_put_inputs(h),
+                         lambda h, x, v: lambda x, v, k=v.__dict__["_key"]: index_put(x, k, v)))
+
+
+def _index_put_inputs(h):
+    x = h.tensor(h.shape(min_dims=1))
+    key = _adv_key(h, x) if h.flag() else _slice_key(h, x)
+    basic, adv, _ = _parse(key, x._data.shape)
+    target = x._data[basic]
+    v = h.tensor(target.shape if adv is None else _adv_shape(target, adv))
+    v._key = key  # the key travels with the value to `make`
+    return x, v
+
+
+def index_put(input: Tensor, key, values: Tensor) -> Tensor:
+    """A copy of `input` with ``[key]`` set to `values` (broadcast), differentiable in both.
+    ``x[key] = v`` uses it for tensors in a graph."""
+    xd = input._data
+    basic, adv, _ = _parse(key, xd.shape)
+    pos = np.arange(xd.size).reshape(xd.shape)[basic]
+    if adv is not None:
+        pos = pos[adv]
+    v = _setitem_value(input, values, pos.shape)
+    vt = values if isinstance(values, Tensor) and values._rg else _wrap(v)
+    if vt._data.shape != pos.shape:  # broadcast the value first (recorded: its gradient sums)
+        vt = vt.reshape(v.shape).expand(*pos.shape) if vt._rg else _wrap(
+            np.broadcast_to(v, pos.shape))
+    dt = xd.dtype if xd.dtype == vt._data.dtype or xd.dtype.kind == "f" else vt._data.dtype
+    vd = vt._data
+
+    def compute(out):
+        res = xd.astype(dt, copy=True)
+        res.reshape(-1)[pos.reshape(-1)] = vd.reshape(-1)
+        return into(res, out)
+    return apply_kernel(INDEX_PUT, (input, vt), xd.shape, dt, compute,
+                        tuple(pos.reshape(-1).tolist()))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -572,7 +620,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     return apply_kernel(op, ins, shape, xd.dtype, compute, filled.tolist())
 
 
-__all__ = ["index_select", "gather", "take_along_dim", "scatter_add", "masked_fill"]
+__all__ = ["index_select", "gather", "take_along_dim", "scatter_add", "masked_fill",
+           "index_put"]
 METHODS = dict(__getitem__=getitem, __setitem__=setitem, index_select=index_select,
                gather=gather, take_along_dim=take_along_dim, scatter_add=scatter_add,
                masked_fill=masked_fill)
