@@ -72,17 +72,17 @@ def call_kernel(typingctx, fptr, e, tab_p, ns, rec_p, nrec, fl_p, nfl, adj_p, na
     return sig, codegen
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def vals64(addr, n):
     return carray(f64_ptr(addr), n)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def vals32(addr, n):
     return carray(f32_ptr(addr), n)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def ld(v64, v32, is32, i):
     """Element i of a slot whose value views are v64/v32, as float64."""
     if is32:
@@ -90,7 +90,7 @@ def ld(v64, v32, is32, i):
     return v64[i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def decode(rec, n):
     """The fixed-width slot table for the first `n` records of `rec`; and the adjoint size."""
     tab = np.empty((n, TAB_W), np.int64)
@@ -129,7 +129,7 @@ def decode(rec, n):
     return tab, adj
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sweep(tab, rec, fl, adj, live, env, kernels, pause, start, stop, resume):
     """The reverse sweep over entries stop-1 .. start, each through its op's kernel (by address).
 
@@ -151,7 +151,7 @@ def sweep(tab, rec, fl, adj, live, env, kernels, pause, start, stop, resume):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def shift_inputs(rec, n, shift):
     """Renumber the input slots of the `n` records in `rec` by `shift` (when tapes merge)."""
     tab, _ = decode(rec, n)
@@ -160,7 +160,7 @@ def shift_inputs(rec, n, shift):
             rec[tab[s, T_INS] + i] += shift
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def consumers(tab, rec, s):
     """The entries that take slot s as an input."""
     out = []
@@ -172,7 +172,7 @@ def consumers(tab, rec, s):
     return np.array(out, np.int64)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def opcodes(tab):
     """The distinct opcodes (>= 0) on a decoded tape, sorted."""
     top = -1
@@ -185,7 +185,7 @@ def opcodes(tab):
     return np.nonzero(seen)[0]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def strided_map(shape, strides):
     """Flat index (C order over `shape`) -> sum(multi_index * strides)."""
     nd = shape.shape[0]
@@ -209,13 +209,13 @@ def strided_map(shape, strides):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def slot_shape(tab, rec, s):
     o = tab[s, T_SHP]
     return rec[o:o + tab[s, T_NDIM]]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def contiguous_strides(shape):
     nd = shape.shape[0]
     st = np.empty(nd, np.int64)
@@ -226,7 +226,7 @@ def contiguous_strides(shape):
     return st
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bcast_strides(big, small):
     """Strides that read `small` (right-aligned, size-1 dims repeated) while walking `big`."""
     nb = big.shape[0]
@@ -239,7 +239,7 @@ def bcast_strides(big, small):
     return st
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def bmode(tab, small, big):
     """How slot `small` is read while walking slot `big` elementwise: 0 -> at the same index,
     1 -> always element 0, 2 -> through `bindex` (a broadcast)."""
@@ -250,7 +250,7 @@ def bmode(tab, small, big):
     return 2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bindex(tab, rec, small, big):
     """For each flat index of `big`, the flat index of `small` that broadcasting reads."""
     bs = slot_shape(tab, rec, big)
@@ -261,7 +261,7 @@ def bindex(tab, rec, small, big):
 # hand-written adjoints (kind='kernel' ops); uniform signature
 # ----------------------------------------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def reduced_index(tab, rec, a, mask):
     """For each flat index of slot `a`, the flat index of the output of reducing the dims in
     bitmask `mask` (with or without keepdim: both have the same C order)."""
@@ -276,7 +276,7 @@ def reduced_index(tab, rec, a, mask):
     return strided_map(ishape, st)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_reduce(e, tab, rec, fl, adj, live, env):
     """sum / mean over the dims in ints (bitmask): gx[i] += g[reduced(i)] * fl[0]."""
     a = tab[e, T_A]
@@ -291,7 +291,7 @@ def adj_reduce(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_take(e, tab, rec, fl, adj, live, env):
     """out[k] = a.flat[ints[k]] (advanced indexing, gather, index_select, max/min along a dim):
     ga[ints[k]] += g[k]; repeated indices accumulate."""
@@ -308,7 +308,7 @@ def adj_take(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_permute(e, tab, rec, fl, adj, live, env):
     """out = a.permute(perm) (perm in ints): ga[map[i]] += g[i]."""
     o = e
@@ -329,7 +329,7 @@ def adj_permute(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _mat_dims(tab, rec, s, is_left):
     """(batch shape, rows, cols) of a matmul operand; a 1-D operand is a row (left) or column."""
     sh = slot_shape(tab, rec, s)
@@ -341,7 +341,7 @@ def _mat_dims(tab, rec, s, is_left):
     return sh[:nd - 2], sh[nd - 2], sh[nd - 1]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _values_f64(tab, s):
     """A float64 array with slot s's values: the slot itself, or a converted copy of float32."""
     if tab[s, T_IS32]:
@@ -349,7 +349,7 @@ def _values_f64(tab, s):
     return vals64(tab[s, T_ADDR], tab[s, T_SIZE])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gemm_acc(dgemm, ta, tb, m, n, k, a, b, c):
     """c[m, n] += op(a) @ op(b) (row-major; op transposes when ta/tb is TRANS), via the BLAS at
     address `dgemm`, else loops. a, b, c are flat float64 arrays."""
@@ -365,7 +365,7 @@ def gemm_acc(dgemm, ta, tb, m, n, k, a, b, c):
                 c[i * n + j] += av * (b[j * ldb + p] if tb == TRANS else b[p * ldb + j])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_matmul(e, tab, rec, fl, adj, live, env):
     """out[..., m, n] = a[..., m, k] @ b[..., k, n] with broadcast batch dims:
     ga += g @ b^T and gb += a^T @ g, accumulated by dgemm straight into the adjoints."""
@@ -398,7 +398,7 @@ def adj_matmul(e, tab, rec, fl, adj, live, env):
     _ = k2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_strided(e, tab, rec, fl, adj, live, env):
     """out = a viewed at (offset, strides) in ints (basic indexing): ga[off + map[i]] += g[i]."""
     o = e

@@ -14,13 +14,13 @@ from numba import njit
 from ._kernels import T_ADJ, T_FOFS, T_INS, T_IOFS, T_NEED, T_NIN, _values_f64, bindex
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _bmap(tab, rec, s, e):
     """For each flat index of output slot `e`, the flat index of input slot `s` it reads."""
     return bindex(tab, rec, s, e)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_where(e, tab, rec, fl, adj, live, env):
     """out = where(c, x, y) (inputs c, x, y): gx += g where c, gy += g elsewhere."""
     ins = tab[e, T_INS]
@@ -38,7 +38,7 @@ def adj_where(e, tab, rec, fl, adj, live, env):
             live[s] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_lerp(e, tab, rec, fl, adj, live, env):
     """out = a + w * (b - a); w is the third input or, with two inputs, the float parameter:
     ga += g * (1 - w), gb += g * w, gw += g * (b - a)."""
@@ -68,7 +68,7 @@ def adj_lerp(e, tab, rec, fl, adj, live, env):
         live[w] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_clamp_tensor(e, tab, rec, fl, adj, live, env):
     """out = min(max(x, lo), hi) with tensor bounds (inputs x, then lo and/or hi as ints
     (has_lo, has_hi) say), torch's masks: gx where lo <= x <= hi; glo where x < lo and lo < hi

@@ -9,7 +9,7 @@ from numba import njit
 from ._kernels import T_A, T_ADJ, T_B, T_ICNT, T_IOFS, T_NEED, T_SIZE, bindex
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_scatter_add(e, tab, rec, fl, adj, live, env):
     """out = a with out.flat[dst[j]] += b.flat[src[j]] (ints = dst + src, n each):
     ga += g; gb[src[j]] += g[dst[j]]."""
@@ -30,7 +30,7 @@ def adj_scatter_add(e, tab, rec, fl, adj, live, env):
         live[b] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_masked_fill(e, tab, rec, fl, adj, live, env):
     """out = where(mask, value, a) broadcast; ints = the filled flat positions of out.
     ga gets g where not filled (un-broadcast); a 0-d tensor value b gets the sum of g where filled."""
@@ -59,7 +59,7 @@ def adj_masked_fill(e, tab, rec, fl, adj, live, env):
         live[b] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_index_put(e, tab, rec, fl, adj, live, env):
     """out = a with out.flat[ints[k]] = b.flat[k] (``x[idx] = v`` on a recorded x; b is v already
     broadcast to the indexed shape). With repeated positions the last write wins, so only the

@@ -36,7 +36,7 @@ def erf_ufunc():
     return _ERF[0]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _softmax_adj(e, tab, rec, adj, live, is_log):
     """out = (log_)softmax of a over the middle axis of (outer, n, inner) in ints:
     softmax: ga = y * (g - sum(g * y)); log_softmax: ga = g - exp(y) * sum(g)."""
@@ -63,17 +63,17 @@ def _softmax_adj(e, tab, rec, adj, live, is_log):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_softmax(e, tab, rec, fl, adj, live, env):
     _softmax_adj(e, tab, rec, adj, live, False)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_log_softmax(e, tab, rec, fl, adj, live, env):
     _softmax_adj(e, tab, rec, adj, live, True)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_nll(e, tab, rec, fl, adj, live, env):
     """nll_loss of a viewed as (N, C, D); ints: (N, C, D, reduced, targets over (N, D));
     fl: one weight per target (0 if ignored; divided by the total weight for 'mean')."""
@@ -94,12 +94,12 @@ def adj_nll(e, tab, rec, fl, adj, live, env):
 MSE, SMOOTH_L1, BCE, BCE_LOGITS = range(4)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _softplus(x):
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_pointwise_loss(e, tab, rec, fl, adj, live, env):
     """A loss l(x, y) per element of the broadcast shape, reduced (summed, times a scale) or not.
     ints: (kind, reduced, has_weight, has_pos_weight, ndim, *shape); fl: (scale, beta,

@@ -24,7 +24,7 @@ from ._kernels import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _lines(tab, rec, a, dim):
     """(outer, n, inner) of slot `a` around `dim`: element (o, k, i) is at
     (o * n + k) * inner + i."""
@@ -41,7 +41,7 @@ def _lines(tab, rec, a, dim):
     return outer, sh[dim], inner
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_prod(e, tab, rec, fl, adj, live, env):
     """prod over the dims in ints[0]: gx[i] = g * (product of the other elements of its group),
     exact with zeros: one zero gets the product of the rest, everything else 0."""
@@ -68,7 +68,7 @@ def adj_prod(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_amax(e, tab, rec, fl, adj, live, env):
     """amax / amin (and whole-tensor max / min) over the dims in ints[0]: the gradient is split
     evenly among the elements equal to the result (NaN results: among the NaNs)."""
@@ -92,7 +92,7 @@ def adj_amax(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_var(e, tab, rec, fl, adj, live, env):
     """var / std over the dims in ints[0] (ints[1]: 1 for std), divisor N - correction in fl:
     d var / dx = 2 (x - mean) / divisor; d std / dx = (x - mean) / (divisor * std), 0 at std 0."""
@@ -122,7 +122,7 @@ def adj_var(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_logsumexp(e, tab, rec, fl, adj, live, env):
     """logsumexp over the dims in ints[0]: gx = g * exp(x - out) (softmax weights, no overflow)."""
     a = tab[e, T_A]
@@ -138,7 +138,7 @@ def adj_logsumexp(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_norm(e, tab, rec, fl, adj, live, env):
     """Vector p-norm over the dims in ints[0], p in fl: p=2 -> g x / out (0 where out is 0);
     p=1 -> g sign(x); p=+-inf -> g sign(x) split evenly among the |x| equal to out;
@@ -176,7 +176,7 @@ def adj_norm(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_cumsum(e, tab, rec, fl, adj, live, env):
     """cumsum along ints[0]: gx[k] = sum of g[j] for j >= k along the line (a reversed cumsum)."""
     a = tab[e, T_A]
@@ -194,7 +194,7 @@ def adj_cumsum(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_cumprod(e, tab, rec, fl, adj, live, env):
     """cumprod along ints[0]. Before the first zero z of a line, gx[k] = sum_{j>=k} g[j] out[j]
     / x[k]; at z, gx[z] = sum_{j>=z} g[j] * (product of x[0..j] without x[z]); after z, 0."""

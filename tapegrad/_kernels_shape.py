@@ -21,7 +21,7 @@ from ._kernels import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_walk(e, tab, rec, fl, adj, live, env):
     """out (flat, C order) reads a at offset + walk(shape, strides), with ints
     ``(offset, *shape, *strides)``; the walk shape may differ from out's shape (repeat walks
@@ -39,7 +39,7 @@ def adj_walk(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_roll(e, tab, rec, fl, adj, live, env):
     """out = a rolled by ``shifts`` over a (C order) shape, ints ``(*shape, *shifts)`` with
     shifts already in [0, n): out[j] = a[(j - s) mod n] per dim, so ga[src(i)] += g[i]."""
@@ -74,7 +74,7 @@ def adj_roll(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_tri(e, tab, rec, fl, adj, live, env):
     """tril / triu over the last two dims, ints ``(diagonal, upper)``: ga[i] += g[i] where
     kept (col - row <= diagonal for tril, >= for triu)."""
@@ -98,7 +98,7 @@ def adj_tri(e, tab, rec, fl, adj, live, env):
     live[a] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def adj_cat(e, tab, rec, fl, adj, live, env):
     """cat / stack: out is the inputs laid side by side along ``dim`` of out's shape; ints
     ``(dim, *extent)`` give each input's extent along it (stack: 1). Each input's adjoint is

@@ -29,7 +29,7 @@ from numba import carray, cfunc
 from tapegrad._kernels import *  # noqa: F401,F403
 
 
-@cfunc(KERNEL_SIG, cache=True)
+@cfunc(KERNEL_SIG, cache=True, error_model="numpy")  # inf/nan as torch, never raise
 def kernel(e, tab_p, ns, rec_p, nrec, fl_p, nfl, adj_p, nadj, live_p, env_p):
     tab = carray(i64_ptr(tab_p), (ns, TAB_W))
     rec = carray(i64_ptr(rec_p), nrec)

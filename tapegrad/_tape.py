@@ -68,7 +68,7 @@ class Tape:
     """The records and arena of one connected computation (see module docstring)."""
 
     __slots__ = ("serial", "pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos",
-                 "cap", "n", "inputs", "hooks", "pyops", "dirty",
+                 "cap", "n", "inputs", "hooks", "pyops", "dirty", "traces",
                  "leaves", "consts", "retained", "dead", "freed", "into", "shift", "__weakref__")
 
     def __init__(self):
@@ -91,6 +91,7 @@ class Tape:
         self.hooks: dict = {}               # slot -> [hook(grad) -> grad or None] (non-leaves)
         self.pyops: dict = {}               # entry -> Python op (custom Function) run in backward
         self.dirty: dict = {}               # slot -> (expected, actual) version: changed in place
+        self.traces: dict = {}              # slot -> user source line (anomaly mode only)
         self.freed = False
         self.into: Optional[Tape] = None    # set when merged into another tape ...
         self.shift = 0                      # ... with this slot offset there
@@ -219,6 +220,7 @@ class Tape:
         self.hooks.update({s + ns: h for s, h in other.hooks.items()})
         self.pyops.update({s + ns: p for s, p in other.pyops.items()})
         self.dirty.update({s + ns: v for s, v in other.dirty.items()})
+        self.traces.update({s + ns: v for s, v in other.traces.items()})
         self.n += other.n
         other.into, other.shift = self, ns
         other._release()
@@ -283,11 +285,18 @@ def sweep_tape(tape: Tape, roots: list) -> tuple:
     pause = np.zeros(tape.n, np.uint8)
     if tape.hooks or tape.pyops:
         pause[list(tape.hooks) + list(tape.pyops)] = 1
+    watch = ANOMALY.enabled and _NanWatch(tape, tab, rec, adj)
+    if watch:
+        pause[:] = 1  # anomaly mode: back to Python after every entry, to catch the first NaN
     resume = -1
     while True:
         e = sweep(tab, rec, fl, adj, live, _ENV, kernels, pause, 0, stop, resume)
+        if watch:
+            watch.check()
         if e < 0:
             break
+        if watch:
+            watch.before(e)
         stop, resume = _callbacks(tape, tab, adj, live, e)
     for s in tape.dead:
         if live[s]:
@@ -316,6 +325,40 @@ def _check_modified(tape: Tape, tab, rec, live) -> None:
             f"expected version {expected} instead. Hint: enable anomaly detection to find the "
             f"operation that failed to compute its gradient, with "
             f"tapegrad.autograd.set_detect_anomaly(True).")
+
+
+class _Anomaly(threading.local):
+    enabled = False
+
+
+ANOMALY = _Anomaly()
+
+
+class _NanWatch:
+    """Anomaly mode: which entry's adjoint first turned an input's gradient into NaN."""
+
+    def __init__(self, tape: Tape, tab, rec, adj):
+        self.tape, self.tab, self.rec, self.adj = tape, tab, rec, adj
+        self.entry, self.clean = -1, ()
+
+    def _inputs(self, e: int) -> list:
+        t = self.tab
+        return self.rec[t[e, T_INS]:t[e, T_INS] + t[e, T_NIN]].tolist()
+
+    def before(self, e: int) -> None:
+        self.entry = e
+        self.clean = [s for s in self._inputs(e) if not np.isnan(adjoint(self.tab, self.adj, s)).any()]
+
+    def check(self) -> None:
+        e = self.entry
+        for k, s in enumerate(self._inputs(e) if e >= 0 else ()):
+            if s in self.clean and np.isnan(adjoint(self.tab, self.adj, s)).any():
+                from ._opdef import BY_CODE
+                name = BY_CODE[self.tab[e, T_OP]].grad_fn
+                where = self.tape.traces.get(e, "(not recorded in anomaly mode)")
+                raise RuntimeError(f"Function '{name}' returned nan values in its {k}th output. "
+                                   f"The op was recorded at:\n{where}")
+        self.entry = -1
 
 
 def adjoint(tab: np.ndarray, adj: np.ndarray, s: int) -> np.ndarray:

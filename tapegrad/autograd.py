@@ -6,18 +6,22 @@ Python callbacks (tensor hooks, Function backwards) pause the Numba sweep at the
 from __future__ import annotations
 
 import itertools
+import os
+import traceback
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from ._grad_mode import STATE, no_grad
 from ._kernels import IN_CONST, T_IS32, T_NEED
+from . import _tape as _tape_mod
 from ._opdef import BY_CODE, python_op
 from ._tape import (_FREED_MSG, GRAD_LOCK, _accumulate, _grad_array, adjoint, resolve,
                     run_backward, sweep_tape)
 from .tensor import Size, Tensor, _nonleaf, _wrap
 
-__all__ = ["backward", "grad", "Function", "FunctionCtx"]
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "detect_anomaly", "set_detect_anomaly",
+           "is_anomaly_enabled"]
 
 
 def _seed(i: int, t: Tensor, gradient) -> np.ndarray:
@@ -369,3 +373,62 @@ def _node_for_slot(tape, s: int):
         return None
     leaf = next((t for t, ls in tape.leaves if ls == s), None)
     return AccumulateGrad(leaf)
+
+
+# ------------------------------------------------------------------------------------------------
+# anomaly mode: the user's source line of every recorded op, and the op whose backward made NaN
+# ------------------------------------------------------------------------------------------------
+_plain_record = _tape_mod.Tape.record
+
+
+def _record_traced(self, *args, **kwargs):
+    s, view = _plain_record(self, *args, **kwargs)
+    self.traces[s] = _user_frame()
+    return s, view
+
+
+def _user_frame() -> str:
+    """The innermost stack frame outside tapegrad, as 'file:line in function: code'."""
+    root = os.path.dirname(os.path.abspath(__file__))
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(root):
+            return f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}'
+    return "  (inside tapegrad)"
+
+
+def is_anomaly_enabled() -> bool:
+    return _tape_mod.ANOMALY.enabled
+
+
+def set_detect_anomaly(mode: bool) -> None:
+    """Anomaly mode on/off (for this thread): ops record the user's source line, and a backward
+    that produces NaN raises naming the op and that line. Slow: use it for debugging.
+
+    >>> import tapegrad as tg
+    >>> tg.autograd.set_detect_anomaly(True); tg.autograd.set_detect_anomaly(False)
+    """
+    _tape_mod.ANOMALY.enabled = bool(mode)
+    # recording is traced while any thread asks for it (the cheap path is restored after)
+    _tape_mod.Tape.record = _record_traced if mode else _plain_record
+
+
+class detect_anomaly:
+    """Context manager for anomaly mode (see `set_detect_anomaly`).
+
+    >>> import tapegrad as tg
+    >>> x = tg.tensor([0.0], requires_grad=True)
+    >>> with tg.autograd.detect_anomaly():
+    ...     y = x.sqrt() * 0
+    ...     y.sum().backward()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    RuntimeError: Function 'SqrtBackward0' returned nan values in its 0th output. ...
+    """
+
+    def __enter__(self):
+        self._prev = is_anomaly_enabled()
+        set_detect_anomaly(True)
+        return self
+
+    def __exit__(self, *exc):
+        set_detect_anomaly(self._prev)
+        return False

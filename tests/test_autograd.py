@@ -256,3 +256,42 @@ def test_planted_function_errors_are_caught_by_gradcheck():
             return -g * x.cos()
     with pytest.raises(GradcheckError, match="with respect to input 0"):
         gradcheck(WrongSign.apply, (t([0.3, 0.9]),))
+
+
+# -- anomaly mode, and adjoints at poles ------------------------------------------------------------
+def nan_producing_step(x):
+    y = x.sqrt() * 0          # d sqrt / dx at 0 is inf; times a zero gradient: nan
+    return y.sum()
+
+
+def test_anomaly_mode_names_the_op_and_the_source_line():
+    x = t([0.0, 1.0])
+    with tg.autograd.detect_anomaly():
+        assert tg.autograd.is_anomaly_enabled()
+        z = nan_producing_step(x)
+        with pytest.raises(RuntimeError) as info:
+            z.backward()
+    msg = str(info.value)
+    assert msg.startswith("Function 'SqrtBackward0' returned nan values in its 0th output.")
+    assert "test_autograd.py" in msg and "y = x.sqrt() * 0" in msg
+    assert not tg.autograd.is_anomaly_enabled()
+
+
+def test_without_anomaly_mode_nan_flows_as_in_torch():
+    x = t([0.0, 1.0])
+    nan_producing_step(x).backward()
+    assert np.isnan(x.grad.numpy()[0]) and x.grad.numpy()[1] == 0.0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_adjoints_at_poles_are_inf_as_torch_not_an_error():
+    # torch 2.13: sqrt'(0) = inf, log'(0) = inf, d(a/b)/da at b=0 = inf, d/db = -inf
+    x = t([0.0, 1.0])
+    x.sqrt().sum().backward()
+    assert x.grad.tolist() == [np.inf, 0.5]
+    x.grad = None
+    x.log().sum().backward()
+    assert x.grad.tolist() == [np.inf, 1.0]
+    a, b = t([1.0, 2.0]), t([0.0, 1.0])
+    (a / b).sum().backward()
+    assert a.grad.tolist() == [np.inf, 1.0] and b.grad.tolist() == [-np.inf, -2.0]
