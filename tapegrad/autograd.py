@@ -51,9 +51,6 @@ def backward(tensor: Tensor, gradient=None, retain_graph: Optional[bool] = None,
              create_graph: bool = False, inputs: Optional[Sequence[Tensor]] = None) -> None:
     """Compute the gradient of `tensor` w.r.t. the leaves of its graph (or only `inputs`) and
     accumulate it into their ``.grad``; see `Tensor.backward`."""
-    if create_graph:
-        raise NotImplementedError("backward(create_graph=True): higher-order gradients are not "
-                                  "supported yet")
     g = _seed(0, tensor, gradient)
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -66,6 +63,9 @@ def backward(tensor: Tensor, gradient=None, retain_graph: Optional[bool] = None,
                             _wrap)
         return
     tape = resolve(tensor)
+    if create_graph:
+        _backward_graph(tape, tensor, g, inputs)
+        return
     if inputs is not None:  # non-leaf inputs get their .grad as with retain_grad()
         for t in inputs:
             if t._tape is not None and not t._retains:
@@ -80,6 +80,34 @@ def backward(tensor: Tensor, gradient=None, retain_graph: Optional[bool] = None,
                 tape.retained = [(r, s) for r, s in tape.retained if r() is not t]
 
 
+def _slots_of(tape, x: Tensor) -> list:
+    """The slots standing for `x` on `tape`: a non-leaf's own, or every input slot of a leaf
+    (a leaf used by two computations that were merged later has one slot from each)."""
+    if x._tape is not None:
+        return [_slot(x)]
+    return [s for t, s in tape.leaves if t is x]
+
+
+def _seed_tensor(t: Tensor, g: np.ndarray) -> Tensor:
+    return _wrap(g.reshape(t._data.shape).astype(t._data.dtype))
+
+
+def _backward_graph(tape, tensor: Tensor, g: np.ndarray, inputs) -> None:
+    """backward(create_graph=True): gradients accumulated into .grad are tensors on a tape."""
+    from ._higher import backward_graph
+    got = backward_graph(tape, [(tensor._slot, _seed_tensor(tensor, g))])
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    targets = [(t, s) for t, s in tape.leaves] + [(r(), s) for r, s in tape.retained]
+    for t, s in targets:
+        if t is None or s not in got or (wanted is not None and id(t) not in wanted):
+            continue
+        gt = got[s]
+        for hook in list(t.__dict__.get("_hooks", {}).values()) if t._tape is None else ():
+            new = hook(gt)
+            gt = gt if new is None else new
+        t._grad = gt if t._grad is None else t._grad + gt
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None,
          create_graph: bool = False, allow_unused: Optional[bool] = None,
          materialize_grads: bool = False) -> tuple:
@@ -90,9 +118,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
     >>> tg.autograd.grad((x ** 2).sum(), x)
     (tensor([2., 4.]),)
     """
-    if create_graph:
-        raise NotImplementedError("grad(create_graph=True): higher-order gradients are not "
-                                  "supported yet")
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
@@ -110,13 +135,22 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
         raise RuntimeError(_FREED_MSG)
     tape = tape_for(*taped) if taped else None
     result = [None] * len(inputs)
-    if tape is not None:
+    if tape is not None and create_graph:
+        from ._higher import backward_graph
+        got = backward_graph(tape, [(_slot(t), go if isinstance(go, Tensor) else _seed_tensor(t, g))
+                                    for t, g, go in zip(outputs, seeds, grad_outputs)
+                                    if t._tape is not None])
+        for k, x in enumerate(inputs):
+            for s in _slots_of(tape, x):
+                if s in got:
+                    result[k] = got[s] if result[k] is None else result[k] + got[s]
+    elif tape is not None:
         roots = [(_slot(t) if t._tape is not None else -1, g) for t, g in zip(outputs, seeds)]
         tab, adj, live = sweep_tape(tape, [(s, g) for s, g in roots if s >= 0])
         for k, x in enumerate(inputs):
-            s = _slot(x) if x._tape is not None else tape.inputs.get((id(x), True))
-            if s is not None and live[s]:
-                result[k] = _wrap(adjoint(tab, adj, s).reshape(x._data.shape)
+            found = [adjoint(tab, adj, s) for s in _slots_of(tape, x) if live[s]]
+            if found:
+                result[k] = _wrap(np.sum(found, axis=0).reshape(x._data.shape)
                                   .astype(x._data.dtype))
         if not retain_graph:
             tape.free()
@@ -236,6 +270,13 @@ class Function:
 
 class _PyOp:
     """A Function's backward, waiting at its tape entry (held by the tape until it is freed)."""
+
+    def run_graph(self, g0, grads: dict) -> list:
+        """create_graph: call backward with recorded gradients; one per input slot."""
+        gs = [g0 if k == 0 else grads.get(s) for k, s in enumerate(self.out_slots)]
+        res = self.cls.backward(self.ctx, *gs)
+        res = res if isinstance(res, tuple) else (res,)
+        return [g for g, need in zip(res, self.needs) if need]
 
     __slots__ = ("cls", "ctx", "args", "needs", "in_slots", "out_slots", "shapes")
 

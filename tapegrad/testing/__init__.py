@@ -16,11 +16,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .._grad_mode import no_grad
+from .._grad_mode import enable_grad, no_grad
 from ..tensor import Tensor, _wrap
 
-__all__ = ["GradcheckError", "gradcheck", "assert_gradients_close", "numeric_jacobians",
-           "analytic_jacobians"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "assert_gradients_close",
+           "numeric_jacobians", "analytic_jacobians"]
 
 
 class GradcheckError(RuntimeError):
@@ -145,3 +145,37 @@ def assert_gradients_close(fn: Callable, *inputs, eps: float = 1e-6, atol: float
         gradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol)
     except GradcheckError as exc:
         raise AssertionError(str(exc)) from None
+
+
+def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+                  seed: int = 0) -> bool:
+    """Second derivatives: `gradcheck` of the vector-Jacobian product of `fn` (computed with
+    ``create_graph=True``) w.r.t. the inputs and the `grad_outputs` (random, seeded, when not
+    given), as torch's `gradgradcheck`.
+
+    >>> import tapegrad as tg
+    >>> x = tg.tensor([0.3, 0.7], dtype=tg.float64, requires_grad=True)
+    >>> gradgradcheck(lambda x: x.sin() * x ** 2, (x,))
+    True
+    """
+    from ..autograd import grad
+    from ..factories import tensor
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    with no_grad():
+        outs = _outputs(fn, inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        grad_outputs = tuple(tensor(rng.standard_normal(o._data.shape), requires_grad=True)
+                             for o in outs)
+    grad_outputs = tuple(grad_outputs)
+    n = len(inputs)
+
+    def vjp(*args):
+        xs, gos = args[:n], args[n:]
+        diff = [x for x in xs if isinstance(x, Tensor) and x._rg]
+        with enable_grad():  # the numeric Jacobian evaluates this under no_grad
+            gs = grad(_outputs(fn, xs), diff, gos, create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+    return gradcheck(vjp, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

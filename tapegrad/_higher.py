@@ -1,0 +1,212 @@
+"""Differentiable backward (``create_graph=True``): the reverse pass recorded as tensor ops.
+
+The fast first-order sweep (`_tape.sweep_tape`) is untouched. This path walks the tape's entries
+in reverse in Python and applies each op's vector-Jacobian product written with tapegrad ops, so
+the gradients it returns are themselves on a tape and can be differentiated again (to any
+order). For elementwise ops the tensor VJP is *derived from the same adjoint fragment* the Numba
+kernel is generated from (`_from_fragment`: ``g * math.cos(x)`` becomes ``g * tg.cos(x)``,
+``a if c else b`` becomes ``tg.where(c, a, b)``), so the two paths cannot drift apart; for
+hand-written kernels the table `TENSOR_VJP` gives the rule; `tests/test_higher.py` holds both
+paths equal for every op. Ops without a rule raise a clear error.
+"""
+from __future__ import annotations
+
+import ast
+import ctypes
+from typing import Callable
+
+import numpy as np
+
+from ._kernels import (IN_CONST, IN_LEAF, T_ADDR, T_FOFS, T_ICNT, T_INS, T_IOFS, T_IS32, T_NIN,
+                       T_OP, T_SIZE)
+from ._opdef import BY_CODE, Op
+
+_MATH = {"math.cos": "cos", "math.sin": "sin", "math.log": "log", "math.exp": "exp",
+         "math.sqrt": "sqrt", "math.tanh": "tanh", "math.sinh": "sinh", "math.cosh": "cosh",
+         "math.erf": "erf", "np.floor": "floor", "np.trunc": "trunc"}
+_CACHE: dict = {}
+
+
+class _Rewrite(ast.NodeTransformer):
+    """math.f(a) -> _fn("f")(a) (tapegrad's f on tensors, math's on numbers);
+    a if c else b -> _where(c, a, b); and/or on bool tensors."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        name = ast.unparse(node.func)
+        if name not in _MATH:
+            raise NotImplementedError(f"create_graph: no tensor form for {name}() in an adjoint")
+        node.func = ast.Call(ast.Name("_fn", ast.Load()), [ast.Constant(_MATH[name])], [])
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        return ast.Call(ast.Name("_where", ast.Load()), [node.test, node.body, node.orelse], [])
+
+    def visit_BoolOp(self, node):
+        self.generic_visit(node)
+        fn = "_and" if isinstance(node.op, ast.And) else "_or"
+        out = node.values[0]
+        for v in node.values[1:]:
+            out = ast.Call(ast.Name(fn, ast.Load()), [out, v], [])
+        return out
+
+
+def _lam(body):
+    return ast.Lambda(ast.arguments(posonlyargs=[], args=[ast.arg(a) for a in
+                      ("tg", "g", "x", "y", "out", "p0", "p1")], kwonlyargs=[], kw_defaults=[],
+                      defaults=[]), body)
+
+
+def _compile(expr: str) -> Callable:
+    fn = _CACHE.get(expr)
+    if fn is None:
+        body = _Rewrite().visit(ast.parse(expr, mode="eval").body)
+        code = compile(ast.fix_missing_locations(ast.Expression(_lam(body))), f"<vjp {expr}>",
+                       "eval")
+        fn = _CACHE[expr] = eval(code, {"_where": _where, "_and": _and, "_or": _or,  # noqa: S307
+                                        "_fn": _fn})
+    return fn
+
+
+def _fn(name: str) -> Callable:
+    import math
+    import tapegrad as tg
+    on_tensor = getattr(tg, name)
+    on_number = getattr(math, name, None) or getattr(np, name)
+    return lambda a: on_tensor(a) if hasattr(a, "_data") else on_number(a)
+
+
+def _where(c, a, b):
+    import tapegrad as tg
+    if not hasattr(c, "_data"):  # a Python bool (the condition only involved parameters)
+        return a if c else b
+    return tg.where(c, a, b)
+
+
+def _and(a, b):
+    return a * b if hasattr(a, "_data") or hasattr(b, "_data") else (a and b)
+
+
+def _or(a, b):
+    return (a + b) > 0 if hasattr(a, "_data") or hasattr(b, "_data") else (a or b)
+
+
+def _unbroadcast(g, shape: tuple):
+    """Sum `g` down to `shape` (the inverse of broadcasting), as recorded ops."""
+    if tuple(g.shape) == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
+                                      if n == 1 and g.shape[lead + i] != 1)
+    return g.sum(dims, keepdim=False).reshape(shape) if dims else g.reshape(shape)
+
+
+def _elementwise_vjp(op: Op, g, ins, out, params):
+    import tapegrad as tg
+    x = ins[0]
+    y = ins[1] if len(ins) > 1 else None
+    p0, p1 = params if params else (0.0, 0.0)
+    frags = (op.gx,) if op.kind == "unary" else (op.gx, op.gy)
+    grads = []
+    for inp, frag in zip(ins, frags):
+        r = _compile(frag)(tg, g, x, y, out, p0, p1)
+        if not hasattr(r, "_data"):  # a constant (e.g. 0.0)
+            r = g * 0 + r
+        grads.append(_unbroadcast(r, inp.shape) if op.kind == "binary" else r.reshape(inp.shape))
+    return grads
+
+
+def _reduce_vjp(g, ins, out, params, ints):
+    x = ins[0]
+    mask = ints[0]
+    kept = tuple(1 if (mask >> d) & 1 else n for d, n in enumerate(x.shape))
+    return [(g.reshape(kept) * params[0]).expand(*x.shape) if x.ndim else g * params[0]]
+
+
+def _matmul_vjp(g, ins, out, params, ints):
+    a, b = ins
+    a2 = a.reshape(1, -1) if a.ndim == 1 else a
+    b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+    gshape = a2.shape[:-1] + b2.shape[-1:] if max(a.ndim, b.ndim) <= 2 else None
+    g2 = g.reshape(gshape) if gshape is not None else (
+        g.unsqueeze(-1) if b.ndim == 1 else (g.unsqueeze(-2) if a.ndim == 1 else g))
+    ga = g2 @ b2.transpose(-1, -2)
+    gb = a2.transpose(-1, -2) @ g2
+    return [_unbroadcast(ga, a2.shape).reshape(a.shape), _unbroadcast(gb, b2.shape).reshape(b.shape)]
+
+
+def _permute_vjp(g, ins, out, params, ints):
+    inv = [0] * len(ints)
+    for i, p in enumerate(ints):
+        inv[p] = i
+    return [g.permute(*inv) if inv else g]
+
+
+TENSOR_VJP = {
+    "sum": _reduce_vjp, "sum_dim": _reduce_vjp, "mean": _reduce_vjp, "mean_dim": _reduce_vjp,
+    "mm": _matmul_vjp, "dot": _matmul_vjp, "mv": _matmul_vjp, "vm": _matmul_vjp,
+    "bmm": _matmul_vjp, "matmul_batched": _matmul_vjp,
+    "permute": _permute_vjp, "transpose": _permute_vjp, "t": _permute_vjp,
+}
+
+
+def supported(op: Op) -> bool:
+    """Whether `create_graph` can differentiate through this op."""
+    return op.kind in ("unary", "binary") or op.name in TENSOR_VJP or op.kind == "python"
+
+
+def _slot_tensor(tape, tab, s: int, leaves: dict):
+    """A tensor standing for slot s: the leaf itself, or a handle on the recorded value."""
+    from .tensor import _nonleaf, _wrap
+    if tab[s, T_OP] == IN_LEAF:
+        return leaves[s]
+    n = int(tab[s, T_SIZE])
+    shape = tape.fields(s)[3]
+    ctype = ctypes.c_float if tab[s, T_IS32] else ctypes.c_double
+    buf = (ctype * max(n, 1)).from_address(int(tab[s, T_ADDR]))
+    view = np.frombuffer(buf, np.float32 if tab[s, T_IS32] else np.float64, n).reshape(shape)
+    return _wrap(view) if tab[s, T_OP] == IN_CONST else _nonleaf(view, tape, s)
+
+
+def backward_graph(tape, roots: list) -> dict:
+    """Reverse pass as recorded tensor ops. `roots`: [(slot, gradient Tensor)]; returns
+    {slot: gradient Tensor} for every slot reached (leaves included)."""
+    from ._grad_mode import enable_grad
+    tab = tape.table()
+    rec = tape.arrays()[0]
+    fl = tape.arrays()[1]
+    leaves = {s: t for t, s in tape.leaves}
+    grads: dict = {}
+    for s, g in roots:
+        grads[s] = grads[s] + g if s in grads else g
+    top = max(s for s, _ in roots)
+    with enable_grad():
+        for e in range(top, -1, -1):
+            g = grads.get(e)
+            op_code = int(tab[e, T_OP])
+            if g is None or op_code < 0:
+                continue
+            op = BY_CODE[op_code]
+            ins_slots = rec[tab[e, T_INS]:tab[e, T_INS] + tab[e, T_NIN]].tolist()
+            ins = [_slot_tensor(tape, tab, s, leaves) for s in ins_slots]
+            out = _slot_tensor(tape, tab, e, leaves)
+            row = tab[e]
+            ints = tuple(rec[row[T_IOFS]:row[T_IOFS] + row[T_ICNT]].tolist())
+            params = tuple(fl[row[T_FOFS]:row[T_FOFS] + 2].tolist())
+            g = g.reshape(out.shape) if tuple(g.shape) != tuple(out.shape) else g
+            if op.kind in ("unary", "binary"):
+                gs = _elementwise_vjp(op, g, ins, out, params if op.nfloat else ())
+            elif op.name in TENSOR_VJP:
+                gs = TENSOR_VJP[op.name](g, ins, out, params, ints)
+            elif op.kind == "python" and e in tape.pyops:
+                gs = tape.pyops[e].run_graph(g, grads)
+            else:
+                raise NotImplementedError(
+                    f"create_graph=True: the backward of {op.grad_fn} ({op.name}) cannot be "
+                    f"differentiated yet")
+            for s, gi in zip(ins_slots, gs):
+                if gi is None or tab[s, T_OP] == IN_CONST:
+                    continue
+                grads[s] = grads[s] + gi if s in grads else gi
+    return grads
