@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import ctypes
+import math
 from typing import Callable
 
 import numpy as np
@@ -143,17 +144,84 @@ def _permute_vjp(g, ins, out, params, ints):
     return [g.permute(*inv) if inv else g]
 
 
+def _positions(shape: tuple, strides, offset: int) -> np.ndarray:
+    """Flat source index of every element of a strided view (offset + sum(i_d * stride_d))."""
+    pos = np.full(shape, offset, np.int64)
+    for d, (n, st) in enumerate(zip(shape, strides)):
+        pos += (np.arange(n, dtype=np.int64) * st).reshape((n,) + (1,) * (len(shape) - d - 1))
+    return pos.reshape(-1)
+
+
+def _scatter_into(g, pos: np.ndarray, like):
+    """zeros like `like`, with g.flat[k] added at pos[k] (repeats accumulate): recorded."""
+    import tapegrad as tg
+    z = tg.zeros(like.numel(), dtype=like.dtype)
+    return z.scatter_add(0, tg.tensor(pos), g.reshape(-1)).reshape(like.shape)
+
+
+def _strided_vjp(g, ins, out, params, ints):
+    return [_scatter_into(g, _positions(tuple(out.shape), ints[1:], ints[0]), ins[0])]
+
+
+def _take_vjp(g, ins, out, params, ints):
+    return [_scatter_into(g, np.asarray(ints[:out.numel()], np.int64), ins[0])]
+
+
+def _scatter_add_vjp(g, ins, out, params, ints):
+    import tapegrad as tg
+    n = len(ints) // 2
+    dst, src = np.asarray(ints[:n], np.int64), np.asarray(ints[n:], np.int64)
+    return [g, _scatter_into(g.reshape(-1)[tg.tensor(dst)], src, ins[1])]
+
+
+def _softmax_dim(shape: tuple, ints) -> int:
+    outer, n = ints[0], ints[1]
+    return next(d for d in range(len(shape)) if math.prod(shape[:d]) == outer and shape[d] == n)
+
+
+def _softmax_vjp(g, ins, out, params, ints):
+    if not ins[0].ndim:
+        return [g * 0]
+    d = _softmax_dim(tuple(ins[0].shape), ints)
+    return [out * (g - (g * out).sum(d, keepdim=True))]
+
+
+def _log_softmax_vjp(g, ins, out, params, ints):
+    if not ins[0].ndim:
+        return [g * 0]
+    d = _softmax_dim(tuple(ins[0].shape), ints)
+    return [g - out.exp() * g.sum(d, keepdim=True)]
+
+
+def _cat_vjp(g, ins, out, params, ints):
+    dim, extents = ints[0], ints[1:]
+    pieces, start = [], 0
+    for x, w in zip(ins, extents):
+        piece = g.narrow(dim, start, w)
+        pieces.append(piece.reshape(x.shape))  # stack: the extent-1 dim goes away
+        start += w
+    return pieces
+
+
 TENSOR_VJP = {
     "sum": _reduce_vjp, "sum_dim": _reduce_vjp, "mean": _reduce_vjp, "mean_dim": _reduce_vjp,
     "mm": _matmul_vjp, "dot": _matmul_vjp, "mv": _matmul_vjp, "vm": _matmul_vjp,
     "bmm": _matmul_vjp, "matmul_batched": _matmul_vjp,
     "permute": _permute_vjp, "transpose": _permute_vjp, "t": _permute_vjp,
+    "softmax": _softmax_vjp, "log_softmax": _log_softmax_vjp, "cat": _cat_vjp, "stack": _cat_vjp,
+    "scatter_add": _scatter_add_vjp,
 }
+# every view-like op (offset + strides in its ints) and every gather (flat positions in its ints)
+_BY_KERNEL = {"adj_strided": _strided_vjp, "adj_take": _take_vjp}
+
+
+def _rule(op: Op):
+    return TENSOR_VJP.get(op.name) or _BY_KERNEL.get(op.gx.split(":")[-1])
 
 
 def supported(op: Op) -> bool:
     """Whether `create_graph` can differentiate through this op."""
-    return op.kind in ("unary", "binary") or op.name in TENSOR_VJP or op.kind == "python"
+    return op.kind in ("unary", "binary", "python") or _rule(op) is not None
 
 
 def _slot_tensor(tape, tab, s: int, leaves: dict):
@@ -197,8 +265,8 @@ def backward_graph(tape, roots: list) -> dict:
             g = g.reshape(out.shape) if tuple(g.shape) != tuple(out.shape) else g
             if op.kind in ("unary", "binary"):
                 gs = _elementwise_vjp(op, g, ins, out, params if op.nfloat else ())
-            elif op.name in TENSOR_VJP:
-                gs = TENSOR_VJP[op.name](g, ins, out, params, ints)
+            elif _rule(op) is not None:
+                gs = _rule(op)(g, ins, out, params, ints)
             elif op.kind == "python" and e in tape.pyops:
                 gs = tape.pyops[e].run_graph(g, grads)
             else:
