@@ -19,7 +19,7 @@ from typing import Callable
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import (chain, elementwise, first_gradient, memory, mlp,  # noqa: E402
+from benchmarks import (chain, elementwise, first_gradient, higher, memory, mlp,  # noqa: E402
                         random_graph)
 from benchmarks.harness import (Config, environment, peer_notes, render,  # noqa: E402
                                 torch_note)
@@ -33,6 +33,7 @@ WORKLOADS: list[tuple[str, Callable[[Config], list]]] = [
     ("mlp", mlp.run),
     ("elementwise", elementwise.run),
     ("memory", memory.run),
+    ("higher order", higher.run),
     ("first gradient", first_gradient.run),
 ]
 

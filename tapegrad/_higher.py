@@ -18,8 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from ._kernels import (IN_CONST, IN_LEAF, T_ADDR, T_FOFS, T_ICNT, T_INS, T_IOFS, T_IS32, T_NIN,
-                       T_OP, T_SIZE)
+from ._kernels import (IN_CONST, IN_LEAF, T_ADDR, T_FOFS, T_ICNT, T_INS, T_IOFS, T_IS32, T_NDIM,
+                       T_NIN, T_OP, T_SHP, T_SIZE)
 from ._opdef import BY_CODE, Op
 
 _MATH = {"math.cos": "cos", "math.sin": "sin", "math.log": "log", "math.exp": "exp",
@@ -224,13 +224,13 @@ def supported(op: Op) -> bool:
     return op.kind in ("unary", "binary", "python") or _rule(op) is not None
 
 
-def _slot_tensor(tape, tab, s: int, leaves: dict):
+def _slot_tensor(tape, tab, rec, s: int, leaves: dict):
     """A tensor standing for slot s: the leaf itself, or a handle on the recorded value."""
     from .tensor import _nonleaf, _wrap
     if tab[s, T_OP] == IN_LEAF:
         return leaves[s]
     n = int(tab[s, T_SIZE])
-    shape = tape.fields(s)[3]
+    shape = tuple(rec[tab[s, T_SHP]:tab[s, T_SHP] + tab[s, T_NDIM]].tolist())
     ctype = ctypes.c_float if tab[s, T_IS32] else ctypes.c_double
     buf = (ctype * max(n, 1)).from_address(int(tab[s, T_ADDR]))
     view = np.frombuffer(buf, np.float32 if tab[s, T_IS32] else np.float64, n).reshape(shape)
@@ -241,10 +241,11 @@ def backward_graph(tape, roots: list) -> dict:
     """Reverse pass as recorded tensor ops. `roots`: [(slot, gradient Tensor)]; returns
     {slot: gradient Tensor} for every slot reached (leaves included)."""
     from ._grad_mode import enable_grad
+    # everything is read up front: recording the reverse pass may merge this tape into another
     tab = tape.table()
-    rec = tape.arrays()[0]
-    fl = tape.arrays()[1]
+    rec, fl = (a.copy() for a in tape.arrays())
     leaves = {s: t for t, s in tape.leaves}
+    pyops = dict(tape.pyops)
     grads: dict = {}
     for s, g in roots:
         grads[s] = grads[s] + g if s in grads else g
@@ -257,8 +258,8 @@ def backward_graph(tape, roots: list) -> dict:
                 continue
             op = BY_CODE[op_code]
             ins_slots = rec[tab[e, T_INS]:tab[e, T_INS] + tab[e, T_NIN]].tolist()
-            ins = [_slot_tensor(tape, tab, s, leaves) for s in ins_slots]
-            out = _slot_tensor(tape, tab, e, leaves)
+            ins = [_slot_tensor(tape, tab, rec, s, leaves) for s in ins_slots]
+            out = _slot_tensor(tape, tab, rec, e, leaves)
             row = tab[e]
             ints = tuple(rec[row[T_IOFS]:row[T_IOFS] + row[T_ICNT]].tolist())
             params = tuple(fl[row[T_FOFS]:row[T_FOFS] + 2].tolist())
@@ -267,8 +268,8 @@ def backward_graph(tape, roots: list) -> dict:
                 gs = _elementwise_vjp(op, g, ins, out, params if op.nfloat else ())
             elif _rule(op) is not None:
                 gs = _rule(op)(g, ins, out, params, ints)
-            elif op.kind == "python" and e in tape.pyops:
-                gs = tape.pyops[e].run_graph(g, grads)
+            elif op.kind == "python" and e in pyops:
+                gs = pyops[e].run_graph(g, grads)
             else:
                 raise NotImplementedError(
                     f"create_graph=True: the backward of {op.grad_fn} ({op.name}) cannot be "

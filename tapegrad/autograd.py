@@ -95,9 +95,10 @@ def _seed_tensor(t: Tensor, g: np.ndarray) -> Tensor:
 def _backward_graph(tape, tensor: Tensor, g: np.ndarray, inputs) -> None:
     """backward(create_graph=True): gradients accumulated into .grad are tensors on a tape."""
     from ._higher import backward_graph
+    # targets first: recording the reverse pass may merge this tape into another one
+    targets = [(t, s) for t, s in tape.leaves] + [(r(), s) for r, s in tape.retained]
     got = backward_graph(tape, [(tensor._slot, _seed_tensor(tensor, g))])
     wanted = None if inputs is None else {id(t) for t in inputs}
-    targets = [(t, s) for t, s in tape.leaves] + [(r(), s) for r, s in tape.retained]
     for t, s in targets:
         if t is None or s not in got or (wanted is not None and id(t) not in wanted):
             continue
@@ -137,11 +138,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
     result = [None] * len(inputs)
     if tape is not None and create_graph:
         from ._higher import backward_graph
+        # slots first: recording the reverse pass may merge this tape into another one
+        wanted = [_slots_of(tape, x) for x in inputs]
         got = backward_graph(tape, [(_slot(t), go if isinstance(go, Tensor) else _seed_tensor(t, g))
                                     for t, g, go in zip(outputs, seeds, grad_outputs)
                                     if t._tape is not None])
-        for k, x in enumerate(inputs):
-            for s in _slots_of(tape, x):
+        for k, slots in enumerate(wanted):
+            for s in slots:
                 if s in got:
                     result[k] = got[s] if result[k] is None else result[k] + got[s]
     elif tape is not None:
