@@ -203,13 +203,132 @@ def _cat_vjp(g, ins, out, params, ints):
     return pieces
 
 
+def _kept(x, g, out, mask: int):
+    """g and out reshaped to x's rank with the reduced dims (bitmask) kept as size 1."""
+    kept = tuple(1 if (mask >> d) & 1 else n for d, n in enumerate(x.shape))
+    return g.reshape(kept), out.reshape(kept), tuple(d for d in range(x.ndim) if (mask >> d) & 1)
+
+
+def _amax_vjp(g, ins, out, params, ints):
+    x = ins[0]
+    gk, ok, dims = _kept(x, g, out, ints[0])
+    hit = (x == ok.detach()).to(x.dtype)
+    count = hit.sum(dims, keepdim=True) if dims else hit
+    return [gk * hit / count]
+
+
+def _logsumexp_vjp(g, ins, out, params, ints):
+    gk, ok, _ = _kept(ins[0], g, out, ints[0])
+    return [gk * (ins[0] - ok).exp()]
+
+
+def _var_vjp(g, ins, out, params, ints):
+    import tapegrad as tg
+    x = ins[0]
+    gk, ok, dims = _kept(x, g, out, ints[0])
+    dev = x - x.mean(dims, keepdim=True) if dims else x * 0
+    if ints[1]:  # std: (x - mean) / (div * std), 0 where std is 0
+        safe = tg.where(ok == 0, ok * 0 + 1, ok)
+        return [tg.where(ok == 0, gk * 0, gk * dev / (params[0] * safe))]
+    return [gk * 2 * dev / params[0]]
+
+
+def _norm_vjp(g, ins, out, params, ints):
+    import tapegrad as tg
+    x = ins[0]
+    p = params[0]
+    gk, ok, _ = _kept(x, g, out, ints[0])
+    if p == 0:  # counts non-zeros: flat
+        return [gk * x * 0]
+    if p == 1:
+        return [gk * x.sign()]
+    if not math.isfinite(p):  # max / min of |x|: split among the ties, as the kernel
+        _, _, dims = _kept(x, g, out, ints[0])
+        hit = (x.abs() == ok.detach()).to(x.dtype)
+        count = hit.sum(dims, keepdim=True) if dims else hit
+        return [gk * x.sign() * hit / count]
+    safe = tg.where(ok == 0, ok * 0 + 1, ok)
+    return [tg.where(ok == 0, gk * 0, gk * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1))]
+
+
+def _cumsum_vjp(g, ins, out, params, ints):
+    if not ins[0].ndim:
+        return [g]
+    d = ints[0]
+    return [g.flip(d).cumsum(d).flip(d)]
+
+
+def _tri_vjp(g, ins, out, params, ints):
+    return [g.triu(ints[0]) if ints[1] else g.tril(ints[0])]
+
+
+def _roll_vjp(g, ins, out, params, ints):
+    nd = len(ints) // 2
+    shape, shifts = tuple(ints[:nd]), ints[nd:]
+    back = g.reshape(shape).roll(tuple(-s for s in shifts), tuple(range(nd)))
+    return [back.reshape(ins[0].shape)]
+
+
+def _walk_vjp(g, ins, out, params, ints):
+    nd = (len(ints) - 1) // 2
+    return [_scatter_into(g, _positions(tuple(ints[1:1 + nd]), ints[1 + nd:], ints[0]),
+                          ins[0])]
+
+
+def _where_vjp(g, ins, out, params, ints):
+    c, x, y = ins
+    cond = c.detach() != 0
+    return [None, _unbroadcast(g.masked_fill(cond == 0, 0), x.shape),
+            _unbroadcast(g.masked_fill(cond, 0), y.shape)]
+
+
+def _lerp_vjp(g, ins, out, params, ints):
+    a, b = ins[0], ins[1]
+    w = ins[2] if len(ins) > 2 else params[0]
+    grads = [_unbroadcast(g * (1 - w), a.shape), _unbroadcast(g * w, b.shape)]
+    if len(ins) > 2:
+        grads.append(_unbroadcast(g * (b - a), w.shape))
+    return grads
+
+
+def _filled(out, ints):
+    import tapegrad as tg
+    m = np.zeros(out.numel(), bool)
+    m[np.asarray(ints, np.int64)] = True
+    return tg.tensor(m.reshape(tuple(out.shape)))
+
+
+def _masked_fill_vjp(g, ins, out, params, ints):
+    m = _filled(out, ints)
+    grads = [_unbroadcast(g.masked_fill(m, 0), ins[0].shape)]
+    if len(ins) > 1:
+        grads.append((g * m).sum().reshape(ins[1].shape))
+    return grads
+
+
+def _index_put_vjp(g, ins, out, params, ints):
+    import tapegrad as tg
+    pos = np.asarray(ints, np.int64)
+    last = np.zeros(pos.shape[0], bool)  # with repeats, the last write is the one that counts
+    _, first_from_end = np.unique(pos[::-1], return_index=True)
+    last[pos.shape[0] - 1 - first_from_end] = True
+    ga = g.masked_fill(_filled(out, ints), 0)
+    gb = g.reshape(-1)[tg.tensor(pos)] * tg.tensor(last.astype(np.float64))
+    return [ga, gb.reshape(ins[1].shape)]
+
+
 TENSOR_VJP = {
     "sum": _reduce_vjp, "sum_dim": _reduce_vjp, "mean": _reduce_vjp, "mean_dim": _reduce_vjp,
     "mm": _matmul_vjp, "dot": _matmul_vjp, "mv": _matmul_vjp, "vm": _matmul_vjp,
     "bmm": _matmul_vjp, "matmul_batched": _matmul_vjp,
     "permute": _permute_vjp, "transpose": _permute_vjp, "t": _permute_vjp,
     "softmax": _softmax_vjp, "log_softmax": _log_softmax_vjp, "cat": _cat_vjp, "stack": _cat_vjp,
-    "scatter_add": _scatter_add_vjp,
+    "scatter_add": _scatter_add_vjp, "max": _amax_vjp, "min": _amax_vjp, "amax": _amax_vjp,
+    "amin": _amax_vjp, "logsumexp": _logsumexp_vjp, "var": _var_vjp, "std": _var_vjp,
+    "norm": _norm_vjp, "cumsum": _cumsum_vjp, "tril": _tri_vjp, "triu": _tri_vjp,
+    "roll": _roll_vjp, "repeat": _walk_vjp, "where": _where_vjp, "lerp": _lerp_vjp,
+    "lerp_scalar": _lerp_vjp, "masked_fill": _masked_fill_vjp,
+    "masked_fill_tensor": _masked_fill_vjp, "index_put": _index_put_vjp,
 }
 # every view-like op (offset + strides in its ints) and every gather (flat positions in its ints)
 _BY_KERNEL = {"adj_strided": _strided_vjp, "adj_take": _take_vjp}
