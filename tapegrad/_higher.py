@@ -317,6 +317,101 @@ def _index_put_vjp(g, ins, out, params, ints):
     return [ga, gb.reshape(ins[1].shape)]
 
 
+def _nll_vjp(g, ins, out, params, ints):
+    import tapegrad as tg
+    nb, nc, nd, red = ints[:4]
+    n = nb * nd
+    t = np.asarray(ints[4:4 + n], np.int64)
+    w = np.asarray(params[:n], np.float64)
+    i = np.arange(n)
+    b = i // nd
+    t = np.where(w != 0, t, 0)   # ignored targets carry weight 0: any valid position will do
+    pos = (b * nc + t) * nd + (i - b * nd)
+    gv = (g if red else g.reshape(-1)) * tg.tensor(-w)
+    return [_scatter_into(gv, pos, ins[0])]
+
+
+def _pointwise_loss_vjp(g, ins, out, params, ints):
+    import tapegrad as tg
+    from ._kernels_nn import BCE, BCE_LOGITS, MSE, SMOOTH_L1
+    kind, red, hw, hp, nd = ints[:5]
+    shape = tuple(ints[5:5 + nd])
+    n = math.prod(shape)
+    x, y = ins
+    gg = (g if red else g.reshape(shape)) * params[0]
+    if hw:
+        gg = gg * tg.tensor(np.asarray(params[2:2 + n]).reshape(shape))
+    if kind == MSE:
+        dx = 2 * (x - y)
+        dy = -dx
+    elif kind == SMOOTH_L1:
+        d = x - y
+        beta = params[1]
+        dx = tg.where(d.abs() < beta, d / beta, d.sign())
+        dy = -dx
+    elif kind == BCE:  # torch's clamps, as the kernel
+        dx = (x - y) / ((1 - x) * x).clamp(min=1e-12)
+        dy = (-x).log1p().clamp(min=-100.0) - x.log().clamp(min=-100.0)
+    else:
+        assert kind == BCE_LOGITS
+        pw = tg.tensor(np.asarray(params[2 + (n if hw else 0):][:n]).reshape(shape)) if hp \
+            else 1.0
+        lw = 1 + (pw - 1) * y
+        dx = (1 - y) - lw * tg.sigmoid(-x)
+        dy = -x + (pw - 1) * tg.nn.functional.softplus(-x)
+    return [_unbroadcast(gg * dx, x.shape), _unbroadcast(gg * dy, y.shape)]
+
+
+def _clamp_tensor_vjp(g, ins, out, params, ints):
+    """torch's masks (as the kernel): x where lo <= x <= hi; lo where x < lo (and lo < hi);
+    hi where x > hi (or hi < lo)."""
+    has_lo, has_hi = ints[:2]
+    x = ins[0]
+    lo = ins[1].detach() if has_lo else None
+    hi = ins[1 + has_lo].detach() if has_hi else None
+    xd = x.detach()
+    if has_lo and has_hi:
+        mx, mlo, mhi = (xd >= lo) * (xd <= hi), (xd < lo) * (lo < hi), ((xd > hi) + (hi < lo)) > 0
+    elif has_lo:
+        mx, mlo, mhi = xd >= lo, xd < lo, None
+    else:
+        mx, mlo, mhi = xd <= hi, None, xd > hi
+    grads = [_unbroadcast(g * mx, x.shape)]
+    if has_lo:
+        grads.append(_unbroadcast(g * mlo, ins[1].shape))
+    if has_hi:
+        grads.append(_unbroadcast(g * mhi, ins[1 + has_lo].shape))
+    return grads
+
+
+def _prod_vjp(g, ins, out, params, ints):
+    """Exact with zeros: no zero -> out / x; one zero -> the product of the others at it and 0
+    elsewhere; more -> 0."""
+    import tapegrad as tg
+    x = ins[0]
+    gk, ok, dims = _kept(x, g, out, ints[0])
+    zero = x.detach() == 0
+    count = zero.sum(dims, keepdim=True) if dims else zero * 1
+    x_safe = tg.where(zero, x * 0 + 1, x)
+    others = x_safe
+    for d in dims:  # torch's prod takes one dim at a time
+        others = others.prod(d, keepdim=True)
+    none = gk * ok / x_safe
+    one = tg.where(zero, gk * others, gk * 0)
+    return [tg.where(count == 0, none, tg.where(count == 1, one, gk * 0))]
+
+
+def _cumprod_vjp(g, ins, out, params, ints):
+    x = ins[0]
+    if not x.ndim:
+        return [g]
+    if (x.detach() == 0).any():
+        raise NotImplementedError("create_graph=True: the backward of CumprodBackward0 with a "
+                                  "zero in its input cannot be differentiated yet")
+    d = ints[0]
+    return [(g * out).flip(d).cumsum(d).flip(d) / x]
+
+
 TENSOR_VJP = {
     "sum": _reduce_vjp, "sum_dim": _reduce_vjp, "mean": _reduce_vjp, "mean_dim": _reduce_vjp,
     "mm": _matmul_vjp, "dot": _matmul_vjp, "mv": _matmul_vjp, "vm": _matmul_vjp,
@@ -329,6 +424,10 @@ TENSOR_VJP = {
     "roll": _roll_vjp, "repeat": _walk_vjp, "where": _where_vjp, "lerp": _lerp_vjp,
     "lerp_scalar": _lerp_vjp, "masked_fill": _masked_fill_vjp,
     "masked_fill_tensor": _masked_fill_vjp, "index_put": _index_put_vjp,
+    "nll_loss": _nll_vjp, "nll_loss2d": _nll_vjp, "mse_loss": _pointwise_loss_vjp,
+    "smooth_l1_loss": _pointwise_loss_vjp, "binary_cross_entropy": _pointwise_loss_vjp,
+    "binary_cross_entropy_with_logits": _pointwise_loss_vjp, "clamp_tensor": _clamp_tensor_vjp,
+    "prod": _prod_vjp, "prod_dim": _prod_vjp, "cumprod": _cumprod_vjp,
 }
 # every view-like op (offset + strides in its ints) and every gather (flat positions in its ints)
 _BY_KERNEL = {"adj_strided": _strided_vjp, "adj_take": _take_vjp}
@@ -381,10 +480,11 @@ def backward_graph(tape, roots: list) -> dict:
             out = _slot_tensor(tape, tab, rec, e, leaves)
             row = tab[e]
             ints = tuple(rec[row[T_IOFS]:row[T_IOFS] + row[T_ICNT]].tolist())
-            params = tuple(fl[row[T_FOFS]:row[T_FOFS] + 2].tolist())
+            fend = tab[e + 1, T_FOFS] if e + 1 < tab.shape[0] else fl.shape[0]
+            params = tuple(fl[row[T_FOFS]:fend].tolist())  # all of the record's floats
             g = g.reshape(out.shape) if tuple(g.shape) != tuple(out.shape) else g
             if op.kind in ("unary", "binary"):
-                gs = _elementwise_vjp(op, g, ins, out, params if op.nfloat else ())
+                gs = _elementwise_vjp(op, g, ins, out, params[:2] if op.nfloat else ())
             elif _rule(op) is not None:
                 gs = _rule(op)(g, ins, out, params, ints)
             elif op.kind == "python" and e in pyops:

@@ -113,10 +113,19 @@ def test_custom_function_backward_is_differentiated_with_create_graph():
     assert g.item() == 6.0 and h.item() == 2.0
 
 
-def test_unsupported_op_names_itself():
-    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+def test_unsupported_case_names_itself():
+    x = tg.tensor([1.0, 0.0], dtype=tg.float64, requires_grad=True)
     y = x.cumprod(0).sum()
     with pytest.raises(NotImplementedError, match=re.escape(
-            "create_graph=True: the backward of CumprodBackward0 (cumprod) cannot be "
-            "differentiated yet")):
+            "create_graph=True: the backward of CumprodBackward0 with a zero in its input cannot "
+            "be differentiated yet")):
         tg.autograd.grad(y, x, create_graph=True)
+
+
+def test_prod_second_derivative_with_a_zero():
+    x = tg.tensor([2.0, 0.0, 3.0], dtype=tg.float64, requires_grad=True)
+    g, = tg.autograd.grad(x.prod(), x, create_graph=True)
+    assert g.tolist() == [0.0, 6.0, 0.0]
+    # d/dx_j of (d prod / d x_1) = product of the elements other than x_1 and x_j
+    h, = tg.autograd.grad(g[1], x)
+    assert h.tolist() == [3.0, 0.0, 2.0]
