@@ -104,7 +104,7 @@ class Tensor:
     @property
     def data(self) -> "Tensor":
         """The values without history (shares memory), as torch's ``.data``."""
-        return _wrap(self._data)
+        return self._alias()
 
     @property
     def device(self) -> str:
@@ -177,8 +177,18 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, with no history."""
-        return _wrap(self._data)
+        """A new leaf sharing this tensor's data, with no history. Changing it in place is
+        still reported to the tapes that saved this data (as torch's shared version counter)."""
+        return self._alias()
+
+    def _alias(self) -> "Tensor":
+        t = _wrap(self._data)
+        if self._tape is not None:
+            from ._tape import resolve
+            t._taped = [(weakref.ref(resolve(self)), self._slot)]
+        elif "_taped" in self.__dict__:
+            t._taped = self._taped  # shared: tapes that reference the leaf's memory
+        return t
 
     def detach_(self) -> "Tensor":
         """Cut this tensor from its history in place."""

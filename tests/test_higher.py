@@ -129,3 +129,28 @@ def test_prod_second_derivative_with_a_zero():
     # d/dx_j of (d prod / d x_1) = product of the elements other than x_1 and x_j
     h, = tg.autograd.grad(g[1], x)
     assert h.tolist() == [3.0, 0.0, 2.0]
+
+
+THIRD_ORDER = {  # one op per family: (function, input shapes)
+    "unary": (lambda x: x.sin() * x.exp(), ((3,),)),
+    "binary": (lambda x, y: x / (y * y + 1.0), ((2, 3), (3,))),
+    "reduction": (lambda x: x.var(0) + x.prod(1).sum() + x.logsumexp(0), ((2, 3),)),
+    "matmul": (lambda a, b: (a @ b).tanh(), ((2, 3), (3, 2))),
+    "softmax": (lambda x: x.log_softmax(1) * x.softmax(0), ((2, 3),)),
+    "views and gathers": (lambda x: x[:, 1:] * x[[0, 1, 1], 0].sum(), ((2, 3),)),
+    "loss": (lambda x, y: tg.nn.functional.mse_loss(x.exp(), y), ((2, 2), (2, 2))),
+}
+
+
+@pytest.mark.parametrize("family", sorted(THIRD_ORDER))
+def test_third_derivatives_match_finite_differences(family):
+    fn, shapes = THIRD_ORDER[family]
+    rng = np.random.default_rng(1)
+    xs = [tg.tensor(rng.uniform(0.2, 1.0, s), requires_grad=True) for s in shapes]
+
+    def first(*xs):  # a vector-Jacobian product, itself differentiable to second order
+        out = fn(*xs)
+        w = tg.tensor(np.linspace(0.5, 1.5, out.numel()).reshape(out.shape))
+        return tg.autograd.grad((out * w).sum(), xs, create_graph=True)
+    # gradgradcheck of the first derivative: third derivatives against differences of second
+    assert gradgradcheck(first, xs, atol=1e-4, rtol=1e-3)

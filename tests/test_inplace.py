@@ -108,3 +108,18 @@ def test_leaf_and_casting_errors():
     with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
                                            "output type Long"):
         tg.tensor([1, 2]).mul_(1.5)
+
+
+def test_changing_a_detached_alias_is_reported_like_torchs_shared_version_counter():
+    x = t([1.0, 2.0])
+    y = x.exp()
+    z = (y * y).sum()
+    alias = y.detach()
+    alias.mul_(2)                 # the same memory as y, which z's backward needs
+    with pytest.raises(RuntimeError, match=re.escape(MSG)):
+        z.backward()
+    w = tg.tensor(np.ones((200, 200)), requires_grad=True)
+    loss = (w * w).sum()
+    w.data.add_(1.0)              # e.g. a hand-written optimizer step before backward
+    with pytest.raises(RuntimeError, match=re.escape(MSG)):
+        loss.backward()

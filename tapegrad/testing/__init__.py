@@ -162,7 +162,7 @@ def gradgradcheck(fn: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6,
     from ..autograd import grad
     from ..factories import tensor
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-    with no_grad():
+    with enable_grad():  # `fn` may itself differentiate (third derivatives)
         outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
