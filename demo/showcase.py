@@ -33,6 +33,14 @@ def check_a_gradient() -> None:
     print(f"  gradcheck of sin(x)·exp(x)/(1+x²) against central differences: {ok}")
 
 
+def second_derivatives() -> None:
+    from tapegrad.func import hessian
+    x = tg.tensor([0.5, 1.0, 2.0], dtype=tg.float64)
+    h = hessian(lambda x: (x.sin() * x ** 2).sum())(x)
+    print(f"  Hessian of sum(sin(x)·x²) at {x.tolist()} (diagonal): "
+          f"{np.round(np.diag(h.numpy()), 4).tolist()}")
+
+
 def tape_speed() -> None:
     x = tg.randn(16, requires_grad=True)
 
@@ -62,5 +70,7 @@ if __name__ == "__main__":
     fit_a_line()
     print("\n== property-test a gradient ==")
     check_a_gradient()
+    print("\n== gradients of gradients ==")
+    second_derivatives()
     print("\n== the flat tape ==")
     tape_speed()
