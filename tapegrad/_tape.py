@@ -146,6 +146,11 @@ class Tape:
         if ints:
             self.pend.extend((opcode, len(ins), *ins, addr, is32, nd, *shape, len(ints), *ints,
                               len(floats)))
+        elif nd == 1 and len(ins) == 1:  # the commonest records, without tuple unpacking
+            self.pend.extend((opcode, 1, ins[0], addr, is32, 1, shape[0], 0, len(floats)))
+        elif nd == 1 and len(ins) == 2:
+            self.pend.extend((opcode, 2, ins[0], ins[1], addr, is32, 1, shape[0], 0,
+                              len(floats)))
         else:
             self.pend.extend((opcode, len(ins), *ins, addr, is32, nd, *shape, 0, len(floats)))
         if floats:
