@@ -156,7 +156,7 @@ def _scatter_into(g, pos: np.ndarray, like):
     """zeros like `like`, with g.flat[k] added at pos[k] (repeats accumulate): recorded."""
     import tapegrad as tg
     z = tg.zeros(like.numel(), dtype=like.dtype)
-    return z.scatter_add(0, tg.tensor(pos), g.reshape(-1)).reshape(like.shape)
+    return z.scatter_add(0, tg.tensor(pos), g.reshape(-1).to(like.dtype)).reshape(like.shape)
 
 
 def _strided_vjp(g, ins, out, params, ints):
@@ -313,7 +313,7 @@ def _index_put_vjp(g, ins, out, params, ints):
     _, first_from_end = np.unique(pos[::-1], return_index=True)
     last[pos.shape[0] - 1 - first_from_end] = True
     ga = g.masked_fill(_filled(out, ints), 0)
-    gb = g.reshape(-1)[tg.tensor(pos)] * tg.tensor(last.astype(np.float64))
+    gb = g.reshape(-1)[tg.tensor(pos)] * tg.tensor(last.astype(np.float64), dtype=g.dtype)
     return [ga, gb.reshape(ins[1].shape)]
 
 
@@ -327,7 +327,7 @@ def _nll_vjp(g, ins, out, params, ints):
     b = i // nd
     t = np.where(w != 0, t, 0)   # ignored targets carry weight 0: any valid position will do
     pos = (b * nc + t) * nd + (i - b * nd)
-    gv = (g if red else g.reshape(-1)) * tg.tensor(-w)
+    gv = (g if red else g.reshape(-1)) * tg.tensor(-w, dtype=g.dtype)
     return [_scatter_into(gv, pos, ins[0])]
 
 
@@ -340,7 +340,7 @@ def _pointwise_loss_vjp(g, ins, out, params, ints):
     x, y = ins
     gg = (g if red else g.reshape(shape)) * params[0]
     if hw:
-        gg = gg * tg.tensor(np.asarray(params[2:2 + n]).reshape(shape))
+        gg = gg * tg.tensor(np.asarray(params[2:2 + n]).reshape(shape), dtype=g.dtype)
     if kind == MSE:
         dx = 2 * (x - y)
         dy = -dx
@@ -354,8 +354,8 @@ def _pointwise_loss_vjp(g, ins, out, params, ints):
         dy = (-x).log1p().clamp(min=-100.0) - x.log().clamp(min=-100.0)
     else:
         assert kind == BCE_LOGITS
-        pw = tg.tensor(np.asarray(params[2 + (n if hw else 0):][:n]).reshape(shape)) if hp \
-            else 1.0
+        pw = tg.tensor(np.asarray(params[2 + (n if hw else 0):][:n]).reshape(shape),
+                       dtype=g.dtype) if hp else 1.0
         lw = 1 + (pw - 1) * y
         dx = (1 - y) - lw * tg.sigmoid(-x)
         dy = -x + (pw - 1) * tg.nn.functional.softplus(-x)

@@ -102,7 +102,7 @@ def _backward_graph(tape, tensor: Tensor, g: np.ndarray, inputs) -> None:
     for t, s in targets:
         if t is None or s not in got or (wanted is not None and id(t) not in wanted):
             continue
-        gt = got[s]
+        gt = got[s] if got[s].dtype is t.dtype else got[s].to(t.dtype)
         for hook in list(t.__dict__.get("_hooks", {}).values()) if t._tape is None else ():
             new = hook(gt)
             gt = gt if new is None else new
@@ -147,6 +147,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
             for s in slots:
                 if s in got:
                     result[k] = got[s] if result[k] is None else result[k] + got[s]
+            if result[k] is not None and result[k].dtype is not inputs[k].dtype:
+                result[k] = result[k].to(inputs[k].dtype)  # as torch: the input's dtype
     elif tape is not None:
         roots = [(_slot(t) if t._tape is not None else -1, g) for t, g in zip(outputs, seeds)]
         tab, adj, live = sweep_tape(tape, [(s, g) for s, g in roots if s >= 0])

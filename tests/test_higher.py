@@ -154,3 +154,19 @@ def test_third_derivatives_match_finite_differences(family):
         return tg.autograd.grad((out * w).sum(), xs, create_graph=True)
     # gradgradcheck of the first derivative: third derivatives against differences of second
     assert gradgradcheck(first, xs, atol=1e-4, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", HIGHER)
+@settings(max_examples=2)
+@given(data=st.data())
+def test_float32_inputs_keep_their_dtype_through_create_graph(name, data):
+    op = OPS[name]
+    inputs = []
+    for x in draw_inputs(data, op.test[0], op.domain):
+        x32 = x.float().detach().requires_grad_()
+        x32.__dict__.update(x.__dict__)   # arguments some specs attach (index_put's key)
+        inputs.append(x32)
+    fn = op.test[1](H(data), *inputs)
+    grads = tg.autograd.grad(_weighted_sum(fn(*inputs)), inputs, create_graph=True,
+                             allow_unused=True)
+    assert all(g is None or g.dtype is tg.float32 for g in grads)
