@@ -6,6 +6,7 @@ each op's front-end in the `ops` package parses its arguments and calls one of t
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -26,13 +27,15 @@ def constant(v, dt) -> np.ndarray:
     """A Python scalar as a 0-d array of the op's dtype, cached: numpy converts a Python float
     on every ufunc call (~0.3 us on a small array); a 0-d array of the right dtype costs nothing
     and gives the same result (the float is rounded to `dt` either way)."""
-    c = _CONSTANTS.get((v, dt))
+    # 0 and -0.0 are equal keys but different constants: the sign goes into the key
+    key = (v, dt) if v else (v, dt, type(v), math.copysign(1.0, v))
+    c = _CONSTANTS.get(key)
     if c is None:
         c = np.array(v, dt if np.can_cast(np.min_scalar_type(v), dt, "same_kind") else None)
-        if v and v == v:  # never cache 0 (it equals -0.0) or NaN (unequal to itself)
+        if v == v:  # NaN is unequal to itself: never found again, so not kept
             if len(_CONSTANTS) > 4096:
                 _CONSTANTS.clear()
-            _CONSTANTS[(v, dt)] = c
+            _CONSTANTS[key] = c
     return c
 
 
@@ -220,9 +223,11 @@ def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple =
     the forward value into `out` (or returns a new array when `out` is None); `ints`/`floats`
     are the record's parameters."""
     if STATE.enabled and any(t._rg for t in inputs):
-        tape = tape_for(*inputs)
-        sl = [slot_in(tape, t, t._data.dtype if t._data.dtype.kind == "f" else dt) for t in inputs]
-        s, view = tape.record(op.code, shape, _prod(shape), dt == _F32, tuple(sl), floats, ints)
+        tape = tape_for1(inputs[0]) if len(inputs) == 1 else tape_for(*inputs)
+        sl = tuple(t._slot if t._tape is tape else
+                   slot_in(tape, t, t._data.dtype if t._data.dtype.kind == "f" else dt)
+                   for t in inputs)
+        s, view = tape.record(op.code, shape, _prod(shape), dt == _F32, sl, floats, ints)
         compute(view)
         return _nonleaf(view, tape, s)
     res = np.asarray(compute(None))
