@@ -142,6 +142,13 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     return apply_unary(HARDTANH, input, float(min_val), float(max_val))
 
 
+def _softmax_rows(z: np.ndarray, d: int, is_log: bool) -> np.ndarray:
+    """(log-)softmax of z = x - max(x) along d."""
+    ez = np.exp(z)
+    total = np.add.reduce(ez, axis=d, keepdims=True)
+    return z - np.log(total) if is_log else ez / total
+
+
 def _softmax(op, name: str, x: Tensor, dim: int, dtype) -> Tensor:
     if dtype is not None:
         x = x.to(as_dtype(dtype))
@@ -154,14 +161,13 @@ def _softmax(op, name: str, x: Tensor, dim: int, dtype) -> Tensor:
     is_log = op is LOG_SOFTMAX
 
     def compute(out):
-        z = xd - np.max(xd, axis=d, keepdims=True) if xd.size else xd
+        if not xd.size:
+            return into(xd.copy(), out)
+        top = np.maximum.reduce(xd, axis=d, keepdims=True)  # ufunc methods: no wrapper cost
+        if np.isfinite(top).all():
+            return into(_softmax_rows(xd - top, d, is_log), out)
         with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as torch
-            if is_log:
-                res = z - np.log(np.sum(np.exp(z), axis=d, keepdims=True))
-            else:
-                ez = np.exp(z)
-                res = ez / np.sum(ez, axis=d, keepdims=True)
-        return into(res, out)
+            return into(_softmax_rows(xd - top, d, is_log), out)
     return apply_kernel(op, (x,), xd.shape, xd.dtype, compute, (outer, shape[d], inner))
 
 
