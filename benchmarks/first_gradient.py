@@ -25,6 +25,9 @@ def launcher(python: str, script: str, cold: bool = False) -> Callable[[], str]:
     """A callable running `script` in a fresh `python` (with empty JIT caches if `cold`)."""
     def go() -> str:
         env = dict(os.environ)
+        # as on a user's machine, Python keeps compiled bytecode (pip did that for torch): a
+        # PYTHONDONTWRITEBYTECODE=1 environment would recompile tapegrad's sources every run
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         with tempfile.TemporaryDirectory(prefix="tapegrad-cold-") as tmp:
             if cold:
                 env["NUMBA_CACHE_DIR"] = os.path.join(tmp, "numba")
