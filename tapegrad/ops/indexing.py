@@ -425,6 +425,13 @@ def _gather_flat(shape: tuple, out_shape: tuple, dim: int, idx: np.ndarray) -> n
     return np.broadcast_to(flat, out_shape)
 
 
+def _require_tensor(value, fn: str, arg: str, position: int) -> None:
+    """torch's TypeError for a non-tensor index/mask/src argument."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{fn}(): argument '{arg}' (position {position}) must be Tensor, not "
+                        f"{type(value).__name__}")
+
+
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The slices at `index` (1-D integer tensor) along `dim`; repeated indices accumulate.
 
@@ -433,9 +440,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     tensor([[2., 2.],
             [5., 5.]])
     """
-    if not isinstance(index, Tensor):
-        raise TypeError(f"index_select(): argument 'index' (position 2) must be Tensor, not "
-                        f"{type(index).__name__}")
+    _require_tensor(index, "index_select", "index", 2)
     xd, ix = input._data, index._data
     nd = xd.ndim
     d = normalize_dim(dim, nd)
@@ -487,9 +492,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     tensor([[1., 1.],
             [4., 3.]])
     """
-    if not isinstance(index, Tensor):
-        raise TypeError(f"gather(): argument 'index' (position 2) must be Tensor, not "
-                        f"{type(index).__name__}")
+    _require_tensor(index, "gather", "index", 2)
     xd, ix = input._data, index._data
     d = normalize_dim(dim, xd.ndim)
     _index_dtype(ix, "gather(): Expected dtype int32/int64 for index")
@@ -549,9 +552,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     >>> tg.zeros(3).scatter_add(0, tg.tensor([0, 0, 2]), tg.tensor([1., 2., 3.]))
     tensor([3., 0., 3.])
     """
-    if not isinstance(src, Tensor):
-        raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not "
-                        f"{type(src).__name__}")
+    _require_tensor(src, "scatter_add", "src", 3)
     xd, ix, sd = input._data, index._data, src._data
     d = normalize_dim(dim, xd.ndim)
     _index_dtype(ix, "scatter(): Expected dtype int32/int64 for index")
@@ -591,9 +592,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     >>> tg.tensor([1., 2., 3.]).masked_fill(tg.tensor([True, False, True]), 0.)
     tensor([0., 2., 0.])
     """
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"masked_fill(): argument 'mask' (position 1) must be Tensor, not "
-                        f"{type(mask).__name__}")
+    _require_tensor(mask, "masked_fill", "mask", 1)
     xd, md = input._data, mask._data
     if md.dtype != np.bool_:
         names = {"int64": "long int", "int32": "int", "float32": "float", "float64": "double"}
