@@ -442,7 +442,7 @@ def supported(op: Op) -> bool:
     return op.kind in ("unary", "binary", "python") or _rule(op) is not None
 
 
-def _slot_tensor(tape, tab, rec, s: int, leaves: dict):
+def _slot_tensor(tape, tab, rec, s: int, leaves: dict, fl_live: np.ndarray):
     """A tensor standing for slot s: the leaf itself, or a handle on the recorded value."""
     from .tensor import _nonleaf, _wrap
     if tab[s, T_OP] == IN_LEAF:
@@ -452,6 +452,9 @@ def _slot_tensor(tape, tab, rec, s: int, leaves: dict):
     ctype = ctypes.c_float if tab[s, T_IS32] else ctypes.c_double
     buf = (ctype * max(n, 1)).from_address(int(tab[s, T_ADDR]))
     view = np.frombuffer(buf, np.float32 if tab[s, T_IS32] else np.float64, n).reshape(shape)
+    lo = fl_live.ctypes.data
+    if lo <= tab[s, T_ADDR] < lo + fl_live.nbytes:
+        view = view.copy()  # a fast-path value kept in the floats, which move as they grow
     return _wrap(view) if tab[s, T_OP] == IN_CONST else _nonleaf(view, tape, s)
 
 
@@ -460,8 +463,9 @@ def backward_graph(tape, roots: list) -> dict:
     {slot: gradient Tensor} for every slot reached (leaves included)."""
     from ._grad_mode import enable_grad
     # everything is read up front: recording the reverse pass may merge this tape into another
-    tab = tape.table()
-    rec, fl = (a.copy() for a in tape.arrays())
+    # (`fl_live`, the floats `tab`'s addresses point into, is kept alive until the end)
+    rec, fl_live, tab, _ = tape.decode()
+    rec, fl = rec.copy(), fl_live.copy()
     leaves = {s: t for t, s in tape.leaves}
     pyops = dict(tape.pyops)
     grads: dict = {}
@@ -476,8 +480,8 @@ def backward_graph(tape, roots: list) -> dict:
                 continue
             op = BY_CODE[op_code]
             ins_slots = rec[tab[e, T_INS]:tab[e, T_INS] + tab[e, T_NIN]].tolist()
-            ins = [_slot_tensor(tape, tab, rec, s, leaves) for s in ins_slots]
-            out = _slot_tensor(tape, tab, rec, e, leaves)
+            ins = [_slot_tensor(tape, tab, rec, s, leaves, fl_live) for s in ins_slots]
+            out = _slot_tensor(tape, tab, rec, e, leaves, fl_live)
             row = tab[e]
             ints = tuple(rec[row[T_IOFS]:row[T_IOFS] + row[T_ICNT]].tolist())
             fend = tab[e + 1, T_FOFS] if e + 1 < tab.shape[0] else fl.shape[0]

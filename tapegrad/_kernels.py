@@ -28,6 +28,16 @@ from numba.extending import intrinsic
 from ._blas import NO_TRANS, TRANS, dgemm_acc
 
 IN_CONST, IN_LEAF = -1, -2   # pseudo-opcodes of input records
+IN_FL = -1                   # record address meaning "the value is in fl" (see above)
+COMPACT = 1 << 40            # first word of a compact record (see above and `compact`)
+
+
+def compact(op: int, nin: int, nints: int, nfloats: int) -> int:
+    """The first word of a compact record: a 0-d float64 value kept in ``fl`` (its last float),
+    ``[word, *inputs, *ints]``: 3 words for a binary op where the full layout takes 9 (every
+    int costs ~13 ns to convert at the next flush)."""
+    assert 0 <= op and 0 <= nin < 16 and 0 <= nints < 16 and 0 < nfloats < 16
+    return COMPACT + (op << 12) + (nin << 8) + (nints << 4) + nfloats
 # columns of the decoded table
 # T_A/T_B: the first two input slots (-1 if absent); all inputs: rec[T_INS : T_INS + T_NIN]
 (T_OP, T_A, T_B, T_ADDR, T_IS32, T_NDIM, T_SHP, T_SIZE, T_ADJ, T_NEED, T_IOFS, T_ICNT,
@@ -91,41 +101,61 @@ def ld(v64, v32, is32, i):
 
 
 @njit(cache=True, error_model="numpy")
-def decode(rec, n):
-    """The fixed-width slot table for the first `n` records of `rec`; and the adjoint size."""
+def decode(rec, n, fl_addr):
+    """The fixed-width slot table for the first `n` records of `rec`; and the adjoint size.
+    `fl_addr` is the address of ``fl`` (values kept there get their address from it)."""
     tab = np.empty((n, TAB_W), np.int64)
     p = 0
     fofs = 1  # fl[0] is a placeholder (np.frombuffer refuses an empty buffer)
     adj = 0
     for s in range(n):
-        op = rec[p]
-        nin = rec[p + 1]
+        head = rec[p]
+        if head >= COMPACT:  # a 0-d float64 whose value is in fl: [head, *inputs, *ints]
+            h = head - COMPACT
+            op = h >> 12
+            nin = (h >> 8) & 15
+            ni = (h >> 4) & 15
+            nf = h & 15
+            tab[s, T_INS] = p + 1
+            tab[s, T_A] = rec[p + 1] if nin > 0 else -1
+            tab[s, T_B] = rec[p + 2] if nin > 1 else -1
+            tab[s, T_IS32] = 0
+            tab[s, T_NDIM] = 0
+            tab[s, T_SHP] = p
+            tab[s, T_IOFS] = p + 1 + nin
+            size = 1
+            p += 1 + nin + ni
+        else:
+            op = head
+            nin = rec[p + 1]
+            tab[s, T_INS] = p + 2
+            tab[s, T_A] = rec[p + 2] if nin > 0 else -1
+            tab[s, T_B] = rec[p + 3] if nin > 1 else -1
+            p += 2 + nin
+            tab[s, T_ADDR] = rec[p]
+            tab[s, T_IS32] = rec[p + 1]
+            nd = rec[p + 2]
+            tab[s, T_NDIM] = nd
+            tab[s, T_SHP] = p + 3
+            size = 1
+            for d in range(nd):
+                size *= rec[p + 3 + d]
+            q = p + 3 + nd
+            ni = rec[q]
+            tab[s, T_IOFS] = q + 1
+            nf = rec[q + 1 + ni]
+            p = q + 2 + ni
         tab[s, T_OP] = op
         tab[s, T_NIN] = nin
-        tab[s, T_INS] = p + 2
-        tab[s, T_A] = rec[p + 2] if nin > 0 else -1
-        tab[s, T_B] = rec[p + 3] if nin > 1 else -1
-        p += 2 + nin
-        tab[s, T_ADDR] = rec[p]
-        tab[s, T_IS32] = rec[p + 1]
-        nd = rec[p + 2]
-        tab[s, T_NDIM] = nd
-        tab[s, T_SHP] = p + 3
-        size = 1
-        for d in range(nd):
-            size *= rec[p + 3 + d]
+        tab[s, T_ICNT] = ni
         tab[s, T_SIZE] = size
         tab[s, T_ADJ] = adj
         adj += size
         tab[s, T_NEED] = 0 if op == IN_CONST else 1
-        q = p + 3 + nd
-        ni = rec[q]
-        tab[s, T_IOFS] = q + 1
-        tab[s, T_ICNT] = ni
-        q += 1 + ni
         tab[s, T_FOFS] = fofs
-        fofs += rec[q]
-        p = q + 1
+        fofs += nf
+        if head >= COMPACT or tab[s, T_ADDR] == IN_FL:
+            tab[s, T_ADDR] = fl_addr + 8 * (fofs - size)
     return tab, adj
 
 
@@ -154,7 +184,7 @@ def sweep(tab, rec, fl, adj, live, env, kernels, pause, start, stop, resume):
 @njit(cache=True, error_model="numpy")
 def shift_inputs(rec, n, shift):
     """Renumber the input slots of the `n` records in `rec` by `shift` (when tapes merge)."""
-    tab, _ = decode(rec, n)
+    tab, _ = decode(rec, n, 0)
     for s in range(n):
         for i in range(tab[s, T_NIN]):
             rec[tab[s, T_INS] + i] += shift

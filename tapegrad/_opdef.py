@@ -66,6 +66,9 @@ class Op:
     usage: str = ""                # how a user calls it (README's op table)
     reads_inputs: bool = True      # the adjoint reads input values (set at registration)
     reads_output: bool = True      # ... or its own output's values
+    scalar: Optional[Callable] = None  # forward on Python floats (the scalar fast path):
+    #                                    f(x), f(x, p0, p1) with params, f(x, y) for binary ops
+    scalar_head: int = 0           # first word of its compact records (`_kernels.compact`)
     extra: dict = field(default_factory=dict)
 
 
@@ -85,6 +88,11 @@ def register(op: Op) -> Op:
     op.keeps_int = bool(op.extra.get("keeps_int"))
     op.float_out = bool(op.extra.get("float_out"))
     op.takes_params = "params" in op.extra
+    op.scalar = op.extra.pop("scalar", None)
+    if op.scalar is not None:  # the value, after p0/p1 when the adjoint reads them
+        from ._kernels import compact
+        nin = 2 if op.kind == "binary" else 1
+        op.scalar_head = compact(op.code, nin, 0, 3 if op.nfloat else 1)
     op.test = op.extra.pop("test", None) or _default_test(op)
     # does the adjoint read input / output values? (in-place changes to them then matter)
     frag = op.gx + " " + op.gy
@@ -121,7 +129,8 @@ def unary(name: str, forward: Callable, grad: str, grad_fn: str, domain: Domain 
     """Register an elementwise one-input op; `grad` is d(loss)/dx for one element.
 
     `forward(x, out)` (a numpy ufunc fits), or `forward(x, p0, p1, out)` when the op declares
-    ``params=(p0, p1)`` (the values its property test uses)."""
+    ``params=(p0, p1)`` (the values its property test uses). ``scalar=`` gives the same
+    forward on Python floats, for the scalar fast path (`_scalar.py`)."""
     return register(Op(name, "unary", grad_fn, forward, grad, "", (domain,), extra=extra))
 
 

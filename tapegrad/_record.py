@@ -15,7 +15,9 @@ from ._dtype import get_default_dtype, result_type
 from ._grad_mode import STATE
 from ._opdef import Op
 from ._tape import Tape, resolve
-from .tensor import Tensor, _nonleaf, _wrap
+from .tensor import Tensor, _nonleaf, _Scalar, _wrap
+from . import _scalar
+from ._scalar import result
 
 _F32 = np.dtype(np.float32)
 
@@ -97,6 +99,10 @@ def float_dtype(np_dtype):
 
 def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=None) -> Tensor:
     """Elementwise one-input op (see `_opdef.unary` for the forward's signature)."""
+    if type(x) is _Scalar and op.scalar is not None and out_dtype is None:
+        r = _scalar.unary(op, x, p0, p1)
+        if r is not None:
+            return r
     xd = x._data
     dt = out_dtype
     if dt is None:
@@ -116,7 +122,7 @@ def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=N
             op.forward(xd, constant(p0, dt), p1, view)
         else:
             op.forward(xd, view)
-        return _nonleaf(view, tape, s)
+        return result(view, tape, s)
     res = op.forward(xd, constant(p0, dt), p1, None) if op.takes_params else op.forward(xd, None)
     return _wrap(res if res.dtype == dt else res.astype(dt))
 
@@ -130,11 +136,12 @@ def unary_function(op: Op, doc: str) -> Callable[[Tensor], Tensor]:
 
     def fn(input: Tensor) -> Tensor:
         tape = input._tape
-        if tape is not None and STATE.enabled and tape.into is None and not tape.freed:
+        if tape is not None and STATE.enabled and tape.ok and type(input) is Tensor:
             xd = input._data
-            s, view = tape.record(code, xd.shape, xd.size, xd.dtype is _F32, (input._slot,))
+            shape = xd.shape
+            s, view = tape.record(code, shape, xd.size, xd.dtype is _F32, (input._slot,))
             forward(xd, view)
-            return _nonleaf(view, tape, s)
+            return _nonleaf(view, tape, s) if shape else result(view, tape, s)
         return apply_unary(op, input)
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = doc
@@ -151,27 +158,33 @@ def binary_operator(op: Op, scalar_op: Op, fallback: Callable) -> Callable:
     def method(self: Tensor, other):
         t = type(other)
         tape = self._tape
-        live = tape is not None and STATE.enabled and tape.into is None and not tape.freed
+        live = tape is not None and STATE.enabled and tape.ok
         if t is Tensor:
             if live:
                 da, db = self._data, other._data
+                shape = da.shape
                 if (other._tape is tape or (other._ser == tape.serial and other._tape is None)
-                        ) and da.shape == db.shape and da.dtype is db.dtype:
-                    s, view = tape.record(code, da.shape, da.size, da.dtype is _F32,
+                        ) and shape == db.shape and da.dtype is db.dtype:
+                    s, view = tape.record(code, shape, da.size, da.dtype is _F32,
                                           (self._slot, other._slot))
                     forward(da, db, view)
-                    return _nonleaf(view, tape, s)
+                    return _nonleaf(view, tape, s) if shape else result(view, tape, s)
             return apply_binary(op, self, other)
         if t is float or t is int:
             xd = self._data
             if live:
                 dt = xd.dtype
-                s, view = tape.record(scode, xd.shape, xd.size, dt is _F32, (self._slot,),
+                shape = xd.shape
+                s, view = tape.record(scode, shape, xd.size, dt is _F32, (self._slot,),
                                       (other, 0.0) if scalar_op.nfloat else ())
                 sforward(xd, constant(other, dt), 0.0, view)
-                return _nonleaf(view, tape, s)
+                return _nonleaf(view, tape, s) if shape else result(view, tape, s)
             if xd.dtype.kind == "f":
                 return apply_unary(scalar_op, self, other, 0.0, xd.dtype)
+        if t is _Scalar and op.scalar is not None:  # a 0-d leaf with a fast scalar
+            r = _scalar.binary(op, self, other)
+            if r is not None:
+                return r
         return fallback(self, other)
     method.__name__ = f"__{op.name}__"
     return method
@@ -212,7 +225,7 @@ def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:
         sb = b._slot if b._tape is tape else slot_in(tape, b, tb if tb.kind == "f" else dt)
         s, view = tape.record(op.code, shape, size, dt is _F32, (sa, sb))
         op.forward(da, db, view)
-        return _nonleaf(view, tape, s)
+        return result(view, tape, s)
     res = op.forward(da, db)
     return _wrap(res if res.dtype == dt else res.astype(dt))
 
@@ -229,6 +242,6 @@ def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple =
                    for t in inputs)
         s, view = tape.record(op.code, shape, _prod(shape), dt == _F32, sl, floats, ints)
         compute(view)
-        return _nonleaf(view, tape, s)
+        return result(view, tape, s)
     res = np.asarray(compute(None))
     return _wrap(res if res.dtype == dt else res.astype(dt))

@@ -69,7 +69,7 @@ class Tape:
 
     __slots__ = ("serial", "pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos",
                  "cap", "n", "inputs", "hooks", "pyops", "dirty", "traces",
-                 "leaves", "consts", "retained", "dead", "freed", "into", "shift", "__weakref__")
+                 "leaves", "consts", "retained", "dead", "freed", "into", "shift", "ok", "__weakref__")
 
     def __init__(self):
         self.serial = next(_SERIALS)        # unique for the process: leaves cache their slot by it
@@ -93,6 +93,7 @@ class Tape:
         self.dirty: dict = {}               # slot -> (expected, actual) version: changed in place
         self.traces: dict = {}              # slot -> user source line (anomaly mode only)
         self.freed = False
+        self.ok = True                      # records may be appended: neither freed nor merged
         self.into: Optional[Tape] = None    # set when merged into another tape ...
         self.shift = 0                      # ... with this slot offset there
 
@@ -192,6 +193,17 @@ class Tape:
             self.consts.append(t)
         return s
 
+    def push(self, rec: tuple, floats: tuple) -> int:
+        """Append one whole record (and its floats); returns its slot. For front-ends that
+        build the record themselves (the scalar fast path, `_scalar.py`)."""
+        s = self.n
+        self.n = s + 1
+        self.pend.extend(rec)
+        self.fpend.extend(floats)
+        if not s & 1023:
+            self._flush()
+        return s
+
     # -- record batches ---------------------------------------------------------------------
     def _flush(self) -> None:
         """Convert the pending records (and floats) into int64 (float64) batches."""
@@ -227,7 +239,7 @@ class Tape:
         self.dirty.update({s + ns: v for s, v in other.dirty.items()})
         self.traces.update({s + ns: v for s, v in other.traces.items()})
         self.n += other.n
-        other.into, other.shift = self, ns
+        other.into, other.shift, other.ok = self, ns, False
         other._release()
 
     def _release(self) -> None:
@@ -246,11 +258,19 @@ class Tape:
     def free(self) -> None:
         self._release()
         self.freed = True
+        self.ok = False
 
     # -- record views (grad_fn, the tape table) -----------------------------------------------
+    def decode(self) -> tuple:
+        """(rec, fl, tab, adjoint size): the records, their floats and the decoded table, whose
+        addresses stay valid until the next record (``fl`` may then move)."""
+        rec, fl = self.arrays()
+        tab, total = decode(rec, self.n, fl.ctypes.data)
+        return rec, fl, tab, total
+
     def table(self) -> np.ndarray:
         """The decoded fixed-width table (columns T_* of `_kernels`); a copy, for inspection."""
-        return decode(self.arrays()[0], self.n)[0]
+        return self.decode()[2]
 
     def fields(self, s: int) -> tuple:
         """(op, input slots, is32, shape) of slot s (decodes the tape: for display only)."""
@@ -276,8 +296,7 @@ def sweep_tape(tape: Tape, roots: list) -> tuple:
     live); `adj` is a scratch buffer, valid until the next sweep in this thread."""
     if tape.freed:
         raise RuntimeError(_FREED_MSG)
-    rec, fl = tape.arrays()
-    tab, total = decode(rec, tape.n)
+    rec, fl, tab, total = tape.decode()
     adj = _scratch(total)
     live = np.zeros(tape.n, np.uint8)
     stop = 0

@@ -67,8 +67,9 @@ class Tensor:
             [2., 2.]])
     """
 
-    # _grad/_retains are rarely set: class defaults + a lazily made __dict__ keep creation cheap
-    __slots__ = ("_data", "_tape", "_slot", "_rg", "__dict__", "__weakref__")
+    # _grad/_retains are rarely set: class defaults + a lazily made __dict__ keep creation cheap;
+    # _val is used by the scalar fast path only (`_Scalar` below)
+    __slots__ = ("_data", "_tape", "_slot", "_rg", "_val", "__dict__", "__weakref__")
     _grad = None
     _retains = False
     _ser = -1  # leaves: serial of the tape whose input slot `_slot` is (see Tape.input_slot)
@@ -192,6 +193,7 @@ class Tensor:
 
     def detach_(self) -> "Tensor":
         """Cut this tensor from its history in place."""
+        self._data  # noqa: B018 -- a fast scalar becomes a plain tensor first (see _Scalar)
         self._tape = None
         self._rg = False
         return self
@@ -444,6 +446,80 @@ class Tensor:
                                f"broadcast to the destination of shape "
                                f"{list(self._data.shape)}") from None
         return self._inplace("copy_", lambda: (self * 0 + s).to(self.dtype), None, s)
+
+
+_F64 = np.dtype(np.float64)
+
+
+class _Small(Tensor):
+    """A small float64 non-leaf of the scalar fast path (`_scalar.py`), whose values are Python
+    floats in `_val` rather than a numpy array: scalar code then costs no numpy call per op.
+
+    Its `_data` is made on first use (a copy: the tape keeps the recorded values), and the object
+    then becomes a plain `Tensor` for good (same layout, so its class can change), so every other
+    code path sees an ordinary tensor. The queries scalar code asks in loops are answered
+    without that."""
+
+    __slots__ = ()
+    _rg = True  # always (a non-leaf): not stored, which saves a little per op
+
+    def __getattr__(self, name: str):
+        if name != "_data":
+            raise AttributeError(f"'Tensor' object has no attribute '{name}'")
+        data = np.array(self._val, np.float64)
+        self.__class__ = Tensor
+        self._data = data
+        self._rg = True
+        return data
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype.float64
+
+    @builtin_method
+    def tolist(self):
+        return self._val if type(self._val) is float else list(self._val)
+
+
+class _Scalar(_Small):
+    """0-d: `_val` is a float."""
+
+    __slots__ = ()
+    shape = property(lambda self: Size(()))
+    ndim = property(lambda self: 0)
+
+    @builtin_method
+    def item(self) -> float:
+        return self._val
+
+    def __float__(self) -> float:
+        return self._val
+
+    def __bool__(self) -> bool:
+        return bool(self._val)
+
+    def __format__(self, spec: str) -> str:
+        return self._val.__format__(spec)
+
+
+class _Vec(_Small):
+    """1-d: `_val` is a tuple of floats (e.g. a few scalars stacked to be softmaxed)."""
+
+    __slots__ = ()
+    shape = property(lambda self: Size((len(self._val),)))
+    ndim = property(lambda self: 1)
+
+    def __len__(self) -> int:
+        return len(self._val)
+
+    def __iter__(self):
+        return iter(self.unbind(0))
+
+
+# they print as what they are to a user: tensors (`isinstance(x, Tensor)` holds; only
+# `type(x) is Tensor` tells them apart)
+for _cls in (_Small, _Scalar, _Vec):
+    _cls.__name__ = _cls.__qualname__ = "Tensor"
 
 
 def normalize_dim(dim: int, ndim: int) -> int:

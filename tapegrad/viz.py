@@ -188,7 +188,9 @@ def _slot_names(tp: Tape, names: dict) -> dict:
 def _values(tp: Tape, tab: np.ndarray, fields: list) -> list:
     """The value of every slot, read from the arena (None when the arena was freed)."""
     from ._kernels import T_ADDR
-    chunks = [(c.ctypes.data, c.ctypes.data + c.nbytes, c) for c in tp.chunks]
+    # the arena, and the floats (where the scalar fast path keeps its values)
+    bufs = tp.chunks + ([] if tp.freed else [tp.fls.data])
+    chunks = [(c.ctypes.data, c.ctypes.data + c.nbytes, c) for c in bufs]
     vals = []
     for s, (_, _, is32, shape) in enumerate(fields):
         addr, size = int(tab[s, T_ADDR]), int(tab[s, T_SIZE])

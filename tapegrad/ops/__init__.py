@@ -3,10 +3,11 @@
 Each module registers its ops (`unary`/`binary`/`kernel` from `_opdef.py`: forward, adjoint,
 torch's grad_fn name, test spec, usage) next to the front-ends that parse torch's arguments. It
 lists its public functions in `__all__` (exported as ``tapegrad.<name>``), the Tensor methods it
-provides in `METHODS`, and in `QUERIES` the methods that print like torch's built-in methods.
+provides in `METHODS`, in `QUERIES` the methods that print like torch's built-in methods, and in
+`SCALAR_METHODS` the fast-path overrides for 0-d float64 non-leaves (`_Scalar`, `_scalar.py`).
 Import order fixes the opcodes.
 """
-from ..tensor import Tensor, builtin_method
+from ..tensor import Tensor, _Scalar, builtin_method
 from . import elementwise, reductions, linalg, shapes, indexing, activations, compare  # noqa: I001
 
 _MODULES = (elementwise, reductions, linalg, shapes, indexing, activations, compare)
@@ -21,6 +22,8 @@ def _bind() -> None:
             setattr(Tensor, name, fn)
         for name, fn in getattr(mod, "QUERIES", {}).items():
             setattr(Tensor, name, builtin_method(fn))
+        for name, fn in getattr(mod, "SCALAR_METHODS", {}).items():
+            setattr(_Scalar, name, fn)
 
 
 _bind()

@@ -15,7 +15,8 @@ import numpy as np
 from .._dtype import as_dtype
 from .._opdef import Domain, kernel, unary
 from .._record import apply_kernel, apply_unary
-from ..tensor import Tensor, normalize_dim
+from .. import _scalar
+from ..tensor import Tensor, _Scalar, _Vec, normalize_dim
 from ._util import into
 
 _KINK0 = Domain(-3.0, 3.0, kinks=(0.0,), gap=0.1)
@@ -52,6 +53,7 @@ SOFTPLUS = unary(
     lambda x, p0, p1, out: into(np.where(x * p0 > p1, x, np.logaddexp(0, x * p0) / p0), out),
     "g if x * p0 > p1 else g / (1.0 + math.exp(-x * p0))", "SoftplusBackward0",
     params=(1.5, 20.0), usage="F.softplus(x, beta, threshold)",
+    scalar=lambda x, p0, p1: x if x * p0 > p1 else math.log1p(math.exp(x * p0)) / p0,
     test=("same", lambda h, x: lambda x: softplus(x, 1.5)))
 LOGSIGMOID = unary(
     "logsigmoid", lambda x, out: into(-np.logaddexp(0, -x), out),
@@ -86,7 +88,7 @@ _TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"
 
 def _floating(x: Tensor, name: str) -> None:
     """torch's error for an activation that has no integer kernel."""
-    if x._data.dtype.kind != "f":
+    if type(x) is not _Scalar and x._data.dtype.kind != "f":
         raise NotImplementedError(f'"{_CPU_NAMES[name]}" not implemented for '
                                   f"'{_TYPE_NAMES.get(x._data.dtype.name, x._data.dtype.name)}'")
 
@@ -122,6 +124,10 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold; no overflow.
     ``F.softplus(tg.tensor([0.]))`` -> ``tensor([0.6931])``."""
+    if type(input) is _Scalar:
+        r = _scalar.unary(SOFTPLUS, input, float(beta), float(threshold))
+        if r is not None:
+            return r
     _floating(input, "softplus")
     return apply_unary(SOFTPLUS, input, float(beta), float(threshold))
 
@@ -150,6 +156,10 @@ def _softmax_rows(z: np.ndarray, d: int, is_log: bool) -> np.ndarray:
 
 
 def _softmax(op, name: str, x: Tensor, dim: int, dtype) -> Tensor:
+    if type(x) is _Vec and dtype is None and (dim == 0 or dim == -1):
+        r = _scalar.softmax_of(x, op is LOG_SOFTMAX, op.code)
+        if r is not None:
+            return r
     if dtype is not None:
         x = x.to(as_dtype(dtype))
     _floating(x, name)

@@ -7,12 +7,14 @@ parse torch's arguments and pick the op.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
 from .._dtype import get_default_dtype, result_type
 from .._kernels_elementwise import erf_ufunc
 from .._opdef import NONZERO, POSITIVE, REAL, Domain, binary, kernel, unary
+from .. import _scalar
 from .._record import (apply_binary, apply_kernel, apply_unary, binary_operator,
                        broadcast_shapes, float_dtype, unary_function)
 from ..tensor import Tensor, _wrap
@@ -21,21 +23,32 @@ from ._util import INF, SCALAR, as_tensor_arg, into
 # ------------------------------------------------------------------------------------------------
 # elementwise, one input
 # ------------------------------------------------------------------------------------------------
-EXP = unary("exp", np.exp, "g * out", "ExpBackward0")
-LOG = unary("log", np.log, "g / x", "LogBackward0", POSITIVE)
-SQRT = unary("sqrt", np.sqrt, "g * 0.5 / out", "SqrtBackward0", POSITIVE)
-SIN = unary("sin", np.sin, "g * math.cos(x)", "SinBackward0")
-COS = unary("cos", np.cos, "-g * math.sin(x)", "CosBackward0")
-TANH = unary("tanh", np.tanh, "g * (1.0 - out * out)", "TanhBackward0")
+EXP = unary("exp", np.exp, "g * out", "ExpBackward0",
+    scalar=math.exp)
+LOG = unary("log", np.log, "g / x", "LogBackward0", POSITIVE,
+    scalar=math.log)
+SQRT = unary("sqrt", np.sqrt, "g * 0.5 / out", "SqrtBackward0", POSITIVE,
+    scalar=math.sqrt)
+SIN = unary("sin", np.sin, "g * math.cos(x)", "SinBackward0",
+    scalar=math.sin)
+COS = unary("cos", np.cos, "-g * math.sin(x)", "CosBackward0",
+    scalar=math.cos)
+TANH = unary("tanh", np.tanh, "g * (1.0 - out * out)", "TanhBackward0",
+    scalar=math.tanh)
 SIGMOID = unary("sigmoid", lambda x, out: into(np.exp(-np.logaddexp(0, -x)), out),
-                "g * out * (1.0 - out)", "SigmoidBackward0")
+                "g * out * (1.0 - out)", "SigmoidBackward0",
+    scalar=lambda x: 1.0 / (1.0 + math.exp(-x)))
 RELU = unary("relu", lambda x, out: np.maximum(x, 0, out=out),
-             "g if x > 0.0 else 0.0", "ReluBackward0", NONZERO, keeps_int=True)
+             "g if x > 0.0 else 0.0", "ReluBackward0", NONZERO, keeps_int=True,
+    scalar=lambda x: x if x > 0.0 or x != x else 0.0)
 ABS = unary("abs", np.abs, "g if x > 0.0 else (-g if x < 0.0 else 0.0)", "AbsBackward0",
-            NONZERO, keeps_int=True)
-NEG = unary("neg", np.negative, "-g", "NegBackward0", keeps_int=True)
+            NONZERO, keeps_int=True,
+    scalar=abs)
+NEG = unary("neg", np.negative, "-g", "NegBackward0", keeps_int=True,
+    scalar=operator.neg)
 RECIPROCAL = unary("reciprocal", lambda x, out: np.divide(1.0, x, out=out),
-                   "-g * out * out", "ReciprocalBackward0", NONZERO)
+                   "-g * out * out", "ReciprocalBackward0", NONZERO,
+    scalar=lambda x: 1.0 / x)
 CLAMP = unary("clamp", lambda x, p0, p1, out: np.clip(x, None if p0 == -INF else p0,
                                                       None if p1 == INF else p1, out=out),
               "g if (x >= p0 and x <= p1) else 0.0", "ClampBackward1",
@@ -45,54 +58,70 @@ CLAMP = unary("clamp", lambda x, p0, p1, out: np.clip(x, None if p0 == -INF else
 # tensor (op) Python scalar; the scalar is p0
 ADD_S = unary("add_scalar", lambda x, p0, p1, out: np.add(x, p0, out), "g", "AddBackward0",
               keeps_int=True, params=(1.5, 0.0), usage="x + 2, 2 + x",
-    test=("same", lambda h, x: lambda x: x + 1.5))
+    test=("same", lambda h, x: lambda x: x + 1.5),
+    scalar=lambda x, p0, p1: x + p0)
 SUB_S = unary("sub_scalar", lambda x, p0, p1, out: np.subtract(x, p0, out), "g",
               "SubBackward0", keeps_int=True, params=(1.5, 0.0),
               usage="x - 2",
-    test=("same", lambda h, x: lambda x: x - 1.5))
+    test=("same", lambda h, x: lambda x: x - 1.5),
+    scalar=lambda x, p0, p1: x - p0)
 RSUB_S = unary("rsub_scalar", lambda x, p0, p1, out: np.subtract(p0, x, out), "-g",
                "RsubBackward1", keeps_int=True, params=(1.5, 0.0),
                usage="2 - x",
-    test=("same", lambda h, x: lambda x: 1.5 - x))
+    test=("same", lambda h, x: lambda x: 1.5 - x),
+    scalar=lambda x, p0, p1: p0 - x)
 MUL_S = unary("mul_scalar", lambda x, p0, p1, out: np.multiply(x, p0, out), "g * p0",
               "MulBackward0", keeps_int=True, params=(-2.5, 0.0),
               usage="x * 2, 2 * x",
-    test=("same", lambda h, x: lambda x: x * -2.5))
+    test=("same", lambda h, x: lambda x: x * -2.5),
+    scalar=lambda x, p0, p1: x * p0)
 DIV_S = unary("div_scalar", lambda x, p0, p1, out: np.true_divide(x, p0, out), "g / p0",
               "DivBackward0", params=(-2.5, 0.0), usage="x / 2",
-    test=("same", lambda h, x: lambda x: x / -2.5))
+    test=("same", lambda h, x: lambda x: x / -2.5),
+    scalar=lambda x, p0, p1: x / p0)
 POW_S = unary("pow_scalar", lambda x, p0, p1, out: np.power(x, p0, out),
               "0.0 if p0 == 0.0 else g * p0 * x ** (p0 - 1.0)", "PowBackward0", POSITIVE,
               keeps_int=True, params=(2.5, 0.0), usage="x ** 2",
-    test=("same", lambda h, x: lambda x: x ** 2.5))
+    test=("same", lambda h, x: lambda x: x ** 2.5),
+    scalar=lambda x, p0, p1: math.pow(x, p0))
 RPOW_S = unary("rpow_scalar", lambda x, p0, p1, out: np.power(p0, x, out),
                "g * out * math.log(p0)", "PowBackward2", params=(1.7, 0.0),
                usage="2 ** x",
-    test=("same", lambda h, x: lambda x: 1.7 ** x))
+    test=("same", lambda h, x: lambda x: 1.7 ** x),
+    scalar=lambda x, p0, p1: math.pow(p0, x))
 
 # more math functions (integer inputs give the default float dtype, as torch)
-LOG1P = unary("log1p", np.log1p, "g / (1.0 + x)", "Log1PBackward0", Domain(-0.9, 3.0))
-EXPM1 = unary("expm1", np.expm1, "g * (out + 1.0)", "Expm1Backward0")
+LOG1P = unary("log1p", np.log1p, "g / (1.0 + x)", "Log1PBackward0", Domain(-0.9, 3.0),
+    scalar=math.log1p)
+EXPM1 = unary("expm1", np.expm1, "g * (out + 1.0)", "Expm1Backward0",
+    scalar=math.expm1)
 LOG2 = unary("log2", np.log2, "g / (x * 0.6931471805599453)", "Log2Backward0", POSITIVE)
 LOG10 = unary("log10", np.log10, "g / (x * 2.302585092994046)", "Log10Backward0", POSITIVE)
 
 
 RSQRT = unary("rsqrt", lambda x, out: np.divide(1.0, np.sqrt(x), out=out),
               "-0.5 * g * out * out * out", "RsqrtBackward0", POSITIVE)
-SQUARE = unary("square", np.square, "2.0 * g * x", "PowBackward0", keeps_int=True)
-TAN = unary("tan", np.tan, "g * (1.0 + out * out)", "TanBackward0", Domain(-1.3, 1.3))
+SQUARE = unary("square", np.square, "2.0 * g * x", "PowBackward0", keeps_int=True,
+    scalar=lambda x: x * x)
+TAN = unary("tan", np.tan, "g * (1.0 + out * out)", "TanBackward0", Domain(-1.3, 1.3),
+    scalar=math.tan)
 ASIN = unary("asin", np.arcsin, "g / math.sqrt(1.0 - x * x)", "AsinBackward0", Domain(-0.9, 0.9))
 ACOS = unary("acos", np.arccos, "-g / math.sqrt(1.0 - x * x)", "AcosBackward0",
              Domain(-0.9, 0.9))
-ATAN = unary("atan", np.arctan, "g / (1.0 + x * x)", "AtanBackward0")
-SINH = unary("sinh", np.sinh, "g * math.cosh(x)", "SinhBackward0")
-COSH = unary("cosh", np.cosh, "g * math.sinh(x)", "CoshBackward0")
-ASINH = unary("asinh", np.arcsinh, "g / math.sqrt(x * x + 1.0)", "AsinhBackward0")
+ATAN = unary("atan", np.arctan, "g / (1.0 + x * x)", "AtanBackward0",
+    scalar=math.atan)
+SINH = unary("sinh", np.sinh, "g * math.cosh(x)", "SinhBackward0",
+    scalar=math.sinh)
+COSH = unary("cosh", np.cosh, "g * math.sinh(x)", "CoshBackward0",
+    scalar=math.cosh)
+ASINH = unary("asinh", np.arcsinh, "g / math.sqrt(x * x + 1.0)", "AsinhBackward0",
+    scalar=math.asinh)
 ACOSH = unary("acosh", np.arccosh, "g / math.sqrt(x * x - 1.0)", "AcoshBackward0",
               Domain(1.1, 3.0))
 ATANH = unary("atanh", np.arctanh, "g / (1.0 - x * x)", "AtanhBackward0", Domain(-0.9, 0.9))
 ERF = unary("erf", lambda x, out: erf_ufunc()(x, out=out),
-            "g * 1.1283791670955126 * math.exp(-x * x)", "ErfBackward0")
+            "g * 1.1283791670955126 * math.exp(-x * x)", "ErfBackward0",
+    scalar=math.erf)
 
 
 # piecewise constant: zero gradient, as torch
@@ -233,18 +262,23 @@ def _scalar_op(op, x: Tensor, c) -> Tensor:
 # ------------------------------------------------------------------------------------------------
 # elementwise, two inputs (broadcasting)
 # ------------------------------------------------------------------------------------------------
-ADD = binary("add", np.add, "g", "g", "AddBackward0")
-SUB = binary("sub", np.subtract, "g", "-g", "SubBackward0")
-MUL = binary("mul", np.multiply, "g * y", "g * x", "MulBackward0")
+ADD = binary("add", np.add, "g", "g", "AddBackward0",
+    scalar=operator.add)
+SUB = binary("sub", np.subtract, "g", "-g", "SubBackward0",
+    scalar=operator.sub)
+MUL = binary("mul", np.multiply, "g * y", "g * x", "MulBackward0",
+    scalar=operator.mul)
 DIV = binary("div", np.true_divide, "g / y", "-g * out / y", "DivBackward0", (REAL, NONZERO),
-             float_out=True)
+             float_out=True,
+    scalar=operator.truediv)
 POW = binary("pow", np.power, "g * y * x ** (y - 1.0)", "g * out * math.log(x)", "PowBackward1",
-             (POSITIVE, REAL))
+             (POSITIVE, REAL),
+    scalar=math.pow)
 
 
 def _arith(op, sop, a, b):
     tb = type(b)
-    if tb is Tensor:
+    if tb is Tensor or isinstance(b, Tensor):  # (subclasses: the scalar fast path's)
         return apply_binary(op, a, b)
     if (tb is float or tb is int) and a._data.dtype.kind == "f":  # the common case, kept short
         return apply_unary(sop, a, b, 0.0, a._data.dtype)
@@ -259,7 +293,7 @@ def add(input, other, *, alpha=1) -> Tensor:
     """input + alpha * other, broadcasting. ``tapegrad.ones(2) + 2`` -> ``tensor([3., 3.])``."""
     if alpha != 1:
         other = other * alpha
-    if type(input) is not Tensor:
+    if not isinstance(input, Tensor):
         return _arith(ADD, ADD_S, other, input)
     return _arith(ADD, ADD_S, input, other)
 
@@ -286,7 +320,7 @@ def rsub(input: Tensor, other) -> Tensor:
 
 def mul(input, other) -> Tensor:
     """Elementwise product, broadcasting."""
-    if type(input) is not Tensor:
+    if not isinstance(input, Tensor):
         return _arith(MUL, MUL_S, other, input)
     return _arith(MUL, MUL_S, input, other)
 
@@ -625,4 +659,39 @@ METHODS = dict(
     erf=erf, sign=sign, floor=floor, ceil=ceil, round=round, trunc=trunc, maximum=maximum,
     minimum=minimum, fmod=fmod, remainder=remainder, atan2=atan2, hypot=hypot, lerp=lerp,
     where=_where_method, __mod__=remainder, __rmod__=_rmod,
+)
+
+
+def _scalar_rdiv(self, c):
+    """c / x for a fast scalar x: reciprocal, then times c (as torch)."""
+    if type(c) is float or type(c) is int:
+        r = _scalar.unary(RECIPROCAL, self)
+        if r is not None:
+            return r * c
+    elif isinstance(c, Tensor):
+        r = _scalar.binary(DIV, c, self)
+        if r is not None:
+            return r
+    return _rdiv(self, c)
+
+
+def _scalar_neg(self):
+    r = _scalar.unary(NEG, self)
+    return neg(self) if r is None else r
+
+
+# the operators of `_Scalar` (0-d float64 non-leaves): the scalar fast path (`_scalar.py`),
+# falling back to the Tensor methods above
+SCALAR_METHODS = dict(
+    __add__=_scalar.operator(ADD, ADD_S, METHODS["__add__"]),
+    __radd__=_scalar.operator(ADD, ADD_S, METHODS["__radd__"], reflected=True),
+    __sub__=_scalar.operator(SUB, SUB_S, METHODS["__sub__"]),
+    __rsub__=_scalar.operator(SUB, RSUB_S, rsub, reflected=True),
+    __mul__=_scalar.operator(MUL, MUL_S, METHODS["__mul__"]),
+    __rmul__=_scalar.operator(MUL, MUL_S, METHODS["__rmul__"], reflected=True),
+    __truediv__=_scalar.operator(DIV, DIV_S, METHODS["__truediv__"]),
+    __rtruediv__=_scalar_rdiv,
+    __pow__=_scalar.operator(POW, POW_S, pow),
+    __rpow__=_scalar.operator(POW, RPOW_S, _rpow, reflected=True),
+    __neg__=_scalar_neg,
 )

@@ -17,7 +17,8 @@ from .._dtype import result_type
 from .._grad_mode import STATE
 from .._opdef import kernel, unary
 from .._record import _F32, apply_kernel, apply_unary, slot_in
-from ..tensor import Tensor, _nonleaf, _wrap, normalize_dim
+from .. import _scalar
+from ..tensor import Tensor, _nonleaf, _Vec, _wrap, normalize_dim
 from ._util import into
 
 # flat identities: reshape/view, dtype casts, clone (recorded with their own output shape/dtype)
@@ -663,8 +664,10 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
 
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join same-shaped tensors along a new dim. ``stack([a, b])``: two (3,) -> (2, 3)."""
-    if type(tensors) is list or type(tensors) is tuple:
-        fast = _stack_scalars(tensors, dim)
+    if (type(tensors) is list or type(tensors) is tuple) and (dim == 0 or dim == -1):
+        fast = _scalar.stack_of(tensors, STACK.code)
+        if fast is None:
+            fast = _stack_scalars(tensors, dim)
         if fast is not None:
             return fast
     tensors = _tensor_list("stack", tensors)
@@ -688,7 +691,7 @@ def _stack_scalars(tensors, dim):
     """`stack` of 0-d float tensors of one dtype, the non-leaves all on one live tape (scalar code
     stacks a few nodes to softmax them): recorded here with no argument parsing; None when the
     case does not apply."""
-    if not tensors or (dim != 0 and dim != -1) or not STATE.enabled:
+    if not tensors or not STATE.enabled:
         return None
     tape = dt = None
     for t in tensors:
@@ -764,6 +767,10 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along `dim`, with it removed. ``x.unbind()``: (2, 3) -> two (3,) rows."""
+    if type(input) is _Vec and (dim == 0 or dim == -1):
+        r = _scalar.unbind_of(input, UNBIND.code)
+        if r is not None:
+            return r
     xd = input._data
     if not xd.ndim:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
@@ -781,7 +788,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
             for i, v in enumerate(xd.tolist()):
                 s, view = record(code, (), 1, is32, ins, (), (i,))
                 view[()] = v
-                outs.append(_nonleaf(view, tape, s))
+                outs.append(_scalar.result(view, tape, s))
             return tuple(outs)
         for i in range(n):
             s, view = record(code, rest, size, is32, ins, (), (i * size,) + st)
