@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 import tapegrad as tg
 import tapegrad.nn.functional as F
+from tapegrad.testing import gradcheck
 
 ERF = np.vectorize(math.erf)
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)
@@ -222,6 +223,57 @@ def test_cross_entropy_label_smoothing_and_extremes_match_torch():
     np.testing.assert_allclose(x.grad.detach().numpy(), [[1.75, -1.6, -0.15], [0, 0, 0]], rtol=1e-10)
 
 
+def test_cross_entropy_probability_targets_match_torch():
+    # values printed by torch 2.13 for the same calls
+    x = t64([[1e4, -1e4, 0.5], [0.25, 2.0, -1.0]], rg=True)
+    y = t64([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]], rg=True)
+    loss = F.cross_entropy(x, y, weight=t64([0.5, 2.0, 1.5]), label_smoothing=0.3)
+    loss.backward()
+    assert loss.item() == pytest.approx(9575.481912050982, rel=1e-13)
+    np.testing.assert_allclose(x.grad.detach().numpy(), [
+        [0.6475, -0.31, -0.33749999999999997],
+        [-0.14674133274557657, 0.20648246910280366, -0.05974113635722697]], rtol=1e-10)
+    np.testing.assert_allclose(y.grad.detach().numpy(), [
+        [0.0, 14000.0, 5249.737499999999],
+        [0.34155895712477574, 0.14123582849910304, 1.6809268713743273]], rtol=1e-10)
+    none = F.cross_entropy(x, y, reduction="none")
+    np.testing.assert_allclose(none.detach().numpy(), [10999.75, 1.9517654692844328], rtol=1e-12)
+    assert type(none.grad_fn).__name__ == "NegBackward0"
+    assert F.cross_entropy(x, y, reduction="sum").item() == pytest.approx(11001.701765469285,
+                                                                           rel=1e-13)
+    assert F.cross_entropy(t64([0.3, -1.0, 2.0]), t64([0.1, 0.6, 0.3])).item() == \
+        pytest.approx(2.17902076654506, rel=1e-13)
+
+
+@st.composite
+def soft_classification(draw):
+    nd = draw(st.integers(1, 3))
+    shape = draw(hnp.array_shapes(min_dims=nd, max_dims=nd, max_side=3))
+    x = draw(hnp.arrays(np.float64, shape, elements=st.floats(-5, 5)))
+    y = draw(hnp.arrays(np.float64, shape, elements=st.floats(0, 1)))
+    c = shape[1] if nd >= 2 else shape[0]
+    w = draw(st.none() | hnp.arrays(np.float64, (c,), elements=st.floats(0.5, 2)))
+    return (x, y, w, draw(st.sampled_from(["mean", "sum", "none"])),
+            draw(st.sampled_from([0.0, 0.25])))
+
+
+@given(case=soft_classification())
+def test_cross_entropy_probability_targets_closed_form_and_gradients(case):
+    x, y, w, red, eps = case
+    cdim = 1 if x.ndim >= 2 else 0
+    c = x.shape[cdim]
+    wt = None if w is None else t64(w)
+    ys = y * (1 - eps) + eps / c
+    wb = np.ones(c) if w is None else w
+    wb = wb.reshape([c if d == cdim else 1 for d in range(x.ndim)])
+    per = -(np.log(_softmax_np(x, cdim)) * ys * wb).sum(cdim)
+    ref = per if red == "none" else per.sum() / (per.size if red == "mean" else 1)
+    out = F.cross_entropy(t64(x), t64(y), wt, reduction=red, label_smoothing=eps)
+    np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-10, atol=1e-10)
+    assert gradcheck(lambda a, b: F.cross_entropy(a, b, wt, reduction=red, label_smoothing=eps),
+                     [t64(x, rg=True), t64(y, rg=True)])
+
+
 def test_nll_loss_all_ignored_mean_is_nan_with_zero_grad():
     x = tg.zeros(2, 3, dtype=tg.float64, requires_grad=True)
     loss = F.nll_loss(x, tg.tensor([-100, -100]))
@@ -247,6 +299,10 @@ def test_nll_loss_all_ignored_mean_is_nan_with_zero_grad():
       "tensor of shape: [3]")),
     (lambda: F.cross_entropy(tg.zeros(3, 4), tg.tensor([0, 1, 2]), label_smoothing=1.5),
      RuntimeError, "label_smoothing must be between 0.0 and 1.0. Got: 1.5"),
+    (lambda: F.cross_entropy(tg.zeros(3, 4), tg.zeros(3, 2)), RuntimeError,
+     "0D or 1D target tensor expected, multi-target not supported"),
+    (lambda: F.cross_entropy(tg.zeros(3, 4), tg.zeros(3, 4), ignore_index=1), RuntimeError,
+     "ignore_index is not supported for floating point target"),
     (lambda: F.one_hot(tg.tensor([0, 3]), 3), RuntimeError,
      "Class values must be smaller than num_classes."),
     (lambda: F.one_hot(tg.tensor([0, -1])), RuntimeError, "Class values must be non-negative."),

@@ -226,19 +226,23 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross entropy of logits and class indices: nll_loss(log_softmax(input, class dim)), with
-    optional label smoothing (torch's formula). Finite for logits like +-1e4.
+    optional label smoothing (torch's formula); or of logits and class probabilities (a float
+    `target` of the input's shape). Finite for logits like +-1e4.
     ``F.cross_entropy(tg.zeros(1, 4), tg.tensor([2]))`` -> ``tensor(1.3863)``."""
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     td = target._data
-    if td.dtype.kind == "f":
-        if td.shape == input._data.shape:
-            raise NotImplementedError("cross_entropy with class probabilities as target is not "
-                                      "supported yet; pass class indices")
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_TORCH_TYPE.get(td.dtype.name, td.dtype.name)}")
     cdim = 1 if input.ndim >= 2 else 0
+    if td.dtype.kind == "f":
+        if td.shape != input._data.shape:
+            if td.ndim > 1:
+                raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+            raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                               f"{_TORCH_TYPE.get(td.dtype.name, td.dtype.name)}")
+        if ignore_index != -100:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, cdim)
     logp = _log_softmax(input, cdim)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0.0:
@@ -259,6 +263,24 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                  else float(kept.size))
         smooth = smooth.sum() / denom if denom else smooth.sum() * float("nan")
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+def _cross_entropy_probs(input: Tensor, target: Tensor, weight, reduction: str,
+                         label_smoothing: float, cdim: int) -> Tensor:
+    """-sum_c w_c y_c log_softmax(x)_c per sample, y smoothed towards uniform; 'mean' divides
+    by the number of samples (not by the weights), as torch. Differentiable in the target too."""
+    logp = _log_softmax(input, cdim)
+    c = logp.shape[cdim]
+    y = target if label_smoothing == 0.0 else target * (1.0 - label_smoothing) + label_smoothing / c
+    terms = logp * y
+    if weight is not None:
+        wshape = [1] * logp.ndim
+        wshape[cdim] = c
+        terms = terms * _wrap(np.asarray(weight._data, logp._data.dtype).reshape(wshape))
+    if reduction == "none":
+        return -terms.sum(cdim)
+    total = -terms.sum()
+    return total if reduction == "sum" else total / (logp.numel() // c if c else 0)
 
 
 # ------------------------------------------------------------------------------------------------
