@@ -10,6 +10,7 @@ loop over a flat scalar tape. No Numba import here: the torch peer imports this 
 """
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -68,6 +69,97 @@ def torch_step(n_ops: int, seed: int = 0):
     return eager_step(torch, n_ops, seed)
 
 
+# -- floors: how fast eager recording of this graph can be in pure Python (forward only) ----------
+def _softmax4(xs: list) -> list:
+    top = max(xs)
+    es = [math.exp(a - top) for a in xs]
+    z = sum(es)
+    return [e / z for e in es]
+
+
+def thin_recorder(n_ops: int, seed: int = 0):
+    """DESIGN.md's floor: floats in, a list-of-tuples tape, no objects, no checks."""
+    leaves, ops = graph(n_ops, seed)
+
+    def step() -> list:
+        tape, vals = [], list(leaves)
+        for op, ins in ops:
+            if op == SOFTPLUS:
+                x = vals[ins[0]]
+                vals.append(math.log1p(math.exp(x)) if x < 20 else x)
+            elif op == SUM4:
+                vals.append(sum(vals[i] for i in ins))
+            elif op == PROD:
+                vals.append(vals[ins[0]] * vals[ins[1]])
+            else:
+                vals.extend(_softmax4([vals[i] for i in ins]))
+            tape.append((op, ins))
+        return vals
+    return step
+
+
+class _Node:
+    """What any eager library returns per op: an object with a value, a tape and a slot."""
+
+    __slots__ = ("val", "tape", "slot", "__dict__", "__weakref__")
+
+    def _new(self, v: float, rec: tuple) -> "_Node":
+        tape = self.tape
+        r = _Node.__new__(_Node)
+        r.val, r.tape, r.slot = v, tape, len(tape.vals)
+        tape.vals.append(v)
+        tape.recs += rec
+        return r
+
+    def __add__(self, o):
+        return self._new(self.val + o.val, (1, self.slot, o.slot))
+
+    def __radd__(self, c):
+        return self._new(self.val + c, (2, self.slot))
+
+    def __mul__(self, o):
+        return self._new(self.val * o.val, (3, self.slot, o.slot))
+
+    def softplus(self):
+        x = self.val
+        return self._new(math.log1p(math.exp(x)) if x < 20 else x, (4, self.slot))
+
+
+class _Tape:
+    def __init__(self):
+        self.vals, self.recs = [], []
+
+
+def object_recorder(n_ops: int, seed: int = 0):
+    """The floor with what a tensor library cannot avoid: one object per value (operator
+    dispatch on it) and a flat int tape converted to int64 for a compiled sweep."""
+    leaves, ops = graph(n_ops, seed)
+
+    def step() -> np.ndarray:
+        tape = _Tape()
+        nodes = []
+        for v in leaves:
+            r = _Node.__new__(_Node)
+            r.val, r.tape, r.slot = v, tape, len(tape.vals)
+            tape.vals.append(v)
+            nodes.append(r)
+        for op, ins in ops:
+            if op == SOFTPLUS:
+                nodes.append(nodes[ins[0]].softplus())
+            elif op == SUM4:
+                nodes.append(sum(nodes[i] for i in ins))
+            elif op == PROD:
+                nodes.append(nodes[ins[0]] * nodes[ins[1]])
+            else:
+                picks = [nodes[i] for i in ins]
+                first = picks[0]
+                stacked = first._new(0.0, (5, *(p.slot for p in picks)))
+                for k, v in enumerate(_softmax4([p.val for p in picks])):
+                    nodes.append(first._new(v, (6, stacked.slot, k)))
+        return np.fromiter(tape.recs, np.int64, len(tape.recs))
+    return step
+
+
 def flat_tape(n_ops: int, seed: int = 0) -> tuple:
     """The graph as arrays for the reference: one scalar entry per node (a softmax is 4 entries,
     entry k computing output k)."""
@@ -111,4 +203,10 @@ def run(cfg: Config, sizes: tuple = (2_000, 10_000)) -> list:
                             notes=[f"{th.median / n_ops * 1e9:,.0f} ns per op"]))
         rows.append(Row(name, "Numba reference (hand-written)", ref, 1.0,
                         ratio(ref, th) if th else None))
+        for label, floor in (("floor: pure-Python recorder, forward only", thin_recorder),
+                             ("floor: + an object per value, int64 tape, forward only",
+                              object_recorder)):
+            fl = measure(floor(n_ops), reps)
+            rows.append(Row(name, label, fl, ratio(fl, ref), ratio(fl, th) if th else None,
+                            notes=[f"{fl.median / n_ops * 1e9:,.0f} ns per op"]))
     return rows

@@ -270,22 +270,20 @@ _STACK_TAILS: dict = {}  # n -> a stack record's words after its inputs
 def stack_of(tensors, code: int) -> Optional[_Vec]:
     """`stack` (dim 0) of `_Scalar`s on one live tape (and 0-d float64 leaves), as a `_Vec`."""
     tape = None
-    for t in tensors:
-        if type(t) is _Scalar:
-            tape = t._tape
-            break
-    if tape is None or not STATE.enabled:
-        return None
     slots = []
     vals = []
-    for t in tensors:
-        if type(t) is _Scalar and t._tape is tape:
-            slots.append(t._slot)
-            vals.append(t._val)
-        else:
+    for t in tensors:  # the common case: all fast scalars of one tape
+        if type(t) is not _Scalar:
             break
-    if len(slots) < len(tensors) or not tape.ok:  # leaves, or several tapes
-        if not all([isinstance(t, Tensor) for t in tensors]):
+        if tape is None:
+            tape = t._tape
+        elif t._tape is not tape:
+            break
+        slots.append(t._slot)
+        vals.append(t._val)
+    if len(slots) < len(tensors) or tape is None or not tape.ok:  # leaves, or several tapes
+        if not any([type(t) is _Scalar for t in tensors]) or not all(
+                [isinstance(t, Tensor) for t in tensors]):
             return None
         tape = _common_tape(*tensors)
         if tape is None:
@@ -295,6 +293,8 @@ def stack_of(tensors, code: int) -> Optional[_Vec]:
             return None
         slots = [p[0] for p in ps]
         vals = [p[1] for p in ps]
+    if not STATE.enabled:
+        return None
     n = len(slots)
     vals = tuple(vals)  # (a list would stay tracked by the garbage collector)
     tail = _STACK_TAILS.get(n)

@@ -470,6 +470,7 @@ class _Small(Tensor):
         self.__class__ = Tensor
         self._data = data
         self._rg = True
+        del self._val  # (a plain tensor's value is its _data only)
         return data
 
     @property
