@@ -42,26 +42,21 @@ _SERIALS = itertools.count()  # .grad accumulation into shared leaves from sever
 
 
 class _Buffer:
-    """A growable 1-D numpy array: appends copy into spare capacity, doubling when full."""
+    """A 1-D numpy array grown by batches: they are kept as a list and joined when viewed (one
+    copy per view that follows appends, none per append)."""
 
-    __slots__ = ("data", "n")
+    __slots__ = ("parts",)
 
     def __init__(self, dtype, first=()):
-        self.data = np.zeros(64, dtype)
-        self.n = 0
-        self.append(np.asarray(first, dtype))
+        self.parts = [np.asarray(first, dtype)]
 
     def append(self, arr: np.ndarray) -> None:
-        k = arr.shape[0]
-        if self.n + k > self.data.shape[0]:
-            grown = np.empty(max(2 * self.data.shape[0], self.n + k), self.data.dtype)
-            grown[:self.n] = self.data[:self.n]
-            self.data = grown
-        self.data[self.n:self.n + k] = arr
-        self.n += k
+        self.parts.append(arr)
 
     def view(self) -> np.ndarray:
-        return self.data[:self.n]
+        if len(self.parts) > 1:
+            self.parts = [np.concatenate(self.parts)]
+        return self.parts[0]
 
 
 class Tape:
