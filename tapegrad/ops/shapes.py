@@ -800,6 +800,15 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     return tuple(_select(UNBIND, input, d, i) for i in range(xd.shape[d]))
 
 
+def _vec_unbind(self, dim: int = 0) -> tuple:
+    """`unbind` of a `_Vec` (the scalar fast path): straight to its elements."""
+    if dim == 0 or dim == -1:
+        r = _scalar.unbind_of(self, UNBIND.code)
+        if r is not None:
+            return r
+    return unbind(self, dim)
+
+
 __all__ = ['reshape', 'permute', 'transpose', 't', 'to', 'clone', 'contiguous',
            'flatten', 'unflatten', 'squeeze', 'unsqueeze', 'broadcast_to', 'movedim', 'moveaxis',
            'flip', 'roll', 'narrow', 'tril', 'triu', 'diagonal', 'cat', 'concat', 'concatenate',
@@ -815,3 +824,5 @@ METHODS = dict(
     long=lambda self: to(self, np.int64), int=lambda self: to(self, np.int32),
     bool=lambda self: to(self, np.bool_),
 )
+# methods of `_Vec` (a few float64 scalars stacked, on the scalar fast path)
+VEC_METHODS = dict(unbind=_vec_unbind)
