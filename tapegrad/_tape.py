@@ -42,21 +42,26 @@ _SERIALS = itertools.count()  # .grad accumulation into shared leaves from sever
 
 
 class _Buffer:
-    """A 1-D numpy array grown by batches: they are kept as a list and joined when viewed (one
-    copy per view that follows appends, none per append)."""
+    """A growable 1-D numpy array: appends copy into spare capacity, doubling when full."""
 
-    __slots__ = ("parts",)
+    __slots__ = ("data", "n")
 
     def __init__(self, dtype, first=()):
-        self.parts = [np.asarray(first, dtype)]
+        self.data = np.zeros(64, dtype)
+        self.n = 0
+        self.append(np.asarray(first, dtype))
 
     def append(self, arr: np.ndarray) -> None:
-        self.parts.append(arr)
+        k = arr.shape[0]
+        if self.n + k > self.data.shape[0]:
+            grown = np.empty(max(2 * self.data.shape[0], self.n + k), self.data.dtype)
+            grown[:self.n] = self.data[:self.n]
+            self.data = grown
+        self.data[self.n:self.n + k] = arr
+        self.n += k
 
     def view(self) -> np.ndarray:
-        if len(self.parts) > 1:
-            self.parts = [np.concatenate(self.parts)]
-        return self.parts[0]
+        return self.data[:self.n]
 
 
 class Tape:

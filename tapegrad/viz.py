@@ -189,7 +189,7 @@ def _values(tp: Tape, tab: np.ndarray, fields: list) -> list:
     """The value of every slot, read from the arena (None when the arena was freed)."""
     from ._kernels import T_ADDR
     # the arena, and the floats (where the scalar fast path keeps its values)
-    bufs = tp.chunks + ([] if tp.freed else [tp.fls.view()])
+    bufs = tp.chunks + ([] if tp.freed else [tp.fls.data])
     chunks = [(c.ctypes.data, c.ctypes.data + c.nbytes, c) for c in bufs]
     vals = []
     for s, (_, _, is32, shape) in enumerate(fields):
