@@ -14,6 +14,7 @@ fixed-width table. See docs/architecture.md.
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import weakref
 from typing import Optional
@@ -41,6 +42,44 @@ GRAD_LOCK = threading.Lock()
 _SERIALS = itertools.count()  # .grad accumulation into shared leaves from several threads
 
 
+class _Pool(threading.local):
+    """Memory of dead tapes (arena chunks, record buffers), reused by the next tapes of this
+    thread. Fresh memory costs a page fault per 4 KiB on first touch (~2-4 µs each on this
+    machine's VM), more than filling it: a training loop or a scalar graph rebuilt every step
+    would pay that for every tape. Only arrays nothing else refers to are kept (no tensor's
+    `_data` view, no caller's copy of the records), up to `_POOL_MAX` bytes."""
+
+    def __init__(self):
+        self.free: dict = {}   # (dtype, length) -> [arrays]
+        self.nbytes = 0
+
+
+_POOL = _Pool()
+_POOL_MAX = 1 << 26  # bytes
+
+
+def _take(n: int, dtype) -> np.ndarray:
+    """An uninitialised array of `n` elements, from the pool when it has one of that size."""
+    stack = _POOL.free.get((dtype, n))
+    if stack:
+        arr = stack.pop()
+        _POOL.nbytes -= arr.nbytes
+        return arr
+    return np.empty(n, dtype)
+
+
+def _give(arrays: list) -> None:
+    """Keep those of `arrays` no one else references for reuse (the caller passes a list that
+    is their only holder)."""
+    for i in range(len(arrays)):
+        arr = arrays[i]
+        # references: the list, `arr`, getrefcount's argument; a view or a caller adds one
+        if (sys.getrefcount(arr) == 3 and arr.base is None and arr.nbytes >= 4096
+                and _POOL.nbytes + arr.nbytes <= _POOL_MAX):
+            _POOL.free.setdefault((arr.dtype, arr.shape[0]), []).append(arr)
+            _POOL.nbytes += arr.nbytes
+
+
 class _Buffer:
     """A growable 1-D numpy array: appends copy into spare capacity, doubling when full."""
 
@@ -54,9 +93,10 @@ class _Buffer:
     def append(self, arr: np.ndarray) -> None:
         k = arr.shape[0]
         if self.n + k > self.data.shape[0]:
-            grown = np.empty(max(2 * self.data.shape[0], self.n + k), self.data.dtype)
+            grown = _take(max(2 * self.data.shape[0], self.n + k), self.data.dtype)
             grown[:self.n] = self.data[:self.n]
-            self.data = grown
+            self.data, old = grown, [self.data]
+            _give(old)
         self.data[self.n:self.n + k] = arr
         self.n += k
 
@@ -102,7 +142,7 @@ class Tape:
         cap = min(max(self.cap * 2, _FIRST_CHUNK), _MAX_CHUNK)
         while cap < nbytes:
             cap *= 2
-        self.cur = np.empty(cap // 8, np.float64)
+        self.cur = _take(cap // 8, np.dtype(np.float64))
         self.cur32 = self.cur.view(np.float32)
         self.chunks.append(self.cur)
         self.base = self.cur.ctypes.data
@@ -244,6 +284,8 @@ class Tape:
 
     def _release(self) -> None:
         """Drop the values and the input references (records stay, so grad_fn still prints)."""
+        self.cur = self.cur32 = None
+        _give(self.chunks)
         self.chunks = []
         self.cur = self.cur32 = None
         self.pos, self.cap = 0, -1
@@ -254,6 +296,16 @@ class Tape:
         self.hooks = {}
         self.pyops = {}
         self.dirty = {}
+
+    def __del__(self) -> None:  # the last tensor of this tape is gone: its memory is reusable
+        try:
+            self.cur = self.cur32 = None
+            _give(self.chunks)
+            bufs = [self.recs.data, self.fls.data]
+            self.recs.data = self.fls.data = None
+            _give(bufs)
+        except Exception:  # noqa: BLE001 -- never raise from a finalizer (interpreter exit)
+            pass
 
     def free(self) -> None:
         self._release()

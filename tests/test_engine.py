@@ -155,3 +155,16 @@ def test_matmul_adjoint_without_blas_matches_blas(monkeypatch):
     without = grads()
     for x, y in zip(with_blas, without):
         np.testing.assert_allclose(x, y, rtol=1e-12)
+
+
+def test_memory_of_dead_tapes_is_reused_only_when_nothing_refers_to_it():
+    from tapegrad import _tape
+    x = tg.ones(3000, requires_grad=True)
+    y = x * 2.0 + 1.0  # y's data is a view into its tape's arena: that chunk stays y's
+    y.sum().backward()  # frees the tape
+    kept = y.detach().numpy().copy()
+    for k in range(30):  # later tapes, of the same sizes, take the pooled memory
+        w = tg.full((3000,), float(k), requires_grad=True)
+        (w * 5.0 - 7.0).sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), kept)
+    assert 0 < _tape._POOL.nbytes <= _tape._POOL_MAX
