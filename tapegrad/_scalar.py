@@ -42,14 +42,6 @@ def scalar(v: float, tape, slot: int) -> _Scalar:
     return t
 
 
-def vec(vals: tuple, tape, slot: int) -> _Vec:
-    t = _new(_Vec)
-    t._val = vals
-    t._tape = tape
-    t._slot = slot
-    return t
-
-
 def result(view: np.ndarray, tape, slot: int) -> Tensor:
     """The tensor for a value the general path recorded into `view`: a `_Scalar` when it is a
     0-d float64 (so that scalar code continues on the fast path), else a plain non-leaf."""
@@ -115,7 +107,13 @@ def binary(op: Op, a, b) -> Optional[_Scalar]:
         v = op.scalar(pa[1], pb[1])
     except FLOAT_ERRORS:
         return None
-    return scalar(v, tape, _push_many(tape, [op.scalar_head, pa[0], pb[0]], [v], 1))
+    s = tape.n
+    tape.n = s + 1
+    tape.pend += (op.scalar_head, pa[0], pb[0])
+    tape.fpend.append(v)
+    if not s & 1023:
+        tape._flush()
+    return scalar(v, tape, s)
 
 
 _HEADS: dict = {}
@@ -162,10 +160,10 @@ def unary(op: Op, x: _Scalar, p0: float = 0.0, p1: float = 0.0) -> Optional[_Sca
 
 def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False) -> Callable:
     """A `_Scalar`'s ``__add__``-style method: `op` with another scalar, `number_op` (the number
-    as p0) with a Python number; the hottest lines of scalar code, so both are recorded inline.
-    Anything else goes to `binary` and then to `generic` (the Tensor method)."""
-    f2, f1, with_p = op.scalar, number_op.scalar, number_op.nfloat
-    head2, head1 = op.scalar_head, number_op.scalar_head
+    as p0) with a Python number. Two scalars of one tape are the hottest case of scalar code, so
+    that one is recorded inline (the lines of `binary` without its generality); anything else
+    goes to `unary`/`binary` and then to `generic` (the Tensor method)."""
+    f2, head2 = op.scalar, op.scalar_head
 
     def method(self, other):
         tape = self._tape
@@ -189,24 +187,8 @@ def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False) 
                     r._slot = s
                     return r
             elif t is float or t is int:
-                try:
-                    v = f1(self._val, other, 0.0)
-                except FLOAT_ERRORS:
-                    return generic(self, other)
-                s = tape.n
-                tape.n = s + 1
-                tape.pend += (head1, self._slot)
-                if with_p:
-                    tape.fpend += (other, 0.0, v)
-                else:
-                    tape.fpend.append(v)
-                if not s & 1023:
-                    tape._flush()
-                r = _new(_Scalar)
-                r._val = v
-                r._tape = tape
-                r._slot = s
-                return r
+                r = unary(number_op, self, other, 0.0)
+                return generic(self, other) if r is None else r
         if t is _Scalar or t is Tensor:
             r = binary(op, other, self) if reflected else binary(op, self, other)
             if r is not None:
@@ -216,18 +198,6 @@ def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False) 
         return generic(self, other)
     method.__name__ = f"__{'r' if reflected else ''}{op.name}__"
     return method
-
-
-def _push_many(tape, recs: list, vals: list, n: int) -> int:
-    """Append `n` records (their ints concatenated in `recs`) whose floats are `vals`; returns
-    the first slot."""
-    s = tape.n
-    tape.n = s + n
-    tape.pend += recs
-    tape.fpend += vals
-    if (s >> 10) != ((s + n) >> 10):
-        tape._flush()
-    return s
 
 
 def softmax_of(x: _Vec, is_log: bool, code: int) -> Optional[_Vec]:
