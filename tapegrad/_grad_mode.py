@@ -6,10 +6,19 @@ import threading
 
 
 class _State(threading.local):
-    enabled = True
+    enabled = True   # grad mode
+    anomaly = False  # anomaly mode (`autograd.set_detect_anomaly`)
+    fast = True      # enabled and not anomaly: the scalar fast path may record (`_scalar.py`)
 
 
 STATE = _State()
+
+
+def set_modes(enabled: bool, anomaly: bool) -> None:
+    """Set this thread's grad and anomaly modes (and the fast path's combined flag)."""
+    STATE.enabled = enabled
+    STATE.anomaly = anomaly
+    STATE.fast = enabled and not anomaly
 
 
 def is_grad_enabled() -> bool:
@@ -24,10 +33,10 @@ class _GradMode:
 
     def __enter__(self):
         self._prev = STATE.enabled
-        STATE.enabled = self.mode
+        set_modes(self.mode, STATE.anomaly)
 
     def __exit__(self, *exc):
-        STATE.enabled = self._prev
+        set_modes(self._prev, STATE.anomaly)
         return False
 
     def __call__(self, fn):
@@ -69,13 +78,13 @@ class set_grad_enabled(_GradMode):
     def __init__(self, mode: bool):
         self._prev = STATE.enabled
         self.mode = bool(mode)
-        STATE.enabled = self.mode
+        set_modes(self.mode, STATE.anomaly)
 
     def __enter__(self):
         pass
 
     def __call__(self, fn):
-        STATE.enabled = self._prev  # used as a decorator: do not change the mode now
+        set_modes(self._prev, STATE.anomaly)  # used as a decorator: do not change the mode now
         mode = self.mode
 
         @functools.wraps(fn)

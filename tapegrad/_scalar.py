@@ -92,7 +92,7 @@ def operand(tape, t) -> Optional[tuple]:
 def binary(op: Op, a, b) -> Optional[_Scalar]:
     """`op(a, b)` on the fast path when both are scalars of one live tape (at least one a
     `_Scalar`); None otherwise (or on a float error)."""
-    if not STATE.enabled:
+    if not STATE.fast:
         return None
     tape = a._tape if type(a) is _Scalar else b._tape
     if not tape.ok or (a._tape is not tape and a._tape is not None) or (
@@ -136,7 +136,7 @@ def unary(op: Op, x: _Scalar, p0: float = 0.0, p1: float = 0.0) -> Optional[_Sca
         tape = _common_tape(x)
         if tape is None:
             return None
-    if not STATE.enabled:
+    if not STATE.fast:
         return None
     try:
         v = op.scalar(x._val, p0, p1) if op.takes_params else op.scalar(x._val)
@@ -168,7 +168,7 @@ def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False) 
     def method(self, other):
         tape = self._tape
         t = type(other)
-        if tape.ok and STATE.enabled:
+        if tape.ok and STATE.fast:
             if t is _Scalar and not reflected:
                 if other._tape is tape:
                     try:
@@ -204,7 +204,7 @@ def softmax_of(x: _Vec, is_log: bool, code: int) -> Optional[_Vec]:
     """(log_)softmax of a `_Vec` (its only dim), in Python floats, recorded with the general
     path's record (ints: outer, n, inner)."""
     tape = x._tape
-    if not tape.ok or not STATE.enabled:
+    if not tape.ok or not STATE.fast:
         return None
     xs = x._val
     top = max(xs)
@@ -263,7 +263,7 @@ def stack_of(tensors, code: int) -> Optional[_Vec]:
             return None
         slots = [p[0] for p in ps]
         vals = [p[1] for p in ps]
-    if not STATE.enabled:
+    if not STATE.fast:
         return None
     n = len(slots)
     vals = tuple(vals)  # (a list would stay tracked by the garbage collector)
@@ -289,7 +289,7 @@ def stack_of(tensors, code: int) -> Optional[_Vec]:
 def unbind_of(x: _Vec, code: int) -> Optional[tuple]:
     """The elements of a `_Vec` as `_Scalar`s (the general path's unbind records)."""
     tape = x._tape
-    if not tape.ok or not STATE.enabled:
+    if not tape.ok or not STATE.fast:
         return None
     a = x._slot
     vals = x._val

@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ._grad_mode import STATE, no_grad
+from ._grad_mode import STATE, no_grad, set_modes
 from ._kernels import IN_CONST, T_IS32, T_NEED
 from . import _tape as _tape_mod
 from ._opdef import BY_CODE, python_op
@@ -454,6 +454,7 @@ def set_detect_anomaly(mode: bool) -> None:
     >>> tg.autograd.set_detect_anomaly(True); tg.autograd.set_detect_anomaly(False)
     """
     _tape_mod.ANOMALY.enabled = bool(mode)
+    set_modes(STATE.enabled, bool(mode))  # (no scalar fast path: it records no source lines)
     # recording is traced while any thread asks for it (the cheap path is restored after)
     _tape_mod.Tape.record = _record_traced if mode else _plain_record
 

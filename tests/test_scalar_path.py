@@ -244,3 +244,13 @@ def test_the_benchmark_graph_matches_the_numba_reference():
     got = tapegrad_step(300, seed=3)()
     want = scalar_graph(*flat_tape(300, seed=3))
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_anomaly_mode_names_the_line_of_a_scalar_op():
+    x = leaf(0.5)
+    with tg.autograd.detect_anomaly():
+        y = fast(x)
+        z = tg.sqrt(y - 0.5) * 0.0  # sqrt'(0) is inf, times 0: nan  # the line named
+        with pytest.raises(RuntimeError, match="the line named"):
+            z.backward()
+    assert type(fast(x)) is _Scalar  # the fast path is back after anomaly mode
