@@ -231,12 +231,14 @@ def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:
 
 
 def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple = (),
-                 floats: tuple = ()) -> Tensor:
+                 floats: tuple = (), tape=None) -> Tensor:
     """An op with a hand-written adjoint (or a shape-changing identity): `compute(out)` writes
     the forward value into `out` (or returns a new array when `out` is None); `ints`/`floats`
-    are the record's parameters."""
+    are the record's parameters. `tape`: record there if it is live (the pieces of one split
+    of a leaf go on one tape)."""
     if STATE.enabled and any(t._rg for t in inputs):
-        tape = tape_for1(inputs[0]) if len(inputs) == 1 else tape_for(*inputs)
+        if tape is None or not tape.ok:
+            tape = tape_for1(inputs[0]) if len(inputs) == 1 else tape_for(*inputs)
         sl = tuple(t._slot if t._tape is tape else
                    slot_in(tape, t, t._data.dtype if t._data.dtype.kind == "f" else dt)
                    for t in inputs)

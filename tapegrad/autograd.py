@@ -402,13 +402,35 @@ def _class(name: str) -> type:
     return cls
 
 
+# ops whose pieces come from one call and share one node in torch (unbind, split, chunk)
+_PIECES = ("unbind", "split", "split_sizes")
+
+
 def grad_fn_for(tape, slot: int) -> GradFn:
     op = BY_CODE[tape.fields(slot)[0]]
     if op.kind == "python":  # torch names a custom Function's node <Class>Backward
         first = max((e for e in tape.pyops if e <= slot), default=None)
         if first is not None:
             return _class(f"{tape.pyops[first].cls.__name__}Backward")(tape, slot)
+    if op.name in _PIECES:
+        slot = _first_piece(tape, slot)
     return _class(op.grad_fn)(tape, slot)
+
+
+def _first_piece(tape, slot: int) -> int:
+    """The first piece of the call that made piece `slot`: each piece is one record, and a call's
+    pieces are consecutive records of one op on one input, the first at offset 0 (its first
+    int); so all pieces of a call get one (equal) node, as in torch."""
+    from ._kernels import T_IOFS, T_INS, T_OP
+    tab = tape.table()
+    rec = tape.arrays()[0]
+
+    def key(s):
+        return tab[s, T_OP], rec[tab[s, T_INS]]
+
+    while slot > 0 and rec[tab[slot, T_IOFS]] != 0 and key(slot - 1) == key(slot):
+        slot -= 1
+    return slot
 
 
 def _node_for_slot(tape, s: int):

@@ -360,3 +360,19 @@ def test_errors_match_torch(call, exc, msg):
     with pytest.raises(exc) as info:
         call()
     assert str(info.value) == msg
+
+
+def test_pieces_of_one_call_share_one_grad_fn_as_in_torch():
+    x = tg.randn(3, 2, requires_grad=True)  # a leaf: its pieces still go on one tape
+    a, b, c = x.unbind()
+    a2, _, _ = x.unbind()
+    assert a.grad_fn == b.grad_fn == c.grad_fn and a.grad_fn != a2.grad_fn
+    assert type(a.grad_fn).__name__ == "UnbindBackward0"
+    assert a.grad_fn.next_functions[0][0].variable is x
+    p, q = x.split(2)
+    r, s = x.chunk(2)
+    assert p.grad_fn == q.grad_fn and r.grad_fn == s.grad_fn and p.grad_fn != r.grad_fn
+    rows = list(x * 2.0)
+    assert rows[0].grad_fn == rows[2].grad_fn
+    (a.sum() + q.sum() * 2 + x.unbind(1)[1].sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 2], [0, 1], [2, 3]])

@@ -301,9 +301,11 @@ def _take(view: np.ndarray):
         view if view.flags.writeable else view.copy())
 
 
-def _strided(op, x: Tensor, view: np.ndarray, offset: int, strides: tuple) -> Tensor:
+def _strided(op, x: Tensor, view: np.ndarray, offset: int, strides: tuple,
+             tape=None) -> Tensor:
     """Record `view` (a view of x's data) as x's C-order buffer read at offset + strides."""
-    return apply_kernel(op, (x,), view.shape, x._data.dtype, _take(view), (offset,) + strides)
+    return apply_kernel(op, (x,), view.shape, x._data.dtype, _take(view), (offset,) + strides,
+                        tape=tape)
 
 
 def _flat(op, x: Tensor, shape: tuple) -> Tensor:
@@ -527,19 +529,30 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     return apply_kernel(ROLL, (input,), xd.shape, xd.dtype, compute, shape + per_dim)
 
 
-def _along(op, x: Tensor, d: int, start: int, length: int) -> Tensor:
+def _along(op, x: Tensor, d: int, start: int, length: int, tape=None) -> Tensor:
     """x's elements start..start+length-1 along dim d (a strided view)."""
     xd = x._data
     st = _cstrides(xd.shape)
     idx = (slice(None),) * d + (slice(start, start + length),)
-    return _strided(op, x, xd[idx], start * st[d] if length else 0, st)
+    return _strided(op, x, xd[idx], start * st[d] if length else 0, st, tape)
 
 
-def _select(op, x: Tensor, d: int, i: int) -> Tensor:
+def _select(op, x: Tensor, d: int, i: int, tape=None) -> Tensor:
     """x's element i along dim d, which is dropped (a strided view)."""
     xd = x._data
     st = _cstrides(xd.shape)
-    return _strided(op, x, xd[(slice(None),) * d + (i,)], i * st[d], st[:d] + st[d + 1:])
+    return _strided(op, x, xd[(slice(None),) * d + (i,)], i * st[d], st[:d] + st[d + 1:], tape)
+
+
+def _pieces(make, n: int) -> tuple:
+    """`make(i, tape)` for i < n, all recorded on the first piece's tape: the pieces of one call
+    are consecutive records there (so they share one grad_fn node, as in torch)."""
+    out, tape = [], None
+    for i in range(n):
+        p = make(i, tape)
+        tape = p._tape
+        out.append(p)
+    return tuple(out)
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -743,7 +756,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         sizes = [min(k, n - s) for s in range(0, n, k)] if n else [0]
         op = SPLIT
     starts = np.cumsum([0] + sizes[:-1]).tolist()
-    return tuple(_along(op, tensor, d, s, k) for s, k in zip(starts, sizes))
+    return _pieces(lambda i, tape: _along(op, tensor, d, starts[i], sizes[i], tape), len(sizes))
 
 
 def _split_method(self: Tensor, split_size, dim: int = 0) -> tuple:
@@ -761,7 +774,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     d = normalize_dim(dim, len(shape))
     n = shape[d]
     if not n:  # torch: `chunks` empty pieces
-        return tuple(_along(SPLIT_SIZES, input, d, 0, 0) for _ in range(chunks))
+        return _pieces(lambda i, tape: _along(SPLIT_SIZES, input, d, 0, 0, tape), chunks)
     return split(input, -(-n // chunks), d)
 
 
@@ -797,7 +810,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
         return tuple(outs)
     if not input._rg or not STATE.enabled:
         return tuple(_wrap(r) for r in (np.moveaxis(xd, d, 0) if d else xd))
-    return tuple(_select(UNBIND, input, d, i) for i in range(xd.shape[d]))
+    return _pieces(lambda i, tape: _select(UNBIND, input, d, i, tape), xd.shape[d])
 
 
 def _vec_unbind(self, dim: int = 0) -> tuple:
