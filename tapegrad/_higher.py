@@ -137,6 +137,11 @@ def _matmul_vjp(g, ins, out, params, ints):
     return [_unbroadcast(ga, a2.shape).reshape(a.shape), _unbroadcast(gb, b2.shape).reshape(b.shape)]
 
 
+def _addmm_vjp(g, ins, out, params, ints):
+    bias, a, b = ins
+    return [_unbroadcast(g, bias.shape), g @ b.transpose(-1, -2), a.transpose(-1, -2) @ g]
+
+
 def _permute_vjp(g, ins, out, params, ints):
     inv = [0] * len(ints)
     for i, p in enumerate(ints):
@@ -415,7 +420,7 @@ def _cumprod_vjp(g, ins, out, params, ints):
 TENSOR_VJP = {
     "sum": _reduce_vjp, "sum_dim": _reduce_vjp, "mean": _reduce_vjp, "mean_dim": _reduce_vjp,
     "mm": _matmul_vjp, "dot": _matmul_vjp, "mv": _matmul_vjp, "vm": _matmul_vjp,
-    "bmm": _matmul_vjp, "matmul_batched": _matmul_vjp,
+    "bmm": _matmul_vjp, "matmul_batched": _matmul_vjp, "addmm": _addmm_vjp,
     "permute": _permute_vjp, "transpose": _permute_vjp, "t": _permute_vjp,
     "softmax": _softmax_vjp, "log_softmax": _log_softmax_vjp, "cat": _cat_vjp, "stack": _cat_vjp,
     "scatter_add": _scatter_add_vjp, "max": _amax_vjp, "min": _amax_vjp, "amax": _amax_vjp,

@@ -399,9 +399,27 @@ def gemm_acc(dgemm, ta, tb, m, n, k, a, b, c):
 def adj_matmul(e, tab, rec, fl, adj, live, env):
     """out[..., m, n] = a[..., m, k] @ b[..., k, n] with broadcast batch dims:
     ga += g @ b^T and gb += a^T @ g, accumulated by dgemm straight into the adjoints."""
+    _matmul_adjoints(e, tab[e, T_A], tab[e, T_B], tab, rec, adj, live, env)
+
+
+@njit(cache=True, error_model="numpy")
+def adj_addmm(e, tab, rec, fl, adj, live, env):
+    """out[m, n] = bias + a[m, k] @ b[k, n], inputs (bias, a, b), bias of n or m * n values:
+    the matmul's adjoints, and gbias[j] += sum_i g[i, j] (or gbias += g)."""
+    ins = tab[e, T_INS]
+    bias, a, b = rec[ins], rec[ins + 1], rec[ins + 2]
+    _matmul_adjoints(e, a, b, tab, rec, adj, live, env)
+    if not tab[bias, T_NEED]:
+        return
+    go, gb, nb, size = tab[e, T_ADJ], tab[bias, T_ADJ], tab[bias, T_SIZE], tab[e, T_SIZE]
+    for i in range(size):
+        adj[gb + i % nb] += adj[go + i]
+    live[bias] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def _matmul_adjoints(e, a, b, tab, rec, adj, live, env):
     o = e
-    a = tab[e, T_A]
-    b = tab[e, T_B]
     ba, m, k = _mat_dims(tab, rec, a, True)
     bb, k2, n = _mat_dims(tab, rec, b, False)
     nbd = max(ba.shape[0], bb.shape[0])

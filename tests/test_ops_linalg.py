@@ -93,3 +93,17 @@ def test_matmul_grad_fn_names_follow_torch():
 def test_linalg_errors(call, exc, msg):
     with pytest.raises(exc, match=re.escape(msg)):
         call()
+
+
+def test_addmm_scales_broadcasts_and_errors_like_torch():
+    rng = np.random.default_rng(1)
+    c, a, b = rng.normal(size=(2, 1)), rng.normal(size=(2, 3)), rng.normal(size=(3, 4))
+    t = [tg.tensor(v, requires_grad=True) for v in (c, a, b)]
+    out = tg.addmm(*t, beta=0.5, alpha=2.0)  # (2, 1) bias and scales: by its parts
+    np.testing.assert_allclose(out.detach().numpy(), 0.5 * c + 2.0 * a @ b, rtol=1e-12)
+    assert gradcheck(lambda c, a, b: tg.addmm(c, a, b, beta=0.5, alpha=2.0), t)
+    assert type(tg.addmm(t[0][0, :1].expand(4), t[1], t[2]).grad_fn).__name__ == "AddmmBackward0"
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x3\)"):
+        tg.addmm(t[0], t[1], t[2].t())
+    with pytest.raises(RuntimeError, match="mat1 must be a matrix, got 1-D tensor"):
+        tg.addmm(t[0], t[1][0], t[2])

@@ -447,3 +447,18 @@ def test_one_hot_matches_numpy(t, extra):
     np.testing.assert_array_equal(out.detach().numpy(), np.eye(n, dtype=np.int64)[t])
     if t.size:
         assert F.one_hot(tg.tensor(t)).shape[-1] == int(t.max()) + 1
+
+
+def test_linear_grad_fns_follow_torch():
+    # names printed by torch 2.13 for F.linear on 1-D, 2-D and 3-D inputs
+    w, b = t64(np.ones((4, 3)), True), t64(np.ones(4), True)
+    want = {(3,): ("ViewBackward0", "SqueezeBackward4"), (2, 3): ("AddmmBackward0", "MmBackward0"),
+            (5, 2, 3): ("ViewBackward0", "UnsafeViewBackward0")}
+    for shape, (with_bias, without) in want.items():
+        x = t64(np.ones(shape), True)
+        assert type(F.linear(x, w, b).grad_fn).__name__ == with_bias
+        assert type(F.linear(x, w).grad_fn).__name__ == without
+    node = F.linear(t64(np.ones((2, 3)), True), w, b).grad_fn
+    assert [type(n).__name__ for n, _ in node.next_functions] == [
+        "AccumulateGrad", "AccumulateGrad", "TBackward0"]
+    assert node.next_functions[0][0].variable is b

@@ -30,6 +30,7 @@ from ..ops.activations import (
 from ..ops.activations import log_softmax as _log_softmax
 from ..ops.activations import softmax as _softmax
 from ..ops.elementwise import relu, sigmoid, tanh
+from ..ops.linalg import addmm
 from ..tensor import Tensor, _wrap
 
 _PROB = Domain(0.05, 0.95)
@@ -115,10 +116,15 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 # ------------------------------------------------------------------------------------------------
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """input @ weight.T + bias. ``F.linear(tg.ones(1, 2), tg.ones(3, 2)).shape`` ->
-    ``tapegrad.Size([1, 3])``."""
-    out = input @ weight.t()
-    return out if bias is None else out + bias
+    """input @ weight.T + bias (one `addmm` on the rows, as torch).
+    ``F.linear(tg.ones(1, 2), tg.ones(3, 2)).shape`` -> ``tapegrad.Size([1, 3])``."""
+    if bias is None or input.ndim == 0 or weight.ndim != 2:
+        out = input @ weight.t()
+        return out if bias is None else out + bias
+    if input.ndim == 2:
+        return addmm(bias, input, weight.t())
+    rows = addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
+    return rows.reshape(*input.shape[:-1], rows.shape[-1])
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -30,6 +30,18 @@ MATMUL_BATCHED = kernel("matmul_batched", "adj_matmul", "UnsafeViewBackward0",
                         usage="a @ b (batched, broadcast)", test=("bmm", lambda h, a, b: matmul))
 
 
+def _addmm_inputs(h) -> tuple:
+    m, k, n = (h.draw(h.st.integers(1, 3)) for _ in range(3))
+    bias = h.draw(h.st.sampled_from([(n,), (1, n), (m, n)]))
+    return h.tensor(bias), h.tensor((m, k)), h.tensor((k, n))
+
+
+# bias + a @ b in one entry: F.linear with a bias (torch's node for it)
+ADDMM = kernel("addmm", "adj_addmm", "AddmmBackward0",
+               usage="F.linear(x, w, b), addmm(bias, a, b)",
+               test=(_addmm_inputs, lambda h, bias, a, b: addmm))
+
+
 def _shape_str(s) -> str:
     return "x".join(str(n) for n in s)
 
@@ -74,6 +86,31 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     op = {(1, 1): DOT, (2, 2): MM, (2, 1): MV, (1, 2): VM}.get((len(sa), len(sb)),
                                                                MATMUL_BATCHED)
     return _matmul(op, a, b, shape)
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """beta * input + alpha * (mat1 @ mat2), `input` broadcast to the product's shape.
+
+    >>> import tapegrad as tg
+    >>> tg.addmm(tg.ones(3), tg.ones(2, 4), tg.ones(4, 3)).tolist()
+    [[5.0, 5.0, 5.0], [5.0, 5.0, 5.0]]
+    """
+    for name, t in (("mat1", mat1), ("mat2", mat2)):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
+    (m, k), (k2, n) = mat1.shape, mat2.shape
+    if k != k2:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {k2}x{n})")
+    bias = as_tensor_arg(input, "input")
+    bd, ad, cd = bias._data, mat1._data, mat2._data
+    if beta != 1 or alpha != 1 or bd.shape not in ((n,), (1, n), (m, n)) or not (
+            bd.dtype == ad.dtype == cd.dtype and bd.dtype.kind == "f"):
+        return bias * beta + matmul(mat1, mat2) * alpha  # the general case, by its parts
+
+    def compute(out):
+        prod = np.matmul(ad, cd, out=out)
+        return np.add(prod, bd, out=prod)
+    return apply_kernel(ADDMM, (bias, mat1, mat2), (m, n), ad.dtype, compute)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -216,6 +253,6 @@ def _arrange(t: Tensor, sub: str, order: list) -> Tensor:
     return t.permute(perm) if perm != tuple(range(len(perm))) else t
 
 
-__all__ = ["matmul", "mm", "bmm", "mv", "dot", "outer", "einsum"]
-METHODS = dict(matmul=matmul, mm=mm, bmm=bmm, mv=mv, dot=dot, outer=outer, __matmul__=matmul,
+__all__ = ["matmul", "mm", "addmm", "bmm", "mv", "dot", "outer", "einsum"]
+METHODS = dict(matmul=matmul, mm=mm, addmm=addmm, bmm=bmm, mv=mv, dot=dot, outer=outer, __matmul__=matmul,
                __rmatmul__=lambda self, other: matmul(other, self))
