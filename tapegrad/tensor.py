@@ -313,6 +313,8 @@ class Tensor:
         """The shape, or one dimension's length."""
         if dim is None:
             return Size(self._data.shape)
+        if not self._data.ndim:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[normalize_dim(dim, self._data.ndim)]
 
     @builtin_method
@@ -492,6 +494,18 @@ class _Scalar(_Small):
     @builtin_method
     def item(self) -> float:
         return self._val
+
+    @builtin_method
+    def dim(self) -> int:
+        return 0
+
+    @builtin_method
+    def size(self, dim: Optional[int] = None):
+        return Size(()) if dim is None else Tensor.size(self, dim)
+
+    @builtin_method
+    def numel(self) -> int:
+        return 1
 
     def __float__(self) -> float:
         return self._val

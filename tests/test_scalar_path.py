@@ -145,6 +145,10 @@ def test_a_fast_scalar_is_a_tensor_to_the_user():
     assert (y.shape, y.ndim, y.dtype, y.item(), float(y), f"{y:.2f}", y.requires_grad,
             y.is_leaf) == (tg.Size([]), 0, tg.float64, 1.5, 1.5, "1.50", True, False)
     assert type(y.grad_fn).__name__ == "MulBackward0"
+    assert (y.dim(), y.numel(), y.size(), int(y), bool(y)) == (0, 1, tg.Size([]), 1, True)
+    assert type(y) is _Scalar  # none of these needed a numpy array
+    with pytest.raises(IndexError, match="Dimension specified as 0 but tensor has no dimensions"):
+        y.size(0)
     assert repr(y) == "tensor(1.5000, dtype=tapegrad.float64, grad_fn=<MulBackward0>)"
     assert type(y) is Tensor  # printing needed its numpy data: now a plain tensor
     z = y * 2.0  # ... which still records (and gives a fast scalar again)
