@@ -131,13 +131,13 @@ def _head(code: int, nin: int, nints: int, nfloats: int) -> int:
 def unary(op: Op, x: _Scalar, p0: float = 0.0, p1: float = 0.0) -> Optional[_Scalar]:
     """`op(x)` (`p0`, `p1`: its float parameters) on the fast path; None when it does not
     apply (or on a float error)."""
+    if not STATE.fast:
+        return None
     tape = x._tape
     if not tape.ok:
         tape = _common_tape(x)
         if tape is None:
             return None
-    if not STATE.fast:
-        return None
     try:
         v = op.scalar(x._val, p0, p1) if op.takes_params else op.scalar(x._val)
     except FLOAT_ERRORS:
@@ -239,6 +239,8 @@ _STACK_TAILS: dict = {}  # n -> a stack record's words after its inputs
 
 def stack_of(tensors, code: int) -> Optional[_Vec]:
     """`stack` (dim 0) of `_Scalar`s on one live tape (and 0-d float64 leaves), as a `_Vec`."""
+    if not STATE.fast:
+        return None
     tape = None
     slots = []
     vals = []
@@ -263,8 +265,6 @@ def stack_of(tensors, code: int) -> Optional[_Vec]:
             return None
         slots = [p[0] for p in ps]
         vals = [p[1] for p in ps]
-    if not STATE.fast:
-        return None
     n = len(slots)
     vals = tuple(vals)  # (a list would stay tracked by the garbage collector)
     tail = _STACK_TAILS.get(n)
