@@ -29,3 +29,15 @@ def test_seed_cell_prints_what_torch_printed(i, seed_run):
 @pytest.fixture(scope="module")
 def seed_run():
     return seed.run()
+
+
+def test_the_showcase_of_make_demo_runs():
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", "demo.showcase"], cwd=root, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    for section in ("== fit y = 3x - 0.5", "against central differences: True",
+                    "== the flat tape ==", "== scalar code ==", "µs per op"):
+        assert section in out.stdout
