@@ -61,7 +61,7 @@ def _live_tape(t: Tensor):
 def tape_for1(t: Tensor) -> Tape:
     """The tape an op on `t` alone records on (the common case, kept short)."""
     tp = t._tape
-    if tp is not None and tp.into is None and not tp.freed:
+    if tp is not None and tp.ok:
         return tp
     tp = _live_tape(t)
     return tp if tp is not None else Tape()
@@ -111,7 +111,7 @@ def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=N
             dt = float_dtype(dt)
     if x._rg and STATE.enabled:
         tape = x._tape
-        if tape is None or tape.into is not None or tape.freed:
+        if tape is None or not tape.ok:
             tape = tape_for1(x)
             a = slot_in(tape, x, xd.dtype)
         else:
@@ -218,7 +218,7 @@ def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:
         dt = float_dtype(dt)
     if (a._rg or b._rg) and STATE.enabled:
         tape = a._tape
-        if tape is None or tape.into is not None or tape.freed or (
+        if tape is None or not tape.ok or (
                 b._tape is not None and b._tape is not tape):
             tape = tape_for(a, b)
         sa = a._slot if a._tape is tape else slot_in(tape, a, ta if ta.kind == "f" else dt)

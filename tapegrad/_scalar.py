@@ -33,12 +33,20 @@ _new = object.__new__
 FLOAT_ERRORS = (ArithmeticError, ValueError)
 
 
-def scalar(v: float, tape, slot: int) -> _Scalar:
-    """The `_Scalar` for slot `slot` of `tape`, of value `v`."""
-    t = _new(_Scalar)
-    t._val = v
+def _record(tape, words: tuple, floats: tuple, cls=_Scalar, val=None):
+    """Append a record whose value is in its floats (`words`: a compact record for a `_Scalar`,
+    whose value is the last float; a full one with address IN_FL for a `_Vec` of value `val`)
+    and return the tensor of its slot."""
+    s = tape.n
+    tape.n = s + 1
+    tape.pend += words
+    tape.fpend += floats
+    if not s & 1023:
+        tape._flush()
+    t = _new(cls)
+    t._val = floats[-1] if val is None else val
     t._tape = tape
-    t._slot = slot
+    t._slot = s
     return t
 
 
@@ -107,13 +115,7 @@ def binary(op: Op, a, b) -> Optional[_Scalar]:
         v = op.scalar(pa[1], pb[1])
     except FLOAT_ERRORS:
         return None
-    s = tape.n
-    tape.n = s + 1
-    tape.pend += (op.scalar_head, pa[0], pb[0])
-    tape.fpend.append(v)
-    if not s & 1023:
-        tape._flush()
-    return scalar(v, tape, s)
+    return _record(tape, (op.scalar_head, pa[0], pb[0]), (v,))
 
 
 _HEADS: dict = {}
@@ -142,26 +144,13 @@ def unary(op: Op, x: _Scalar, p0: float = 0.0, p1: float = 0.0) -> Optional[_Sca
         v = op.scalar(x._val, p0, p1) if op.takes_params else op.scalar(x._val)
     except FLOAT_ERRORS:
         return None
-    s = tape.n
-    tape.n = s + 1
-    tape.pend += (op.scalar_head, x._slot)
-    if op.nfloat:
-        tape.fpend += (p0, p1, v)
-    else:
-        tape.fpend.append(v)
-    if not s & 1023:
-        tape._flush()
-    r = _new(_Scalar)
-    r._val = v
-    r._tape = tape
-    r._slot = s
-    return r
+    return _record(tape, (op.scalar_head, x._slot), (p0, p1, v) if op.nfloat else (v,))
 
 
 def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False) -> Callable:
     """A `_Scalar`'s ``__add__``-style method: `op` with another scalar, `number_op` (the number
     as p0) with a Python number. Two scalars of one tape are the hottest case of scalar code, so
-    that one is recorded inline (the lines of `binary` without its generality); anything else
+    that one is recorded inline (`binary` + `_record` without their generality); anything else
     goes to `unary`/`binary` and then to `generic` (the Tensor method)."""
     f2, head2 = op.scalar, op.scalar_head
 
@@ -221,17 +210,7 @@ def softmax_of(x: _Vec, is_log: bool, code: int) -> Optional[_Vec]:
     except FLOAT_ERRORS:
         return None
     n = len(xs)
-    s = tape.n
-    tape.n = s + 1
-    tape.pend += (code, 1, x._slot, IN_FL, 0, 1, n, 3, 1, n, 1, n)
-    tape.fpend += vals
-    if not s & 1023:
-        tape._flush()
-    r = _new(_Vec)
-    r._val = vals
-    r._tape = tape
-    r._slot = s
-    return r
+    return _record(tape, (code, 1, x._slot, IN_FL, 0, 1, n, 3, 1, n, 1, n), vals, _Vec, vals)
 
 
 _STACK_TAILS: dict = {}  # n -> a stack record's words after its inputs
@@ -270,20 +249,7 @@ def stack_of(tensors, code: int) -> Optional[_Vec]:
     tail = _STACK_TAILS.get(n)
     if tail is None:
         tail = _STACK_TAILS[n] = (IN_FL, 0, 1, n, n + 1, 0) + (1,) * n + (n,)
-    s = tape.n
-    tape.n = s + 1
-    pend = tape.pend
-    pend += (code, n)
-    pend += slots
-    pend += tail
-    tape.fpend += vals
-    if not s & 1023:
-        tape._flush()
-    r = _new(_Vec)
-    r._val = vals
-    r._tape = tape
-    r._slot = s
-    return r
+    return _record(tape, (code, n, *slots, *tail), vals, _Vec, vals)
 
 
 def unbind_of(x: _Vec, code: int) -> Optional[tuple]:

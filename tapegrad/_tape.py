@@ -22,6 +22,7 @@ from typing import Optional
 import numpy as np
 
 from ._blas import DGEMM
+from ._grad_mode import STATE
 from ._kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NIN, T_OP, T_SHP, T_SIZE,
                        consumers, decode, opcodes, shift_inputs, sweep)
 from ._sweep import kernel_table
@@ -109,7 +110,8 @@ class Tape:
 
     __slots__ = ("serial", "pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos",
                  "cap", "n", "inputs", "hooks", "pyops", "dirty", "traces",
-                 "leaves", "consts", "retained", "dead", "freed", "into", "shift", "ok", "__weakref__")
+                 "leaves", "consts", "retained", "dead", "freed", "into", "shift", "ok",
+                 "__weakref__")
 
     def __init__(self):
         self.serial = next(_SERIALS)        # unique for the process: leaves cache their slot by it
@@ -233,17 +235,6 @@ class Tape:
             self.consts.append(t)
         return s
 
-    def push(self, rec: tuple, floats: tuple) -> int:
-        """Append one whole record (and its floats); returns its slot. For front-ends that
-        build the record themselves (the scalar fast path, `_scalar.py`)."""
-        s = self.n
-        self.n = s + 1
-        self.pend.extend(rec)
-        self.fpend.extend(floats)
-        if not s & 1023:
-            self._flush()
-        return s
-
     # -- record batches ---------------------------------------------------------------------
     def _flush(self) -> None:
         """Convert the pending records (and floats) into int64 (float64) batches."""
@@ -284,10 +275,9 @@ class Tape:
 
     def _release(self) -> None:
         """Drop the values and the input references (records stay, so grad_fn still prints)."""
-        self.cur = self.cur32 = None
+        self.cur = self.cur32 = None  # (so that the chunks are only referenced by the list)
         _give(self.chunks)
         self.chunks = []
-        self.cur = self.cur32 = None
         self.pos, self.cap = 0, -1
         self.inputs = {}
         self.leaves = []
@@ -299,8 +289,7 @@ class Tape:
 
     def __del__(self) -> None:  # the last tensor of this tape is gone: its memory is reusable
         try:
-            self.cur = self.cur32 = None
-            _give(self.chunks)
+            self._release()
             bufs = [self.recs.data, self.fls.data]
             self.recs.data = self.fls.data = None
             _give(bufs)
@@ -361,7 +350,7 @@ def sweep_tape(tape: Tape, roots: list) -> tuple:
     pause = np.zeros(tape.n, np.uint8)
     if tape.hooks or tape.pyops:
         pause[list(tape.hooks) + list(tape.pyops)] = 1
-    watch = ANOMALY.enabled and _NanWatch(tape, tab, rec, adj)
+    watch = STATE.anomaly and _NanWatch(tape, tab, rec, adj)
     if watch:
         pause[:] = 1  # anomaly mode: back to Python after every entry, to catch the first NaN
     resume = -1
@@ -401,13 +390,6 @@ def _check_modified(tape: Tape, tab, rec, live) -> None:
             f"expected version {expected} instead. Hint: enable anomaly detection to find the "
             f"operation that failed to compute its gradient, with "
             f"tapegrad.autograd.set_detect_anomaly(True).")
-
-
-class _Anomaly(threading.local):
-    enabled = False
-
-
-ANOMALY = _Anomaly()
 
 
 class _NanWatch:

@@ -422,8 +422,7 @@ def _first_piece(tape, slot: int) -> int:
     pieces are consecutive records of one op on one input, the first at offset 0 (its first
     int); so all pieces of a call get one (equal) node, as in torch."""
     from ._kernels import T_IOFS, T_INS, T_OP
-    tab = tape.table()
-    rec = tape.arrays()[0]
+    rec, _, tab, _ = tape.decode()
 
     def key(s):
         return tab[s, T_OP], rec[tab[s, T_INS]]
@@ -465,7 +464,7 @@ def _user_frame() -> str:
 
 
 def is_anomaly_enabled() -> bool:
-    return _tape_mod.ANOMALY.enabled
+    return STATE.anomaly
 
 
 def set_detect_anomaly(mode: bool) -> None:
@@ -475,8 +474,7 @@ def set_detect_anomaly(mode: bool) -> None:
     >>> import tapegrad as tg
     >>> tg.autograd.set_detect_anomaly(True); tg.autograd.set_detect_anomaly(False)
     """
-    _tape_mod.ANOMALY.enabled = bool(mode)
-    set_modes(STATE.enabled, bool(mode))  # (no scalar fast path: it records no source lines)
+    set_modes(STATE.enabled, bool(mode))  # (also stops the scalar fast path: no source lines)
     # recording is traced while any thread asks for it (the cheap path is restored after)
     _tape_mod.Tape.record = _record_traced if mode else _plain_record
 

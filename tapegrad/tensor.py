@@ -284,7 +284,7 @@ class Tensor:
         return self._data.shape[0]
 
     def __iter__(self):
-        if self._data.ndim == 0:
+        if self.ndim == 0:  # (the property: a fast scalar vector answers it without numpy)
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
@@ -450,9 +450,6 @@ class Tensor:
         return self._inplace("copy_", lambda: (self * 0 + s).to(self.dtype), None, s)
 
 
-_F64 = np.dtype(np.float64)
-
-
 class _Small(Tensor):
     """A small float64 non-leaf of the scalar fast path (`_scalar.py`), whose values are Python
     floats in `_val` rather than a numpy array: scalar code then costs no numpy call per op.
@@ -526,9 +523,6 @@ class _Vec(_Small):
 
     def __len__(self) -> int:
         return len(self._val)
-
-    def __iter__(self):
-        return iter(self.unbind(0))
 
 
 # they print as what they are to a user: tensors (`isinstance(x, Tensor)` holds; only

@@ -56,6 +56,13 @@ def test_every_scalar_op_is_covered_by_the_calls_here():
     for name in SCALAR_OPS:
         xs = [fast(leaf(1.3)) for _ in OPS[name].domain]
         assert type(_call(name, *xs)) is _Scalar, name
+        # the general path would also give a _Scalar, but reads its inputs' numpy data first
+        assert all(type(x) is _Scalar for x in xs), f"{name} left the fast path"
+        if OPS[name].kind == "unary" and not OPS[name].takes_params and name != "neg":
+            x = fast(leaf(1.3))
+            assert type(getattr(x, name)()) is _Scalar and type(x) is _Scalar, f"x.{name}()"
+    x = fast(leaf(1.3))
+    assert type(x.neg()) is _Scalar and type(x) is _Scalar
 
 
 @pytest.mark.parametrize("name", SCALAR_OPS)
@@ -64,8 +71,9 @@ def test_scalar_op_value_and_gradient(name, data):
     op = OPS[name]
     vals = [data.draw(strategies.elements(d)) for d in op.domain]
     xs = [leaf(v) for v in vals]
-    out = _call(name, *[fast(x) for x in xs])
-    assert type(out) is _Scalar  # the fast path was taken
+    ins = [fast(x) for x in xs]
+    out = _call(name, *ins)
+    assert type(out) is _Scalar and all(type(t) is _Scalar for t in ins)  # the fast path
     with tg.no_grad():  # the numpy path
         want = _call(name, *[tg.tensor([v], dtype=tg.float64) for v in vals])
     np.testing.assert_allclose(out.item(), want.item(), rtol=1e-13, atol=1e-300)

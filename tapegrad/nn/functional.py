@@ -256,9 +256,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     c = logp.shape[cdim]
     keep = _wrap((np.asarray(td) != ignore_index).astype(logp._data.dtype))
     if weight is not None:
-        wshape = [1] * logp.ndim
-        wshape[cdim] = c
-        logp = logp * _wrap(np.asarray(weight._data, logp._data.dtype).reshape(wshape))
+        logp = logp * _along_classes(weight, logp, cdim)
     smooth = -logp.sum(cdim) * keep
     if reduction == "sum":
         smooth = smooth.sum()
@@ -271,6 +269,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / c)
 
 
+def _along_classes(weight: Tensor, logp: Tensor, cdim: int) -> Tensor:
+    """Class weights as a constant shaped to broadcast along `logp`'s class dim."""
+    shape = [1] * logp.ndim
+    shape[cdim] = logp.shape[cdim]
+    return _wrap(np.asarray(weight._data, logp._data.dtype).reshape(shape))
+
+
 def _cross_entropy_probs(input: Tensor, target: Tensor, weight, reduction: str,
                          label_smoothing: float, cdim: int) -> Tensor:
     """-sum_c w_c y_c log_softmax(x)_c per sample, y smoothed towards uniform; 'mean' divides
@@ -280,9 +285,7 @@ def _cross_entropy_probs(input: Tensor, target: Tensor, weight, reduction: str,
     y = target if label_smoothing == 0.0 else target * (1.0 - label_smoothing) + label_smoothing / c
     terms = logp * y
     if weight is not None:
-        wshape = [1] * logp.ndim
-        wshape[cdim] = c
-        terms = terms * _wrap(np.asarray(weight._data, logp._data.dtype).reshape(wshape))
+        terms = terms * _along_classes(weight, logp, cdim)
     if reduction == "none":
         return -terms.sum(cdim)
     total = -terms.sum()

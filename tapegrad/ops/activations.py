@@ -124,10 +124,6 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold; no overflow.
     ``F.softplus(tg.tensor([0.]))`` -> ``tensor([0.6931])``."""
-    if type(input) is _Scalar:
-        r = _scalar.unary(SOFTPLUS, input, float(beta), float(threshold))
-        if r is not None:
-            return r
     _floating(input, "softplus")
     return apply_unary(SOFTPLUS, input, float(beta), float(threshold))
 
@@ -156,6 +152,10 @@ def _softmax_rows(z: np.ndarray, d: int, is_log: bool) -> np.ndarray:
 
 
 def _softmax(op, name: str, x: Tensor, dim: int, dtype) -> Tensor:
+    if type(x) is _Vec and dtype is None and (dim == 0 or dim == -1):  # scalar fast path
+        r = _scalar.softmax_of(x, op is LOG_SOFTMAX, op.code)
+        if r is not None:
+            return r
     if dtype is not None:
         x = x.to(as_dtype(dtype))
     _floating(x, name)
@@ -180,20 +180,12 @@ def _softmax(op, name: str, x: Tensor, dim: int, dtype) -> Tensor:
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) over `dim` (computed stably); ``dtype`` casts the input first.
     ``tg.tensor([0., 0.]).softmax(0)`` -> ``tensor([0.5000, 0.5000])``."""
-    if type(input) is _Vec and dtype is None and (dim == 0 or dim == -1):
-        r = _scalar.softmax_of(input, False, SOFTMAX.code)
-        if r is not None:
-            return r
     return _softmax(SOFTMAX, "softmax", input, dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """x - logsumexp(x) over `dim`, finite for any finite input (e.g. +-1e4).
     ``tg.tensor([0., 0.]).log_softmax(0)`` -> ``tensor([-0.6931, -0.6931])``."""
-    if type(input) is _Vec and dtype is None and (dim == 0 or dim == -1):
-        r = _scalar.softmax_of(input, True, LOG_SOFTMAX.code)
-        if r is not None:
-            return r
     return _softmax(LOG_SOFTMAX, "log_softmax", input, dim, dtype)
 
 

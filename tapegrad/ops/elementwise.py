@@ -17,7 +17,7 @@ from .._opdef import NONZERO, POSITIVE, REAL, Domain, binary, kernel, unary
 from .. import _scalar
 from .._record import (apply_binary, apply_kernel, apply_unary, binary_operator,
                        broadcast_shapes, float_dtype, unary_function)
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _Scalar, _wrap
 from ._util import INF, SCALAR, as_tensor_arg, into
 
 # ------------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ _round = unary_function(ROUND, "")
 def square(input: Tensor) -> Tensor:
     """Elementwise x * x (bool gives int64, as torch). ``tapegrad.tensor([3]).square()`` ->
     ``tensor([9])``."""
-    if input._data.dtype.kind == "b":
+    if type(input) is not _Scalar and input._data.dtype.kind == "b":
         return apply_unary(SQUARE, input, out_dtype=np.dtype(np.int64))
     return apply_unary(SQUARE, input)
 
@@ -225,7 +225,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
 
 def neg(input: Tensor) -> Tensor:
     """Elementwise -x (not for bool tensors, as torch)."""
-    if input._data.dtype.kind == "b":
+    if type(input) is not _Scalar and input._data.dtype.kind == "b":
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you "
                            "are trying to invert a mask, use the `~` or `logical_not()` operator "
                            "instead.")

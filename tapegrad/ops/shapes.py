@@ -716,7 +716,7 @@ def _stack_scalars(tensors, dim):
         dt = d.dtype
         tp = t._tape
         if tp is not None and tp is not tape:
-            if tape is not None or tp.into is not None or tp.freed:
+            if tape is not None or not tp.ok:
                 return None
             tape = tp
     if tape is None or dt.kind != "f":
@@ -789,7 +789,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = normalize_dim(dim, xd.ndim)
     tape = input._tape
-    if d == 0 and tape is not None and STATE.enabled and tape.into is None and not tape.freed:
+    if d == 0 and tape is not None and STATE.enabled and tape.ok:
         # the common case (rows of a recorded tensor, e.g. a softmax's outputs), recorded here
         n = xd.shape[0]
         rest = xd.shape[1:]
