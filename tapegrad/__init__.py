@@ -7,7 +7,11 @@
 tensor([[4.5000, 4.5000],
         [4.5000, 4.5000]])
 """
-from . import autograd, func, nn  # noqa: F401
+from . import _quiet
+
+_quiet.ensure()  # numpy's warnings from tapegrad's computations stay quiet, as torch is
+
+from . import autograd, func, nn  # noqa: E402,F401
 from ._dtype import (bool_ as bool, double, dtype, float, float32, float64, get_default_dtype,  # noqa: A004
                      int, int32, int64, long, set_default_dtype)
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

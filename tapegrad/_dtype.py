@@ -24,11 +24,29 @@ class dtype:
     @property
     def torch_name(self) -> str:
         """torch's scalar-type name, used in its messages (``Float``, ``Long`` ...)."""
-        return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-                "bool": "Bool"}[self.name]
+        return torch_name(self.np_dtype)
 
     def __reduce__(self):
         return (_by_name, (self.name,))
+
+
+# torch's scalar-type names and the C type names some of its messages use, by numpy dtype name
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def torch_name(np_dtype) -> str:
+    """torch's name of a numpy dtype in error messages: ``float32`` -> ``Float``."""
+    n = np.dtype(np_dtype).name
+    return _TORCH_NAMES.get(n, n)
+
+
+def c_name(np_dtype) -> str:
+    """The C type name torch's matmul messages use: ``int64`` -> ``long int``."""
+    n = np.dtype(np_dtype).name
+    return _C_NAMES.get(n, n)
 
 
 float32 = dtype("float32", np.float32, 2)

@@ -24,7 +24,13 @@ from ._opdef import BY_CODE, Op
 
 _MATH = {"math.cos": "cos", "math.sin": "sin", "math.log": "log", "math.exp": "exp",
          "math.sqrt": "sqrt", "math.tanh": "tanh", "math.sinh": "sinh", "math.cosh": "cosh",
-         "math.erf": "erf", "np.floor": "floor", "np.trunc": "trunc"}
+         "math.erf": "erf", "np.floor": "floor", "np.trunc": "trunc", "abs": "abs",
+         "div_floor": "floor_divide", "pow_m05": "_pow_m05"}
+
+
+def _pow_m05(a):
+    """`_kernels.pow_m05` on tensors: a pow entry (its own backward is pow's, as torch's)."""
+    return a ** -0.5
 _CACHE: dict = {}
 
 
@@ -73,9 +79,11 @@ def _compile(expr: str) -> Callable:
 def _fn(name: str) -> Callable:
     import math
     import tapegrad as tg
+    if name.startswith("_"):  # a helper here: the same on tensors and numbers
+        return globals()[name]
     on_tensor = getattr(tg, name)
     on_number = getattr(math, name, None) or getattr(np, name)
-    return lambda a: on_tensor(a) if hasattr(a, "_data") else on_number(a)
+    return lambda *a: on_tensor(*a) if any(hasattr(v, "_data") for v in a) else on_number(*a)
 
 
 def _where(c, a, b):
@@ -239,21 +247,30 @@ def _var_vjp(g, ins, out, params, ints):
 
 
 def _norm_vjp(g, ins, out, params, ints):
+    """torch's norm_backward, formula for formula (its zeros and, at a zero norm, its NaNs in
+    the second derivative)."""
     import tapegrad as tg
     x = ins[0]
     p = params[0]
-    gk, ok, _ = _kept(x, g, out, ints[0])
+    gk, ok, dims = _kept(x, g, out, ints[0])
     if p == 0:  # counts non-zeros: flat
-        return [gk * x * 0]
+        return [tg.zeros(tuple(x.shape), dtype=g.dtype)]
     if p == 1:
         return [gk * x.sign()]
     if not math.isfinite(p):  # max / min of |x|: split among the ties, as the kernel
-        _, _, dims = _kept(x, g, out, ints[0])
         hit = (x.abs() == ok.detach()).to(x.dtype)
         count = hit.sum(dims, keepdim=True) if dims else hit
         return [gk * x.sign() * hit / count]
-    safe = tg.where(ok == 0, ok * 0 + 1, ok)
-    return [tg.where(ok == 0, gk * 0, gk * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1))]
+    zero = ok.detach() == 0
+    if p == 2:
+        return [gk * (x / ok).masked_fill(zero, 0.0)]
+    if p < 1:
+        return [x.sign() * (x.abs() ** (p - 1)).masked_fill(x.detach() == 0, 0.0) * gk
+                * ok ** (1 - p)]
+    scale = (gk / ok ** (p - 1)).masked_fill(zero, 0.0)
+    if p < 2:
+        return [x.sign() * x.abs() ** (p - 1) * scale]
+    return [x * x.abs() ** (p - 2) * scale]
 
 
 def _cumsum_vjp(g, ins, out, params, ints):
@@ -322,6 +339,20 @@ def _index_put_vjp(g, ins, out, params, ints):
     return [ga, gb.reshape(ins[1].shape)]
 
 
+def _copy_vjp(g, ins, out, params, ints):
+    """zero_/fill_/copy_: the old value gets zeros; the source g summed back to its shape."""
+    import tapegrad as tg
+    grads = [tg.zeros(tuple(ins[0].shape), dtype=g.dtype)]
+    if len(ins) > 1:
+        grads.append(_unbroadcast(g, tuple(ins[1].shape)))
+    return grads
+
+
+def _copy_slices_vjp(g, ins, out, params, ints):
+    pos = _positions(tuple(ins[1].shape), ints[1:], ints[0])
+    return _index_put_vjp(g, ins, out, params, tuple(pos.tolist()))
+
+
 def _nll_vjp(g, ins, out, params, ints):
     import tapegrad as tg
     nb, nc, nd, red = ints[:4]
@@ -355,7 +386,7 @@ def _pointwise_loss_vjp(g, ins, out, params, ints):
         dx = tg.where(d.abs() < beta, d / beta, d.sign())
         dy = -dx
     elif kind == BCE:  # torch's clamps, as the kernel
-        dx = (x - y) / ((1 - x) * x).clamp(min=1e-12)
+        dx = (x - y) / ((1 - x) * x).clamp(min=9.999999960041972e-13)  # torch's 1e-12f
         dy = (-x).log1p().clamp(min=-100.0) - x.log().clamp(min=-100.0)
     else:
         assert kind == BCE_LOGITS
@@ -433,6 +464,8 @@ TENSOR_VJP = {
     "smooth_l1_loss": _pointwise_loss_vjp, "binary_cross_entropy": _pointwise_loss_vjp,
     "binary_cross_entropy_with_logits": _pointwise_loss_vjp, "clamp_tensor": _clamp_tensor_vjp,
     "prod": _prod_vjp, "prod_dim": _prod_vjp, "cumprod": _cumprod_vjp,
+    "zero": _copy_vjp, "fill": _copy_vjp, "fill_tensor": _copy_vjp, "copy": _copy_vjp,
+    "copy_slices": _copy_slices_vjp, "copy_slices_take": _index_put_vjp,
 }
 # every view-like op (offset + strides in its ints) and every gather (flat positions in its ints)
 _BY_KERNEL = {"adj_strided": _strided_vjp, "adj_take": _take_vjp}
@@ -463,6 +496,11 @@ def _slot_tensor(tape, tab, rec, s: int, leaves: dict, fl_live: np.ndarray):
     return _wrap(view) if tab[s, T_OP] == IN_CONST else _nonleaf(view, tape, s)
 
 
+def _wrap_zeros(like: np.ndarray):
+    from .tensor import _wrap
+    return _wrap(np.zeros(like.shape, like.dtype))
+
+
 def backward_graph(tape, roots: list) -> dict:
     """Reverse pass as recorded tensor ops. `roots`: [(slot, gradient Tensor)]; returns
     {slot: gradient Tensor} for every slot reached (leaves included)."""
@@ -481,6 +519,10 @@ def backward_graph(tape, roots: list) -> dict:
         for e in range(top, -1, -1):
             g = grads.get(e)
             op_code = int(tab[e, T_OP])
+            if g is None and e in pyops and any(s in grads for s in pyops[e].out_slots
+                                                if s is not None):
+                ref = _slot_tensor(tape, tab, rec, e, leaves, fl_live)._data  # (an unused
+                g = _wrap_zeros(ref)                                           # 1st output)
             if g is None or op_code < 0:
                 continue
             op = BY_CODE[op_code]
@@ -492,12 +534,16 @@ def backward_graph(tape, roots: list) -> dict:
             fend = tab[e + 1, T_FOFS] if e + 1 < tab.shape[0] else fl.shape[0]
             params = tuple(fl[row[T_FOFS]:fend].tolist())  # all of the record's floats
             g = g.reshape(out.shape) if tuple(g.shape) != tuple(out.shape) else g
+            if g.dtype is not out.dtype:  # as torch: a node's incoming gradient has its dtype
+                g = g.to(out.dtype)
             if op.kind in ("unary", "binary"):
                 gs = _elementwise_vjp(op, g, ins, out, params[:2] if op.nfloat else ())
             elif _rule(op) is not None:
                 gs = _rule(op)(g, ins, out, params, ints)
             elif op.kind == "python" and e in pyops:
                 gs = pyops[e].run_graph(g, grads)
+            elif op.kind == "python":  # a Function's further output: its first entry uses g
+                continue
             else:
                 raise NotImplementedError(
                     f"create_graph=True: the backward of {op.grad_fn} ({op.name}) cannot be "

@@ -100,6 +100,30 @@ def ld(v64, v32, is32, i):
     return v64[i]
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def pow_m05(x):
+    """x ** -0.5 as torch computes it (rsqrt: -inf at -0., nan at -inf)."""
+    return 1.0 / np.sqrt(x)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def div_floor(a, b):
+    """torch's floor division of floats (remainder's backward multiplies by it): its rounding
+    and its nan for an infinite dividend, where floor(a / b) gives +-inf."""
+    if b == 0.0:
+        return a / b
+    mod = np.fmod(a, b)
+    div = (a - mod) / b
+    if mod != 0.0 and (b < 0.0) != (mod < 0.0):
+        div -= 1.0
+    if div != 0.0:
+        fd = np.floor(div)
+        if div - fd > 0.5:
+            fd += 1.0
+        return fd
+    return np.copysign(0.0, a / b)
+
+
 @njit(cache=True, error_model="numpy")
 def decode(rec, n, fl_addr):
     """The fixed-width slot table for the first `n` records of `rec`; and the adjoint size.
@@ -163,16 +187,19 @@ def decode(rec, n, fl_addr):
 def sweep(tab, rec, fl, adj, live, env, kernels, pause, start, stop, resume):
     """The reverse sweep over entries stop-1 .. start, each through its op's kernel (by address).
 
-    Returns -1 when done, or the first live entry e marked in `pause` (hooks on e's output, or
-    a Python op at e) so that Python can run the callback; Python then resumes with stop=e+1,
-    resume=e (run e's kernel without pausing again) or stop=e (e was handled in Python)."""
+    Returns -1 when done, or the first entry e marked in `pause` -- 1: hooks on e's output (if
+    live), 2: a Python op at e (always: its other outputs may be live when e is not) -- so that
+    Python can run the callback; Python then resumes with stop=e+1, resume=e (run e's kernel
+    without pausing again) or stop=e (e was handled in Python)."""
     ns = tab.shape[0]
     for e in range(stop - 1, start - 1, -1):
         op = tab[e, T_OP]
-        if op < 0 or not live[e]:
+        if op < 0:
             continue
-        if pause[e] and e != resume:
+        if pause[e] and e != resume and (live[e] or pause[e] == 2):
             return e
+        if not live[e]:
+            continue
         if kernels[op] == 0:  # an op without a kernel (a Python op's extra outputs)
             continue
         call_kernel(kernels[op], e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],

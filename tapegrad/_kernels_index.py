@@ -6,7 +6,8 @@ Every index a kernel reads comes from the record's ints, which the front-ends in
 import numpy as np
 from numba import njit
 
-from ._kernels import T_A, T_ADJ, T_B, T_ICNT, T_IOFS, T_NEED, T_SIZE, bindex
+from ._kernels import (T_A, T_ADJ, T_B, T_ICNT, T_IOFS, T_NEED, T_SIZE, bindex, bmode,
+                       slot_shape, strided_map)
 
 
 @njit(cache=True, error_model="numpy")
@@ -76,6 +77,63 @@ def adj_index_put(e, tab, rec, fl, adj, live, env):
             written[p] = True
             if tab[b, T_NEED]:
                 adj[tab[b, T_ADJ] + k] += adj[go + p]
+    if tab[b, T_NEED]:
+        live[b] = 1
+    if tab[a, T_NEED]:
+        ga = tab[a, T_ADJ]
+        for i in range(n):
+            if not written[i]:
+                adj[ga + i] += adj[go + i]
+        live[a] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def adj_copy(e, tab, rec, fl, adj, live, env):
+    """out = b broadcast to out's shape (copy_, fill_ with a tensor), or a constant (zero_,
+    fill_; no b): the old value a gets a zero gradient (it is reached, as in torch), gb the sum
+    of g over the broadcast dims."""
+    a = tab[e, T_A]
+    b = tab[e, T_B]
+    if tab[a, T_NEED]:
+        live[a] = 1
+    if b < 0 or not tab[b, T_NEED]:
+        return
+    go, gb, n = tab[e, T_ADJ], tab[b, T_ADJ], tab[e, T_SIZE]
+    mode = bmode(tab, b, e)
+    if mode == 0:
+        for i in range(n):
+            adj[gb + i] += adj[go + i]
+    elif mode == 1:
+        acc = 0.0
+        for i in range(n):
+            acc += adj[go + i]
+        adj[gb] += acc
+    else:
+        idx = bindex(tab, rec, b, e)
+        for i in range(n):
+            adj[gb + idx[i]] += adj[go + i]
+    live[b] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def adj_copy_slices(e, tab, rec, fl, adj, live, env):
+    """out = a with the view at (offset, strides) in ints replaced by b (an in-place op on a view
+    of a): gb[k] += g[offset + map[k]]; ga += g outside the view."""
+    a = tab[e, T_A]
+    b = tab[e, T_B]
+    k = tab[e, T_IOFS]
+    nd = tab[e, T_ICNT] - 1
+    n = tab[e, T_SIZE]
+    idx = strided_map(slot_shape(tab, rec, b), rec[k + 1:k + 1 + nd])
+    off = rec[k]
+    go = tab[e, T_ADJ]
+    written = np.zeros(n, np.bool_)
+    for i in range(idx.shape[0]):
+        p = off + idx[i]
+        if 0 <= p < n:  # validated in Python; never leave the buffers
+            written[p] = True
+            if tab[b, T_NEED]:
+                adj[tab[b, T_ADJ] + i] += adj[go + p]
     if tab[b, T_NEED]:
         live[b] = 1
     if tab[a, T_NEED]:

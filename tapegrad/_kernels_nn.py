@@ -130,8 +130,8 @@ def adj_pointwise_loss(e, tab, rec, fl, adj, live, env):
             d = x - y
             dx = d / beta if abs(d) < beta else (1.0 if d > 0 else (-1.0 if d < 0 else 0.0))
             dy = -dx
-        elif kind == BCE:  # torch's clamps: log >= -100, denominator >= 1e-12
-            dx = (x - y) / max((1.0 - x) * x, 1e-12)
+        elif kind == BCE:  # torch's clamps: log >= -100, denominator >= 1e-12 (a float32
+            dx = (x - y) / max((1.0 - x) * x, 9.999999960041972e-13)  # constant: 1e-12f)
             dy = max(math.log1p(-x), -100.0) - max(math.log(x), -100.0) if x > 0.0 else 100.0
         else:  # BCE_LOGITS: (1 - y) x + lw softplus(-x), lw = 1 + (pw - 1) y
             pw = fl[po + i] if hp else 1.0

@@ -43,35 +43,65 @@ def _lines(tab, rec, a, dim):
 
 @njit(cache=True, error_model="numpy")
 def adj_prod(e, tab, rec, fl, adj, live, env):
-    """prod over the dims in ints[0]: gx[i] = g * (product of the other elements of its group),
-    exact with zeros: one zero gets the product of the rest, everything else 0."""
+    """prod over the dims in ints[0], as torch: without zeros gx = g * out / x; with one zero the
+    product of the elements before times the product of those after (in order, so inf * 0 gives
+    nan as torch's); with more zeros 0."""
     a = tab[e, T_A]
     if not tab[a, T_NEED]:
         return
     idx = reduced_index(tab, rec, a, rec[tab[e, T_IOFS]])
     x = _values_f64(tab, a)
     nout = tab[e, T_SIZE]
-    nzprod = np.ones(nout)
+    prod = np.ones(nout)
     zeros = np.zeros(nout, np.int64)
     for i in range(idx.shape[0]):
-        if x[i] == 0.0:
-            zeros[idx[i]] += 1
-        else:
-            nzprod[idx[i]] *= x[i]
+        zeros[idx[i]] += x[i] == 0.0
+        prod[idx[i]] *= x[i]
     go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    before = np.ones(nout)
+    excl = np.empty(idx.shape[0])
+    for i in range(idx.shape[0]):  # exclusive products: before ...
+        excl[i] = before[idx[i]]
+        before[idx[i]] *= x[i]
+    after = np.ones(nout)
+    for i in range(idx.shape[0] - 1, -1, -1):  # ... times after
+        excl[i] *= after[idx[i]]
+        after[idx[i]] *= x[i]
     for i in range(idx.shape[0]):
         r = idx[i]
         if zeros[r] == 0:
-            adj[ga + i] += adj[go + r] * nzprod[r] / x[i]
-        elif zeros[r] == 1 and x[i] == 0.0:
-            adj[ga + i] += adj[go + r] * nzprod[r]
+            adj[ga + i] += adj[go + r] * (prod[r] / x[i])
+        elif zeros[r] == 1:
+            adj[ga + i] += adj[go + r] * excl[i]
+    live[a] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def adj_extreme(e, tab, rec, fl, adj, live, env):
+    """Whole-tensor max / min, as torch's: the gradient is split evenly among the elements equal
+    to the result (a NaN result: among the NaNs)."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    x = _values_f64(tab, a)
+    o = _values_f64(tab, e)[0]
+    count = 0.0
+    for i in range(x.shape[0]):
+        if x[i] == o or (x[i] != x[i] and o != o):
+            count += 1.0
+    g = adj[tab[e, T_ADJ]]
+    ga = tab[a, T_ADJ]
+    for i in range(x.shape[0]):
+        if x[i] == o or (x[i] != x[i] and o != o):
+            adj[ga + i] += g / count
     live[a] = 1
 
 
 @njit(cache=True, error_model="numpy")
 def adj_amax(e, tab, rec, fl, adj, live, env):
-    """amax / amin (and whole-tensor max / min) over the dims in ints[0]: the gradient is split
-    evenly among the elements equal to the result (NaN results: among the NaNs)."""
+    """amax / amin (and whole-tensor max / min) over the dims in ints[0], as torch: the gradient
+    is split evenly among the elements equal to the result; a NaN result equals none of them,
+    so every element gets g * 0 / 0 = NaN."""
     a = tab[e, T_A]
     if not tab[a, T_NEED]:
         return
@@ -80,15 +110,13 @@ def adj_amax(e, tab, rec, fl, adj, live, env):
     out = _values_f64(tab, e)
     count = np.zeros(tab[e, T_SIZE])
     for i in range(idx.shape[0]):
-        o = out[idx[i]]
-        if x[i] == o or (math.isnan(x[i]) and math.isnan(o)):
+        if x[i] == out[idx[i]]:
             count[idx[i]] += 1.0
     go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
     for i in range(idx.shape[0]):
         r = idx[i]
-        o = out[r]
-        if x[i] == o or (math.isnan(x[i]) and math.isnan(o)):
-            adj[ga + i] += adj[go + r] / count[r]
+        hit = 1.0 if x[i] == out[r] else 0.0
+        adj[ga + i] += adj[go + r] * hit / count[r]
     live[a] = 1
 
 
@@ -140,9 +168,10 @@ def adj_logsumexp(e, tab, rec, fl, adj, live, env):
 
 @njit(cache=True, error_model="numpy")
 def adj_norm(e, tab, rec, fl, adj, live, env):
-    """Vector p-norm over the dims in ints[0], p in fl: p=2 -> g x / out (0 where out is 0);
-    p=1 -> g sign(x); p=+-inf -> g sign(x) split evenly among the |x| equal to out;
-    other p -> g sign(x) |x|^(p-1) / out^(p-1) (0 where out is 0)."""
+    """Vector p-norm over the dims in ints[0], p in fl, with torch's formulas (and its zeros):
+    p=0 -> 0; p=1 -> g sign(x); p=+-inf -> g sign(x) split evenly among the |x| equal to out;
+    p=2 -> g (x / out, 0 where out is 0); p<1 -> sign(x) |x|^(p-1) (0 where x is 0) g out^(1-p);
+    p<2 -> sign(x) |x|^(p-1) (g / out^(p-1), 0 where out is 0); else x |x|^(p-2) (the same)."""
     a = tab[e, T_A]
     if not tab[a, T_NEED]:
         return
@@ -162,17 +191,24 @@ def adj_norm(e, tab, rec, fl, adj, live, env):
     for i in range(idx.shape[0]):
         r = idx[i]
         g = adj[go + r]
-        s = 1.0 if x[i] > 0.0 else (-1.0 if x[i] < 0.0 else 0.0)
+        xi = x[i]
+        s = 1.0 if xi > 0.0 else (-1.0 if xi < 0.0 else 0.0)  # (torch's sgn(nan) is 0)
         if p == 1.0:
             adj[ga + i] += g * s
         elif math.isinf(p):
-            if abs(x[i]) == out[r]:
+            if abs(xi) == out[r]:
                 adj[ga + i] += g * s / count[r]
-        elif out[r] != 0.0:
-            if p == 2.0:
-                adj[ga + i] += g * x[i] / out[r]
+        elif p < 1.0:
+            adj[ga + i] += s * (0.0 if xi == 0.0 else abs(xi) ** (p - 1.0)) * g * out[r] ** (
+                1.0 - p)
+        elif p == 2.0:
+            adj[ga + i] += g * (0.0 if out[r] == 0.0 else xi / out[r])
+        else:
+            scale = 0.0 if out[r] == 0.0 else g / out[r] ** (p - 1.0)
+            if p < 2.0:
+                adj[ga + i] += s * abs(xi) ** (p - 1.0) * scale
             else:
-                adj[ga + i] += g * s * (abs(x[i]) / out[r]) ** (p - 1.0)
+                adj[ga + i] += xi * abs(xi) ** (p - 2.0) * scale
     live[a] = 1
 
 

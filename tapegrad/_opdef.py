@@ -69,13 +69,14 @@ class Op:
     scalar: Optional[Callable] = None  # forward on Python floats (the scalar fast path):
     #                                    f(x), f(x, p0, p1) with params, f(x, y) for binary ops
     scalar_head: int = 0           # first word of its compact records (`_kernels.compact`)
+    transparent: bool = False      # an internal copy entry: `grad_fn` shows its input's node
     extra: dict = field(default_factory=dict)
 
 
 OPS: dict[str, Op] = {}
 # hand-written adjoints that move gradients around without reading any value
 _STRUCTURAL = {"adj_reduce", "adj_permute", "adj_strided", "adj_take", "adj_cat", "adj_walk",
-               "adj_roll", "adj_tri"}
+               "adj_roll", "adj_tri", "adj_index_put", "adj_copy", "adj_copy_slices"}
 BY_CODE: list[Op] = []
 
 
@@ -88,6 +89,7 @@ def register(op: Op) -> Op:
     op.keeps_int = bool(op.extra.get("keeps_int"))
     op.float_out = bool(op.extra.get("float_out"))
     op.takes_params = "params" in op.extra
+    op.transparent = bool(op.extra.pop("transparent", False))
     op.scalar = op.extra.pop("scalar", None)
     if op.scalar is not None:  # the value, after p0/p1 when the adjoint reads them
         from ._kernels import compact

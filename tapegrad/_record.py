@@ -14,6 +14,7 @@ import numpy as np
 from ._dtype import get_default_dtype, result_type
 from ._grad_mode import STATE
 from ._opdef import Op
+from ._quiet import ensure
 from ._tape import Tape, resolve
 from .tensor import Tensor, _nonleaf, _Scalar, _wrap
 from . import _scalar
@@ -123,6 +124,7 @@ def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=N
         else:
             op.forward(xd, view)
         return result(view, tape, s)
+    ensure()
     res = op.forward(xd, constant(p0, dt), p1, None) if op.takes_params else op.forward(xd, None)
     return _wrap(res if res.dtype == dt else res.astype(dt))
 
@@ -226,16 +228,18 @@ def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:
         s, view = tape.record(op.code, shape, size, dt is _F32, (sa, sb))
         op.forward(da, db, view)
         return result(view, tape, s)
+    ensure()
     res = op.forward(da, db)
     return _wrap(res if res.dtype == dt else res.astype(dt))
 
 
 def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple = (),
-                 floats: tuple = (), tape=None) -> Tensor:
+                 floats: tuple = (), tape=None, live=None) -> Tensor:
     """An op with a hand-written adjoint (or a shape-changing identity): `compute(out)` writes
     the forward value into `out` (or returns a new array when `out` is None); `ints`/`floats`
     are the record's parameters. `tape`: record there if it is live (the pieces of one split
-    of a leaf go on one tape)."""
+    of a leaf go on one tape). `live`: the op is a view and this is its value, a numpy view of
+    the input's memory, which becomes the result's ``_data`` (the slot gets a copy)."""
     if STATE.enabled and any(t._rg for t in inputs):
         if tape is None or not tape.ok:
             tape = tape_for1(inputs[0]) if len(inputs) == 1 else tape_for(*inputs)
@@ -244,6 +248,9 @@ def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple =
                    for t in inputs)
         s, view = tape.record(op.code, shape, _prod(shape), dt == _F32, sl, floats, ints)
         compute(view)
-        return result(view, tape, s)
+        return result(view, tape, s) if live is None else _nonleaf(live, tape, s)
+    if live is not None:
+        return _wrap(live)
+    ensure()
     res = np.asarray(compute(None))
     return _wrap(res if res.dtype == dt else res.astype(dt))

@@ -25,6 +25,7 @@ import numpy as np
 from ._grad_mode import STATE
 from ._kernels import IN_FL, compact
 from ._opdef import Op
+from ._version import mark_scalar_kids
 from .tensor import Tensor, _Scalar, _Vec
 
 _F64 = np.dtype(np.float64)
@@ -265,12 +266,14 @@ def unbind_of(x: _Vec, code: int) -> Optional[tuple]:
     pend = tape.pend
     head = _head(code, 1, 1, 1)
     out = []
+    mark_scalar_kids(x)
     for i in range(n):
         pend += (head, a, i)
         r = _new(_Scalar)
         r._val = vals[i]
         r._tape = tape
         r._slot = s + i
+        r._bs = (x, i)  # a view of x: its memory, if it ever needs one, is x's
         out.append(r)
     tape.fpend += vals
     if (s >> 10) != ((s + n) >> 10):

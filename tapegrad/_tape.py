@@ -21,15 +21,18 @@ from typing import Optional
 
 import numpy as np
 
+from . import _quiet
 from ._blas import DGEMM
 from ._grad_mode import STATE
 from ._kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NIN, T_OP, T_SHP, T_SIZE,
                        consumers, decode, opcodes, shift_inputs, sweep)
 from ._sweep import kernel_table
+from ._version import Version
 
 _FIRST_CHUNK = 1 << 13      # bytes in a tape's first arena chunk
 _MAX_CHUNK = 1 << 23        # chunks double up to this (8 MiB)
 _OWN_CHUNK = 1 << 17        # float64 inputs of at least this many bytes are referenced, not copied
+_SMALL_N = 32               # 8-byte slots per chunk of 0-d values (see Tape._alloc0)
 
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -39,8 +42,9 @@ _FREED_MSG = (
     "backward.")
 
 _ENV = np.array([DGEMM], np.int64)  # see _kernels: run-time facts passed to the sweep
-GRAD_LOCK = threading.Lock()
-_SERIALS = itertools.count()  # .grad accumulation into shared leaves from several threads
+# .grad accumulation into shared leaves from several threads; reentrant: a hook may run backward
+GRAD_LOCK = threading.RLock()
+_SERIALS = itertools.count()  # tape serials: leaves cache their slot by it
 
 
 class _Pool(threading.local):
@@ -75,7 +79,8 @@ def _give(arrays: list) -> None:
     for i in range(len(arrays)):
         arr = arrays[i]
         # references: the list, `arr`, getrefcount's argument; a view or a caller adds one
-        if (sys.getrefcount(arr) == 3 and arr.base is None and arr.nbytes >= 4096
+        if (sys.getrefcount(arr) == 3 and arr.base is None and arr.ndim == 1
+                and arr.nbytes >= 4096
                 and _POOL.nbytes + arr.nbytes <= _POOL_MAX):
             _POOL.free.setdefault((arr.dtype, arr.shape[0]), []).append(arr)
             _POOL.nbytes += arr.nbytes
@@ -111,9 +116,10 @@ class Tape:
     __slots__ = ("serial", "pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos",
                  "cap", "n", "inputs", "hooks", "pyops", "dirty", "traces",
                  "leaves", "consts", "retained", "dead", "freed", "into", "shift", "ok",
-                 "__weakref__")
+                 "_ref", "sm", "sm32", "smbase", "smpos", "renamed", "__weakref__")
 
     def __init__(self):
+        _quiet.ensure()
         self.serial = next(_SERIALS)        # unique for the process: leaves cache their slot by it
         self.pend: list = []                # records not yet converted to int64 ...
         self.fpend: list = []               # ... and their float parameters
@@ -132,12 +138,38 @@ class Tape:
         self.dead: list = []                # slots standing for non-leaves of freed tapes
         self.hooks: dict = {}               # slot -> [hook(grad) -> grad or None] (non-leaves)
         self.pyops: dict = {}               # entry -> Python op (custom Function) run in backward
-        self.dirty: dict = {}               # slot -> (expected, actual) version: changed in place
+        self.dirty: dict = {}               # slot -> (saved version, version, mark): memory
+        #                                     changed in place; entries before `mark` read the old
         self.traces: dict = {}              # slot -> user source line (anomaly mode only)
+        self.renamed: dict = {}             # slot -> the slot its tensor was moved to by an
+        #                                     in-place change (torch's messages name the latter)
         self.freed = False
         self.ok = True                      # records may be appended: neither freed nor merged
         self.into: Optional[Tape] = None    # set when merged into another tape ...
         self.shift = 0                      # ... with this slot offset there
+        self._ref = None                    # weakref to self (made once: `ref`)
+        self.sm = self.sm32 = None          # the chunk of 0-d values being filled (`_alloc0`)
+        self.smbase = 0
+        self.smpos = _SMALL_N
+
+    def ref(self) -> "weakref.ref":
+        """A weak reference to this tape (one per tape: version counters keep many)."""
+        r = self._ref
+        if r is None:
+            r = self._ref = weakref.ref(self)
+        return r
+
+    def modified(self, slot: int, saved: int, version: int, mark: int, key=None) -> None:
+        """The memory slot `slot` holds (or was copied from) was written at version `version`;
+        entries before `mark` that read its values saw version `saved` (`Version.changed`).
+        `key`: the input cache entry of a leaf's copy, which the next use must not take."""
+        if version is not None:  # (None: only the input cache entry goes, see Version.forget)
+            old = self.dirty.get(slot)
+            self.dirty[slot] = (old[0] if old else saved, version,
+                                max(mark, old[2]) if old else mark)
+        if key is not None and self.inputs.get(key) == slot:
+            del self.inputs[key]
+            self.serial = next(_SERIALS)  # leaves' cached `_slot`s on this tape are stale
 
     # -- arena ------------------------------------------------------------------------------
     def _grow(self, nbytes: int) -> None:
@@ -167,6 +199,20 @@ class Tape:
             return self.base + pos, self.cur32[pos >> 2:(pos >> 2) + size]
         return self.base + pos, self.cur[pos >> 3:(pos >> 3) + size]
 
+    def _alloc0(self, is32: bool):
+        """Arena space for a 0-d value: (address, flat view), in a small chunk of 0-d values.
+        These are what outlives a tape (``losses.append(loss.detach())``, metrics): a kept one
+        then pins a 256-byte chunk rather than an arena chunk of up to 8 MiB."""
+        i = self.smpos
+        if i >= _SMALL_N:
+            self.sm = np.empty(_SMALL_N)
+            self.sm32 = self.sm.view(np.float32)
+            self.smbase = self.sm.ctypes.data
+            self.chunks.append(self.sm)
+            i = 0
+        self.smpos = i + 1
+        return self.smbase + 8 * i, (self.sm32[2 * i:2 * i + 1] if is32 else self.sm[i:i + 1])
+
     def record(self, opcode: int, shape: tuple, size: int, is32: bool, ins: tuple,
                floats: tuple = (), ints: tuple = ()):
         """Append the record of one op's output (`ins`: its input slots); returns
@@ -176,7 +222,9 @@ class Tape:
         is repeated inline for the common case, and the record is one `extend`."""
         pos = self.pos
         nbytes = (size * 4 + 7) & ~7 if is32 else size * 8
-        if pos + nbytes <= self.cap:
+        if not shape:
+            addr, flat = self._alloc0(is32)
+        elif pos + nbytes <= self.cap:
             self.pos = pos + nbytes
             addr = self.base + pos
             flat = (self.cur32[pos >> 2:(pos >> 2) + size] if is32
@@ -202,26 +250,46 @@ class Tape:
             self._flush()
         return s, (flat if nd == 1 else flat.reshape(shape))
 
+    def record_at(self, opcode: int, data: np.ndarray, ins: tuple, ints: tuple = ()) -> int:
+        """Append the record of a value that lives in `data` (C-contiguous, float32/64, kept
+        alive by the tape) instead of the arena: an in-place op's result that *is* the tensor's
+        memory. Returns the slot."""
+        self.chunks.append(data)
+        s = self.n
+        self.n = s + 1
+        self.pend.extend((opcode, len(ins), *ins, data.ctypes.data, data.dtype == np.float32,
+                          data.ndim, *data.shape, len(ints), *ints, 0))
+        if not s & 1023:
+            self._flush()
+        return s
+
     def input_slot(self, t, np_dtype) -> int:
         """Slot holding tensor `t` (a leaf, a constant, or a non-leaf of a freed tape)."""
         need = bool(t._rg)
         key = (id(t), need)  # requires_grad may be switched on between two uses
         s = self.inputs.get(key)
         if s is not None:
+            if need and t._tape is None:
+                t._ser, t._slot = self.serial, s
             return s
         data = t._data
         is32 = np_dtype == np.float32
-        if (not is32 and data.dtype == np.float64 and data.nbytes >= _OWN_CHUNK
-                and data.flags.c_contiguous):
+        own = (not is32 and data.dtype == np.float64 and data.nbytes >= _OWN_CHUNK
+               and data.flags.c_contiguous)
+        if own:
             self.chunks.append(data)   # referenced in place: no copy of large float64 inputs
             addr = data.ctypes.data
-            # so that changing `t` in place before backward is noticed (Tensor._modified)
-            t.__dict__.setdefault("_taped", []).append((weakref.ref(self), self.n))
         else:
             addr, flat = self._alloc(data.size, is32)
             flat.reshape(data.shape)[...] = data
         s = self.n
         self.n = s + 1
+        # so that changing `t`'s memory in place (through any alias) is noticed: the next use
+        # takes a new copy, and backward raises if an entry before the change read this one
+        vc = t._vc
+        if vc is None:
+            vc = t._vc = Version()
+        vc.save(self, s, key, own)
         self.pend.extend((IN_LEAF if need else IN_CONST, 0, addr, is32, data.ndim,
                          *data.shape, 0, 0))
         self.inputs[key] = s
@@ -267,8 +335,9 @@ class Tape:
         self.dead.extend(s + ns for s in other.dead)
         self.hooks.update({s + ns: h for s, h in other.hooks.items()})
         self.pyops.update({s + ns: p for s, p in other.pyops.items()})
-        self.dirty.update({s + ns: v for s, v in other.dirty.items()})
+        self.dirty.update({s + ns: (a, b, m + ns) for s, (a, b, m) in other.dirty.items()})
         self.traces.update({s + ns: v for s, v in other.traces.items()})
+        self.renamed.update({s + ns: v + ns for s, v in other.renamed.items()})
         self.n += other.n
         other.into, other.shift, other.ok = self, ns, False
         other._release()
@@ -276,6 +345,8 @@ class Tape:
     def _release(self) -> None:
         """Drop the values and the input references (records stay, so grad_fn still prints)."""
         self.cur = self.cur32 = None  # (so that the chunks are only referenced by the list)
+        self.sm = self.sm32 = None
+        self.smpos = _SMALL_N
         _give(self.chunks)
         self.chunks = []
         self.pos, self.cap = 0, -1
@@ -334,11 +405,19 @@ def resolve(t) -> Tape:
 def sweep_tape(tape: Tape, roots: list) -> tuple:
     """Seed the adjoints of `roots` [(slot, float64 gradient)] and sweep the tape in reverse,
     stopping only for Python callbacks (tensor hooks, custom Functions). Returns (tab, adj,
-    live); `adj` is a scratch buffer, valid until the next sweep in this thread."""
+    live); `adj` is this thread's scratch buffer: hand it back with `release(adj)` when done."""
     if tape.freed:
         raise RuntimeError(_FREED_MSG)
     rec, fl, tab, total = tape.decode()
     adj = _scratch(total)
+    try:
+        return _sweep(tape, roots, rec, fl, tab, adj)
+    except BaseException:
+        release(adj)
+        raise
+
+
+def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
     live = np.zeros(tape.n, np.uint8)
     stop = 0
     for s, g in roots:
@@ -348,8 +427,10 @@ def sweep_tape(tape: Tape, roots: list) -> tuple:
         stop = max(stop, s + 1)
     kernels = kernel_table(opcodes(tab).tolist())
     pause = np.zeros(tape.n, np.uint8)
-    if tape.hooks or tape.pyops:
-        pause[list(tape.hooks) + list(tape.pyops)] = 1
+    if tape.hooks:
+        pause[list(tape.hooks)] = 1
+    if tape.pyops:
+        pause[list(tape.pyops)] = 2
     watch = STATE.anomaly and _NanWatch(tape, tab, rec, adj)
     if watch:
         pause[:] = 1  # anomaly mode: back to Python after every entry, to catch the first NaN
@@ -372,10 +453,12 @@ def sweep_tape(tape: Tape, roots: list) -> tuple:
 
 
 def _check_modified(tape: Tape, tab, rec, live) -> None:
-    """torch's error when a value that a live adjoint reads was changed in place."""
+    """torch's error when a value that a live adjoint reads was changed in place after that
+    entry was recorded (entries recorded later read the new value, as torch's would)."""
     from ._opdef import BY_CODE
-    for s, (expected, actual) in tape.dirty.items():
-        readers = [e for e in consumers(tab, rec, s).tolist() if BY_CODE[tab[e, T_OP]].reads_inputs]
+    for s, (expected, actual, mark) in tape.dirty.items():
+        readers = [e for e in consumers(tab, rec, s).tolist()
+                   if e < mark and BY_CODE[tab[e, T_OP]].reads_inputs]
         op = tab[s, T_OP]
         if op >= 0 and live[s] and BY_CODE[op].reads_output:
             readers.append(s)
@@ -383,13 +466,34 @@ def _check_modified(tape: Tape, tab, rec, live) -> None:
             continue
         kind = "Float" if tab[s, T_IS32] else "Double"
         shape = list(tape.fields(s)[3])
-        where = f", which is output 0 of {BY_CODE[op].grad_fn}," if op >= 0 else ""
+        now = _current_op(tape, tab, rec, s)  # torch names the tensor's node as it is now
+        where = f", which is output 0 of {_forward_name(BY_CODE[now])}," if now >= 0 else ""
         raise RuntimeError(
             f"one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: [tapegrad.{kind}Tensor {shape}]{where} is at version {actual}; "
             f"expected version {expected} instead. Hint: enable anomaly detection to find the "
             f"operation that failed to compute its gradient, with "
-            f"tapegrad.autograd.set_detect_anomaly(True).")
+            f"tapegrad.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def _current_op(tape: Tape, tab, rec, s: int) -> int:
+    """The opcode of the node the tensor of slot s has now: after its in-place moves, through
+    internal copies (transparent entries)."""
+    from ._opdef import BY_CODE
+    while s in tape.renamed:
+        s = tape.renamed[s]
+    op = tab[s, T_OP]
+    while op >= 0 and BY_CODE[op].transparent:
+        s = rec[tab[s, T_INS]]
+        op = tab[s, T_OP]
+    return int(op)
+
+
+def _forward_name(op) -> str:
+    """torch's name of the function behind a node: ``ExpBackward0`` -> ``Exp``."""
+    name = op.grad_fn
+    i = name.find("Backward")
+    return name[:i] if i > 0 else name
 
 
 class _NanWatch:
@@ -430,8 +534,9 @@ def _callbacks(tape: Tape, tab, adj, live, e: int) -> tuple:
     Returns where the sweep resumes: (stop, resume)."""
     from .tensor import _wrap
     seg = adjoint(tab, adj, e)
-    shape = tape.fields(e)[3] if tape.hooks.get(e) else ()
-    for hook in list(tape.hooks.get(e, {}).values()):
+    hooks = tape.hooks.get(e) if live[e] else None
+    shape = tape.fields(e)[3] if hooks else ()
+    for hook in list(hooks.values()) if hooks else ():
         dt = np.float32 if tab[e, T_IS32] else np.float64
         new = hook(_wrap(seg.reshape(shape).astype(dt)))
         if new is not None:
@@ -461,37 +566,53 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool, only=None) -> None
     def grad_of(s, like):
         return adjoint(tab, adj, s).reshape(like.shape).astype(like.dtype)
 
-    with GRAD_LOCK:
-        for t, s in tape.leaves:
-            if live[s] and t._rg and (wanted is None or id(t) in wanted):
-                g = grad_of(s, t._data)
-                for hook in list(t.__dict__.get("_hooks", {}).values()):
-                    new = hook(_wrap(g))
-                    if new is not None:
-                        g = _grad_array(new, t._data.shape, "hook").astype(t._data.dtype)
-                _accumulate(t, g, _wrap)
-        for ref, s in tape.retained:
-            t = ref()
-            if t is not None and live[s] and (wanted is None or id(t) in wanted):
-                _accumulate(t, grad_of(s, t._data), _wrap)
+    try:
+        with GRAD_LOCK:
+            for t, s in tape.leaves:
+                if live[s] and t._rg and (wanted is None or id(t) in wanted):
+                    g = grad_of(s, t._data)
+                    for hook in list(t.__dict__.get("_hooks", {}).values()):
+                        new = hook(_wrap(g))
+                        if new is not None:
+                            g = _grad_array(new, t._data.shape, "hook").astype(t._data.dtype)
+                    _accumulate(t, g, _wrap)
+            for ref, s in tape.retained:
+                t = ref()
+                if t is not None and live[s] and (wanted is None or id(t) in wanted):
+                    _accumulate(t, grad_of(s, t._data), _wrap)
+    finally:
+        release(adj)
     if not retain_graph:
         tape.free()
 
 
-_SCRATCH = threading.local()
+class _Scratch(threading.local):
+    buf = None    # the adjoint buffer this thread's backward passes reuse
+    busy = False  # handed out: a backward run from a hook of that one gets a buffer of its own
+
+
+_SCRATCH = _Scratch()
 _SCRATCH_MAX = 1 << 22  # float64s (32 MiB): larger adjoint buffers are not kept between calls
 
 
 def _scratch(n: int) -> np.ndarray:
     """A zeroed float64 buffer of n elements, reused per thread (no fresh pages to fault in)."""
-    buf = getattr(_SCRATCH, "buf", None)
+    sc = _SCRATCH
+    if sc.busy or n > _SCRATCH_MAX:
+        return np.zeros(n)
+    buf = sc.buf
     if buf is None or buf.shape[0] < n:
-        if n > _SCRATCH_MAX:
-            return np.zeros(n)
-        buf = _SCRATCH.buf = np.empty(max(n, 2 * (0 if buf is None else buf.shape[0])))
+        buf = sc.buf = np.empty(max(n, 2 * (0 if buf is None else buf.shape[0])))
+    sc.busy = True
     adj = buf[:n]
     adj[...] = 0.0
     return adj
+
+
+def release(adj: np.ndarray) -> None:
+    """The adjoints from `sweep_tape` are no longer read: the thread's buffer is free again."""
+    if adj.base is not None and adj.base is _SCRATCH.buf:
+        _SCRATCH.busy = False
 
 
 def _accumulate(t, g: np.ndarray, wrap) -> None:

@@ -16,8 +16,8 @@ from ._grad_mode import STATE, no_grad, set_modes
 from ._kernels import IN_CONST, T_IS32, T_NEED
 from . import _tape as _tape_mod
 from ._opdef import BY_CODE, python_op
-from ._tape import (_FREED_MSG, GRAD_LOCK, _accumulate, _grad_array, adjoint, resolve,
-                    run_backward, sweep_tape)
+from ._tape import (_FREED_MSG, GRAD_LOCK, _accumulate, _grad_array, adjoint, release,
+                    resolve, run_backward, sweep_tape)
 from .tensor import Size, Tensor, _nonleaf, _wrap
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "detect_anomaly", "set_detect_anomaly",
@@ -152,11 +152,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
     elif tape is not None:
         roots = [(_slot(t) if t._tape is not None else -1, g) for t, g in zip(outputs, seeds)]
         tab, adj, live = sweep_tape(tape, [(s, g) for s, g in roots if s >= 0])
-        for k, x in enumerate(inputs):
-            found = [adjoint(tab, adj, s) for s in _slots_of(tape, x) if live[s]]
-            if found:
-                result[k] = _wrap(np.sum(found, axis=0).reshape(x._data.shape)
-                                  .astype(x._data.dtype))
+        try:
+            for k, x in enumerate(inputs):
+                found = [adjoint(tab, adj, s) for s in _slots_of(tape, x) if live[s]]
+                if found:
+                    result[k] = _wrap(np.sum(found, axis=0).reshape(x._data.shape)
+                                      .astype(x._data.dtype))
+        finally:
+            release(adj)
         if not retain_graph:
             tape.free()
     for k, x in enumerate(inputs):  # a leaf output differentiated w.r.t. itself
@@ -290,6 +293,8 @@ class _PyOp:
         self.in_slots, self.out_slots, self.shapes = in_slots, out_slots, shapes
 
     def run(self, tape, tab, adj, live, e: int) -> None:
+        if not any(live[s] for s in self.out_slots if s is not None):
+            return  # no output reached: torch does not call backward either
         name = f"{self.cls.__name__}Backward"
         grads = []
         for s, shape in zip(self.out_slots, self.shapes):
@@ -407,7 +412,13 @@ _PIECES = ("unbind", "split", "split_sizes")
 
 
 def grad_fn_for(tape, slot: int) -> GradFn:
-    op = BY_CODE[tape.fields(slot)[0]]
+    code, ins = tape.fields(slot)[:2]
+    while code >= 0 and BY_CODE[code].transparent:  # internal copies show their input's node
+        slot = ins[0]
+        code, ins = tape.fields(slot)[:2]
+    if code < 0:
+        return _node_for_slot(tape, slot)
+    op = BY_CODE[code]
     if op.kind == "python":  # torch names a custom Function's node <Class>Backward
         first = max((e for e in tape.pyops if e <= slot), default=None)
         if first is not None:
@@ -433,7 +444,10 @@ def _first_piece(tape, slot: int) -> int:
 
 
 def _node_for_slot(tape, s: int):
-    op = tape.fields(s)[0]
+    op, ins = tape.fields(s)[:2]
+    while op >= 0 and BY_CODE[op].transparent:
+        s = ins[0]
+        op, ins = tape.fields(s)[:2]
     if op >= 0:
         return grad_fn_for(tape, s)
     if op == IN_CONST:
@@ -467,9 +481,10 @@ def is_anomaly_enabled() -> bool:
     return STATE.anomaly
 
 
-def set_detect_anomaly(mode: bool) -> None:
+def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
     """Anomaly mode on/off (for this thread): ops record the user's source line, and a backward
-    that produces NaN raises naming the op and that line. Slow: use it for debugging.
+    that produces NaN raises naming the op and that line (`check_nan` is accepted, as torch's;
+    the check is always made). Slow: use it for debugging.
 
     >>> import tapegrad as tg
     >>> tg.autograd.set_detect_anomaly(True); tg.autograd.set_detect_anomaly(False)
@@ -490,6 +505,9 @@ class detect_anomaly:
     Traceback (most recent call last):
     RuntimeError: Function 'SqrtBackward0' returned nan values in its 0th output. ...
     """
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan  # (accepted as torch's; NaN checks are always on)
 
     def __enter__(self):
         self._prev = is_anomaly_enabled()

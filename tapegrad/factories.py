@@ -6,6 +6,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._device import check_device
 from ._dtype import as_dtype, get_default_dtype
 from .tensor import Size, Tensor, _leaf_check_dtype, _wrap
 
@@ -54,6 +55,7 @@ def tensor(data, *, dtype=None, requires_grad: bool = False, device=None) -> Ten
     tensor([[1., 2.],
             [3., 4.]], dtype=tapegrad.float64)
     """
+    check_device(device)
     if isinstance(data, Tensor):
         arr = data._data
     elif isinstance(data, np.ndarray):
@@ -71,6 +73,7 @@ def tensor(data, *, dtype=None, requires_grad: bool = False, device=None) -> Ten
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like `tensor`, but shares memory with a numpy array (or tensor) of the same dtype."""
+    check_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None or as_dtype(dtype).np_dtype == data._data.dtype \
             else data.to(dtype)
@@ -115,21 +118,25 @@ def _float_dtype(dtype) -> np.dtype:
 
 def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of ones. ``tapegrad.ones(2, 2, requires_grad=True)``."""
+    check_device(device)
     return _finish(np.ones(_size(size), _float_dtype(dtype)), requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of zeros."""
+    check_device(device)
     return _finish(np.zeros(_size(size), _float_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """An uninitialised tensor."""
+    check_device(device)
     return _finish(np.empty(_size(size), _float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor filled with `fill_value` (its dtype inferred from the value, as torch)."""
+    check_device(device)
     if dtype is None:
         dtype = _infer_dtype(fill_value)
     return _finish(np.full(_size((size,)), fill_value, as_dtype(dtype).np_dtype), requires_grad)
@@ -137,18 +144,21 @@ def full(size, fill_value, *, dtype=None, requires_grad: bool = False, device=No
 
 def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Standard normal samples (seeded by `manual_seed`)."""
+    check_device(device)
     rng = generator or _RNG[0]
     return _finish(rng.standard_normal(_size(size)).astype(_float_dtype(dtype)), requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Uniform samples in [0, 1) (seeded by `manual_seed`)."""
+    check_device(device)
     rng = generator or _RNG[0]
     return _finish(rng.random(_size(size)).astype(_float_dtype(dtype)), requires_grad)
 
 
 def randint(low, high=None, size=(), *, dtype=None, generator=None, device=None) -> Tensor:
     """Integers in [low, high)."""
+    check_device(device)
     if high is None:
         low, high = 0, low
     rng = generator or _RNG[0]
@@ -159,6 +169,7 @@ def randint(low, high=None, size=(), *, dtype=None, generator=None, device=None)
 def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False,
            device=None) -> Tensor:
     """Values from start to end (exclusive); integer arguments give int64, as torch."""
+    check_device(device)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -175,6 +186,7 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False,
 def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
              device=None) -> Tensor:
     """`steps` evenly spaced values from start to end inclusive."""
+    check_device(device)
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
@@ -183,11 +195,13 @@ def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
 def eye(n: int, m: Optional[int] = None, *, dtype=None, requires_grad: bool = False,
         device=None) -> Tensor:
     """The identity matrix (n x m)."""
+    check_device(device)
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def _like(fn):
     def like(input: Tensor, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+        check_device(device)
         return fn(*input.shape, dtype=dtype if dtype is not None else input.dtype,
                   requires_grad=requires_grad)
     like.__name__ = fn.__name__ + "_like"
@@ -202,5 +216,6 @@ randn_like, rand_like = _like(randn), _like(rand)
 def full_like(input: Tensor, fill_value, *, dtype=None, requires_grad: bool = False,
               device=None) -> Tensor:
     """`full` with the shape (and by default the dtype) of `input`."""
+    check_device(device)
     return full(tuple(input.shape), fill_value, dtype=dtype if dtype is not None else input.dtype,
                 requires_grad=requires_grad)

@@ -69,10 +69,18 @@ class Tensor:
 
     # _grad/_retains are rarely set: class defaults + a lazily made __dict__ keep creation cheap;
     # _val is used by the scalar fast path only (`_Scalar` below)
-    __slots__ = ("_data", "_tape", "_slot", "_rg", "_val", "__dict__", "__weakref__")
+    # _bs: a view's root base (`_base`); for an unbind element still on the scalar fast path,
+    # (its vector, its index) -- read with getattr(t, "_bs", None), as most tensors never set it
+    __slots__ = ("_data", "_tape", "_slot", "_rg", "_val", "_bs", "__dict__", "__weakref__")
     _grad = None
     _retains = False
     _ser = -1  # leaves: serial of the tape whose input slot `_slot` is (see Tape.input_slot)
+    # the memory model (`_version.py`): set on the few tensors that need them
+    _vc = None      # the Version shared by every tensor of this memory, made on first need
+    _snap = False   # bound to a slot holding a copy of the values (not to `_data`'s memory)
+    _multi = None   # an output of unbind/split/chunk: torch's node name (no in-place on it)
+    _ngv = False    # a view made under no_grad of a tensor requiring grad
+    _sk = False     # its unbind() elements may be 0-d scalars on the fast path (Python floats)
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __new__(cls, *args, dtype=None, requires_grad: bool = False):
@@ -104,8 +112,41 @@ class Tensor:
 
     @property
     def data(self) -> "Tensor":
-        """The values without history (shares memory), as torch's ``.data``."""
-        return self._alias()
+        """The values without history (shares memory), as torch's ``.data``: unlike
+        ``detach()``, changes through it do not count as versions of this tensor (backward does
+        not notice them, as in torch)."""
+        from ._version import Version, version_of
+        vc = version_of(self)
+        vc.shared = True
+        t = _wrap(self._data)
+        t._vc = Version(vc.sk, vc)
+        return t
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        """``p.data = t``: this leaf now shares `t`'s memory (as torch's storage swap)."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        if self._tape is not None:
+            raise RuntimeError("tapegrad: .data can only be assigned on a leaf tensor (this one "
+                               "was recorded by an op); use copy_() under no_grad instead")
+        from ._version import version_of
+        vc = version_of(value)
+        vc.shared = True
+        self._data, self._vc = value._data, vc
+
+    @property
+    def _base(self) -> Optional["Tensor"]:
+        """The tensor whose memory this view shares (torch's ``_base``), or None."""
+        b = getattr(self, "_bs", None)
+        if type(b) is tuple:  # an unbind element on the fast path: its vector's root
+            b = getattr(b[0], "_bs", None) or b[0]
+        return b
+
+    @property
+    def _version(self) -> int:
+        """How many times this memory was changed in place (shared by views and aliases)."""
+        return 0 if self._vc is None else self._vc.v
 
     @property
     def device(self) -> str:
@@ -164,6 +205,14 @@ class Tensor:
     def T(self) -> "Tensor":
         return self.permute(*range(self.ndim - 1, -1, -1))
 
+    @property
+    def mT(self) -> "Tensor":  # noqa: N802 -- torch's name
+        """The last two dims swapped (a view)."""
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. "
+                               f"Got {self.ndim}-D tensor.")
+        return self.transpose(-2, -1)
+
     # -- graph control ----------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set whether autograd records ops on this leaf (in place); returns self."""
@@ -183,12 +232,13 @@ class Tensor:
         return self._alias()
 
     def _alias(self) -> "Tensor":
+        """A leaf without grad over the same memory, sharing the version counter (a change
+        through it reaches the tapes that saved these values)."""
+        from ._version import version_of
+        vc = version_of(self)
+        vc.shared = True
         t = _wrap(self._data)
-        if self._tape is not None:
-            from ._tape import resolve
-            t._taped = [(weakref.ref(resolve(self)), self._slot)]
-        elif "_taped" in self.__dict__:
-            t._taped = self._taped  # shared: tapes that reference the leaf's memory
+        t._vc = vc
         return t
 
     def detach_(self) -> "Tensor":
@@ -242,7 +292,16 @@ class Tensor:
         if self._rg and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        self._export()
         return self._data
+
+    def _export(self) -> None:
+        """Numpy now sees this memory: in-place ops must write it, never move the tensor."""
+        vc = self._vc
+        if vc is None:
+            from ._version import version_of
+            vc = version_of(self)
+        vc.shared = True
 
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()
@@ -334,121 +393,37 @@ class Tensor:
         return self._data.dtype.kind == "f"
 
     @builtin_method
-    def is_contiguous(self) -> bool:
+    def is_contiguous(self, memory_format=None) -> bool:
         return bool(self._data.flags.c_contiguous)
 
-    # -- in-place updates --------------------------------------------------------------------
-    # Recording (grad mode on, and self or an operand requires grad): the op is recorded out of
-    # place and `self` is rebound to the result, so values saved for backward stay intact.
-    # Otherwise the memory is updated and the change is reported to tapes that saved it
-    # (`_modified`), so a backward that needs the old values raises torch's error.
-    _version = 0
+    @builtin_method
+    def stride(self, dim: Optional[int] = None):
+        """Steps in elements between neighbours along each dim (a view's are its base's)."""
+        d = self._data
+        st = [s // d.itemsize for s in d.strides]
+        for i in range(len(st) - 1, -1, -1):  # torch's stride of a size-1 dim (numpy: often 0)
+            if d.shape[i] == 1 and st[i] == 0:
+                st[i] = st[i + 1] * d.shape[i + 1] if i + 1 < len(st) else 1
+        st = tuple(st)
+        if dim is None:
+            return st
+        if not st:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return st[normalize_dim(dim, len(st))]
 
-    def _inplace(self, name: str, compute, ufunc=None, other=None) -> "Tensor":
-        other_rg = isinstance(other, Tensor) and other._rg
-        if STATE.enabled and (self._rg or other_rg):
-            if self._tape is None and self._rg:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation.")
-            new = compute()
-            if new._data.dtype != self._data.dtype or new._data.shape != self._data.shape:
-                self._check_result(name, new, other)
-            self._data, self._tape, self._slot, self._rg = new._data, new._tape, new._slot, True
-            self._version += 1
-            return self
-        if ufunc is not None:  # parameter updates: straight into memory
-            o = other._data if isinstance(other, Tensor) else other
-            try:
-                ufunc(self._data, o, out=self._data, casting="same_kind")
-            except (TypeError, ValueError):
-                self._check_result(name, compute(), other)
-                raise
-        else:
-            new = compute()
-            self._check_result(name, new, other)
-            np.copyto(self._data, new._data, casting="same_kind")
-        self._modified()
-        return self
+    @builtin_method
+    def storage_offset(self) -> int:
+        """Where this tensor starts in its base's memory, in elements."""
+        b = self._base
+        if b is None:
+            return 0
+        return (_address(self._data) - _address(b._data)) // self._data.itemsize
 
-    def _check_result(self, name: str, new: "Tensor", other) -> None:
-        """torch's errors for an in-place result of another dtype or shape."""
-        if new._data.dtype != self._data.dtype and not np.can_cast(
-                new._data.dtype, self._data.dtype, "same_kind"):
-            raise RuntimeError(f"result type {new.dtype.torch_name} can't be cast to the desired "
-                               f"output type {self.dtype.torch_name}")
-        if new._data.shape != self._data.shape:
-            raise RuntimeError(f"{name}: output with shape {list(self._data.shape)} doesn't match "
-                               f"the broadcast shape {list(new._data.shape)}")
-
-    def _modified(self) -> None:
-        """Bump the version; tell the tapes whose saved values just changed."""
-        self._version += 1
-        if self._tape is not None:
-            from ._tape import resolve
-            resolve(self).dirty.setdefault(self._slot, (self._version - 1, self._version))
-            return
-        for ref, slot in self.__dict__.get("_taped", ()):
-            tape = ref()
-            if tape is not None and not tape.freed:
-                tape.dirty.setdefault(slot, (self._version - 1, self._version))
-
-    def add_(self, other, *, alpha=1) -> "Tensor":
-        """self += alpha * other."""
-        if alpha != 1:
-            other = other * alpha
-        return self._inplace("add_", lambda: self + other, np.add, other)
-
-    def sub_(self, other, *, alpha=1) -> "Tensor":
-        """self -= alpha * other."""
-        if alpha != 1:
-            other = other * alpha
-        return self._inplace("sub_", lambda: self - other, np.subtract, other)
-
-    def mul_(self, other) -> "Tensor":
-        return self._inplace("mul_", lambda: self * other, np.multiply, other)
-
-    def div_(self, other) -> "Tensor":
-        return self._inplace("div_", lambda: self / other,
-                             np.true_divide if self._data.dtype.kind == "f" else None, other)
-
-    def pow_(self, exponent) -> "Tensor":
-        return self._inplace("pow_", lambda: self ** exponent, None, exponent)
-
-    def clamp_(self, min=None, max=None) -> "Tensor":  # noqa: A002
-        return self._inplace("clamp_", lambda: self.clamp(min, max))
-
-    def relu_(self) -> "Tensor":
-        return self._inplace("relu_", lambda: self.relu())
-
-    def exp_(self) -> "Tensor":
-        return self._inplace("exp_", lambda: self.exp())
-
-    def neg_(self) -> "Tensor":
-        return self._inplace("neg_", lambda: -self)
-
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-
-    def zero_(self) -> "Tensor":
-        """Fill with zeros in place (e.g. ``p.grad.zero_()``)."""
-        return self._inplace("zero_", lambda: self * 0)
-
-    def fill_(self, value) -> "Tensor":
-        v = value.item() if isinstance(value, Tensor) and not value._rg else value
-        return self._inplace("fill_", lambda: self * 0 + v, None, value)
-
-    def copy_(self, src) -> "Tensor":
-        s = src if isinstance(src, Tensor) else _wrap(np.asarray(src))
-        try:
-            np.broadcast_shapes(s._data.shape, self._data.shape)
-        except ValueError:
-            raise RuntimeError(f"copy_: the source of shape {list(s._data.shape)} cannot be "
-                               f"broadcast to the destination of shape "
-                               f"{list(self._data.shape)}") from None
-        return self._inplace("copy_", lambda: (self * 0 + s).to(self.dtype), None, s)
-
+    @builtin_method
+    def data_ptr(self) -> int:
+        """The address of the first element (views of one base share its memory)."""
+        self._export()
+        return _address(self._data)
 
 class _Small(Tensor):
     """A small float64 non-leaf of the scalar fast path (`_scalar.py`), whose values are Python
@@ -461,15 +436,26 @@ class _Small(Tensor):
 
     __slots__ = ()
     _rg = True  # always (a non-leaf): not stored, which saves a little per op
+    _snap = True  # its slot's value is in the record's floats, not in any memory of its own
 
     def __getattr__(self, name: str):
         if name != "_data":
             raise AttributeError(f"'Tensor' object has no attribute '{name}'")
-        data = np.array(self._val, np.float64)
+        parent = getattr(self, "_bs", None)
+        if parent is not None:  # an unbind element: a view of its vector's memory
+            vec, i = parent
+            data = vec._data[i, ...]
+        else:
+            data = np.array(self._val, np.float64)
         self.__class__ = Tensor
         self._data = data
         self._rg = True
+        self._snap = True  # the slot's value is in the record's floats, a copy
         del self._val  # (a plain tensor's value is its _data only)
+        if parent is not None:
+            del self._bs
+            from ._version import attach_view
+            attach_view(vec, self, ("Unbind", i))
         return data
 
     @property
@@ -540,6 +526,10 @@ def normalize_dim(dim: int, ndim: int) -> int:
         raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but "
                          f"got {dim})")
     return int(dim) % ndim if ndim else 0
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
 
 
 def _wrap(data: np.ndarray) -> Tensor:

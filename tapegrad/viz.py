@@ -208,10 +208,13 @@ def _values(tp: Tape, tab: np.ndarray, fields: list) -> list:
 def _adjoints(tp: Tape, slot: int) -> list:
     """d(sum of slot's value) / d(every slot), by one reverse sweep on a scratch buffer (the
     tape, the tensors' .grad and the graph are left untouched; tensor hooks do run)."""
-    from ._tape import sweep_tape
+    from ._tape import release, sweep_tape
     tab, adj, live = sweep_tape(tp, [(slot, np.ones(int(tp.table()[slot, T_SIZE])))])
-    return [adj[tab[s, T_ADJ]:tab[s, T_ADJ] + tab[s, T_SIZE]].copy() if live[s] else None
-            for s in range(tp.n)]
+    try:
+        return [adj[tab[s, T_ADJ]:tab[s, T_ADJ] + tab[s, T_SIZE]].copy() if live[s] else None
+                for s in range(tp.n)]
+    finally:
+        release(adj)
 
 
 def tape(t=None, *, whole: bool = False, values: bool = True, adjoints: bool = False,

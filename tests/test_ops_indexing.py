@@ -381,13 +381,19 @@ def test_setitem_in_a_graph_is_recorded():
     x = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64, requires_grad=True)
     v = tg.tensor(10.0, dtype=tg.float64, requires_grad=True)
     y = x * 2
-    saved = y * y                    # y's old values are saved for this product
+    before = y * 4                   # saves nothing of y
     y[1] = v                         # recorded: y is rebound to a CopySlices result
     assert y.tolist() == [2.0, 10.0, 6.0] and y.grad_fn.name() == "CopySlices"
-    (y * tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64) + saved).sum().backward()
-    # d/dx: through y (position 1 overwritten) 2*[1, 0, 3] + through saved 8x
-    assert x.grad.tolist() == [2.0 + 8.0, 16.0, 6.0 + 24.0]
+    (y * tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64) + before).sum().backward()
+    # d/dx: through y (position 1 overwritten) 2*[1, 0, 3] + through `before` 8
+    assert x.grad.tolist() == [2.0 + 8.0, 8.0, 6.0 + 8.0]
     assert v.grad.item() == 2.0
+    w = x * 2
+    saved = w * w                    # saves w at version 0
+    w[1] = v
+    with pytest.raises(RuntimeError, match="output 0 of CopySlices, is at version 1; expected "
+                                           "version 0"):
+        (w + saved).sum().backward()
     z = tg.zeros(3, dtype=tg.float64)
     z[0] = v                         # a tensor without grad joins the graph
     assert z.requires_grad and z.grad_fn.name() == "CopySlices"

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from .._dtype import result_type
+from .._dtype import result_type, torch_name
 from .._kernels_nn import BCE, BCE_LOGITS, MSE, SMOOTH_L1
 from .._opdef import REAL, Domain, kernel
 from .._record import apply_kernel, broadcast_shapes
@@ -175,7 +175,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     xd, td = input._data, np.asarray(target._data)
     if td.dtype not in (np.int64, np.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_TORCH_TYPE.get(td.dtype.name, td.dtype.name)}")
+                           f"{torch_name(td.dtype)}")
+    _floating(input, "nll_loss_out_frame")
     if xd.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {xd.ndim})")
     if xd.ndim >= 2 and td.ndim >= 1 and xd.shape[0] != td.shape[0]:
@@ -224,8 +225,6 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     return out
 
 
-_TORCH_TYPE = {"float32": "Float", "float64": "Double", "int32": "Int", "bool": "Bool",
-               "int16": "Short", "int8": "Char"}
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -326,6 +325,20 @@ def _pointwise(op, kind: int, x: Tensor, y: Tensor, reduction: str, values, beta
                         (scale, beta, *floats))
 
 
+def _floating(x: Tensor, kernel: str) -> None:
+    """torch's error for a loss that has no integer kernel (`kernel`: torch's name for it)."""
+    if x._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{torch_name(x._data.dtype)}'")
+
+
+def _like_input(input: Tensor, target: Tensor) -> None:
+    """torch's error when a float loss gets a target of another kind of dtype."""
+    if target._data.dtype.kind != "f":
+        raise RuntimeError(f"Found dtype {torch_name(target._data.dtype)} but expected "
+                           f"{torch_name(input._data.dtype)}")
+
+
 def _size_warning(input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
@@ -340,7 +353,10 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     _size_warning(input, target)
     if weight is not None:
         raise NotImplementedError("mse_loss: weight is not supported yet")
-    return _pointwise(MSE_LOSS, MSE, input, as_tensor_arg(target, "target"), reduction,
+    target = as_tensor_arg(target, "target")
+    if input._data.dtype.kind != "f" and target._data.dtype.kind != "f":
+        _floating(input, "mse_cpu")
+    return _pointwise(MSE_LOSS, MSE, input, target, reduction,
                       lambda x, y: (x - y) ** 2)
 
 
@@ -361,13 +377,15 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     _size_warning(input, target)
+    target = as_tensor_arg(target, "target")
+    if input._data.dtype.kind != "f" and target._data.dtype.kind != "f":
+        _floating(input, "smooth_l1_cpu")
 
     def values(x, y):
         d = np.abs(x - y)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(d < beta, 0.5 * d * d / (beta or 1.0), d - 0.5 * beta)
-    return _pointwise(SMOOTH_L1_LOSS, SMOOTH_L1, input, as_tensor_arg(target, "target"),
-                      reduction, values, float(beta))
+    return _pointwise(SMOOTH_L1_LOSS, SMOOTH_L1, input, target, reduction, values, float(beta))
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -379,6 +397,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          f"size.")
     xd = input._data
+    _floating(input, "binary_cross_entropy")
+    _like_input(input, target)
     if xd.size and not ((xd >= 0) & (xd <= 1)).all():
         raise RuntimeError("all elements of input should be between 0 and 1")
     if weight is not None:
@@ -401,6 +421,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
+    _floating(input, "log_sigmoid_cpu")
+    if target._data.dtype.kind != "f":  # torch computes into a tensor of the target's dtype
+        raise RuntimeError(f"result type {torch_name(input._data.dtype)} can't be cast to the "
+                           f"desired output type {torch_name(target._data.dtype)}")
     shape = input.shape
     for extra in (weight, pos_weight):
         if extra is not None:

@@ -8,9 +8,10 @@ provides in `METHODS`, in `QUERIES` the methods that print like torch's built-in
 Import order fixes the opcodes.
 """
 from ..tensor import Tensor, _Scalar, _Vec, builtin_method
-from . import elementwise, reductions, linalg, shapes, indexing, activations, compare  # noqa: I001
+from . import (elementwise, reductions, linalg, shapes, indexing, activations, compare,  # noqa: I001
+               inplace)
 
-_MODULES = (elementwise, reductions, linalg, shapes, indexing, activations, compare)
+_MODULES = (elementwise, reductions, linalg, shapes, indexing, activations, compare, inplace)
 
 __all__ = [name for mod in _MODULES for name in mod.__all__]
 globals().update({name: getattr(mod, name) for mod in _MODULES for name in mod.__all__})

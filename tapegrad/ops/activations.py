@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from .._dtype import as_dtype
+from .._dtype import as_dtype, torch_name
 from .._opdef import Domain, kernel, unary
 from .._record import apply_kernel, apply_unary
 from .. import _scalar
@@ -23,6 +23,19 @@ _KINK0 = Domain(-3.0, 3.0, kinks=(0.0,), gap=0.1)
 _K_TANH = 0.7978845608028654   # sqrt(2 / pi)
 _T = "math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))"
 
+
+def _sigmoid(t: str) -> str:
+    """sigmoid(t) as an adjoint fragment that is finite, with a finite derivative (create_graph
+    differentiates it as recorded ops, both sides of a where), for any t: each side takes exp
+    of a clamped argument that never overflows; NaN stays NaN."""
+    pos = f"({t} if {t} >= 0.0 else 0.0)"
+    neg = f"(0.0 if {t} >= 0.0 else {t})"
+    return (f"(1.0 / (1.0 + math.exp(-{pos})) if {t} >= 0.0 else "
+            f"math.exp({neg}) / (1.0 + math.exp({neg})))")
+
+
+_S = _sigmoid("x")
+
 LEAKY_RELU = unary(
     "leaky_relu", lambda x, p0, p1, out: into(np.where(x > 0, x, x * p0), out),
     "g if x > 0.0 else g * p0", "LeakyReluBackward0", _KINK0, params=(0.1, 0.0),
@@ -30,7 +43,10 @@ LEAKY_RELU = unary(
     test=("same", lambda h, x: lambda x: leaky_relu(x, 0.1)))
 ELU = unary(
     "elu", lambda x, p0, p1, out: into(np.where(x > 0, x, p0 * np.expm1(np.minimum(x, 0))), out),
-    "g if x > 0.0 else g * p0 * math.exp(x)", "EluBackward0", _KINK0, params=(1.5, 0.0),
+    # (at 0 the value of torch's backward, whose own derivative there is 0, as torch's)
+    "g if x > 0.0 else (g * p0 if x == 0.0 else g * p0 * math.exp(0.0 if x >= 0.0 else x))",
+    "EluBackward0",
+    _KINK0, params=(1.5, 0.0),
     usage="F.elu(x, alpha)", test=("same", lambda h, x: lambda x: elu(x, 1.5)))
 GELU = unary(
     "gelu", lambda x, out: into(0.5 * x * (1 + erf(x * math.sqrt(0.5))), out),
@@ -46,18 +62,18 @@ GELU_TANH = unary(
     test=("same", lambda h, x: partial(gelu, approximate="tanh")))
 SILU = unary(
     "silu", lambda x, out: into(x * np.exp(-np.logaddexp(0, -x)), out),
-    "g * (1.0 / (1.0 + math.exp(-x))) * (1.0 + x * (1.0 - 1.0 / (1.0 + math.exp(-x))))",
+    f"g * {_S} * (1.0 + x * (1.0 - {_S}))",
     "SiluBackward0", usage="F.silu(x)", test=("same", lambda h, x: silu))
 SOFTPLUS = unary(
     "softplus",
     lambda x, p0, p1, out: into(np.where(x * p0 > p1, x, np.logaddexp(0, x * p0) / p0), out),
-    "g if x * p0 > p1 else g / (1.0 + math.exp(-x * p0))", "SoftplusBackward0",
+    f"g if x * p0 > p1 else g * {_sigmoid('x * p0')}", "SoftplusBackward0",
     params=(1.5, 20.0), usage="F.softplus(x, beta, threshold)",
     scalar=lambda x, p0, p1: x if x * p0 > p1 else math.log1p(math.exp(x * p0)) / p0,
     test=("same", lambda h, x: lambda x: softplus(x, 1.5)))
 LOGSIGMOID = unary(
     "logsigmoid", lambda x, out: into(-np.logaddexp(0, -x), out),
-    "g / (1.0 + math.exp(x))", "LogSigmoidBackward0", usage="F.logsigmoid(x)",
+    f"g * {_sigmoid('-x')}", "LogSigmoidBackward0", usage="F.logsigmoid(x)",
     test=("same", lambda h, x: logsigmoid))
 HARDTANH = unary(
     "hardtanh", lambda x, p0, p1, out: np.clip(x, p0, p1, out=out),
@@ -82,15 +98,13 @@ _CPU_NAMES = {"leaky_relu": "leaky_relu_cpu", "elu": "elu_cpu", "gelu": "GeluKer
               "silu": "silu_cpu", "softplus": "softplus_cpu", "logsigmoid": "log_sigmoid_cpu",
               "softmax": "softmax_lastdim_kernel_impl",
               "log_softmax": "log_softmax_lastdim_kernel_impl"}
-_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-               "uint8": "Byte", "bool": "Bool"}
 
 
 def _floating(x: Tensor, name: str) -> None:
     """torch's error for an activation that has no integer kernel."""
     if type(x) is not _Scalar and x._data.dtype.kind != "f":
         raise NotImplementedError(f'"{_CPU_NAMES[name]}" not implemented for '
-                                  f"'{_TYPE_NAMES.get(x._data.dtype.name, x._data.dtype.name)}'")
+                                  f"'{torch_name(x._data.dtype)}'")
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:

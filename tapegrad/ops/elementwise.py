@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from .._dtype import get_default_dtype, result_type
+from .._dtype import get_default_dtype, result_type, torch_name
 from .._kernels_elementwise import erf_ufunc
 from .._opdef import NONZERO, POSITIVE, REAL, Domain, binary, kernel, unary
 from .. import _scalar
@@ -39,7 +39,7 @@ SIGMOID = unary("sigmoid", lambda x, out: into(np.exp(-np.logaddexp(0, -x)), out
                 "g * out * (1.0 - out)", "SigmoidBackward0",
     scalar=lambda x: 1.0 / (1.0 + math.exp(-x)))
 RELU = unary("relu", lambda x, out: np.maximum(x, 0, out=out),
-             "g if x > 0.0 else 0.0", "ReluBackward0", NONZERO, keeps_int=True,
+             "0.0 if x <= 0.0 else g", "ReluBackward0", NONZERO, keeps_int=True,
     scalar=lambda x: x if x > 0.0 or x != x else 0.0)
 ABS = unary("abs", np.abs, "g if x > 0.0 else (-g if x < 0.0 else 0.0)", "AbsBackward0",
             NONZERO, keeps_int=True,
@@ -79,13 +79,30 @@ DIV_S = unary("div_scalar", lambda x, p0, p1, out: np.true_divide(x, p0, out), "
               "DivBackward0", params=(-2.5, 0.0), usage="x / 2",
     test=("same", lambda h, x: lambda x: x / -2.5),
     scalar=lambda x, p0, p1: x / p0)
-POW_S = unary("pow_scalar", lambda x, p0, p1, out: np.power(x, p0, out),
-              "0.0 if p0 == 0.0 else g * p0 * x ** (p0 - 1.0)", "PowBackward0", POSITIVE,
+def _pow_scalar(x, p0, p1, out):
+    """x ** p0 as torch computes it: p0 = +-0.5 are sqrt / rsqrt (so (-0.) ** 0.5 is -0. and
+    (-inf) ** 0.5 is nan, where C's pow gives 0. and inf)."""
+    if p0 == 0.5:
+        return np.sqrt(x, out=out)
+    if p0 == -0.5:
+        return np.divide(1.0, np.sqrt(x), out=out)
+    return np.power(x, p0, out)
+
+
+def _pow_scalar_float(x: float, p0: float, p1: float) -> float:
+    return math.sqrt(x) if p0 == 0.5 else math.pow(x, p0)  # (negative x: general path, nan)
+
+
+# d/dx x ** p = p * x ** (p - 1), 0 for p = 0; x ** (p - 1) with torch's sqrt/rsqrt for +-0.5
+POW_S = unary("pow_scalar", _pow_scalar,
+              "0.0 if p0 == 0.0 else g * p0 * (math.sqrt(x) if p0 == 1.5 else ("
+              "pow_m05(x) if p0 == 0.5 else x ** (p0 - 1.0)))", "PowBackward0", POSITIVE,
               keeps_int=True, params=(2.5, 0.0), usage="x ** 2",
     test=("same", lambda h, x: lambda x: x ** 2.5),
-    scalar=lambda x, p0, p1: math.pow(x, p0))
+    scalar=_pow_scalar_float)
 RPOW_S = unary("rpow_scalar", lambda x, p0, p1, out: np.power(p0, x, out),
-               "g * out * math.log(p0)", "PowBackward2", params=(1.7, 0.0),
+               "0.0 if p0 == 0.0 and x >= 0.0 else g * out * math.log(p0)", "PowBackward2",
+               params=(1.7, 0.0),
                usage="2 ** x",
     test=("same", lambda h, x: lambda x: 1.7 ** x),
     scalar=lambda x, p0, p1: math.pow(p0, x))
@@ -219,7 +236,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
         return _round(input)
     if input._data.dtype.kind != "f":
         raise NotImplementedError(f"\"round_cpu\" not implemented for "
-                                  f"'{_torch_name(input._data.dtype)}'")
+                                  f"'{torch_name(input._data.dtype)}'")
     return apply_unary(ROUND_D, input, float(decimals), 0.0)
 
 
@@ -271,8 +288,9 @@ MUL = binary("mul", np.multiply, "g * y", "g * x", "MulBackward0",
 DIV = binary("div", np.true_divide, "g / y", "-g * out / y", "DivBackward0", (REAL, NONZERO),
              float_out=True,
     scalar=operator.truediv)
-POW = binary("pow", np.power, "g * y * x ** (y - 1.0)", "g * out * math.log(x)", "PowBackward1",
-             (POSITIVE, REAL),
+POW = binary("pow", np.power, "0.0 if y == 0.0 else g * y * x ** (y - 1.0)",
+             "0.0 if x == 0.0 and y >= 0.0 else g * out * math.log(x)", "PowBackward1",
+             (POSITIVE, NONZERO),  # (torch's masks at y = 0 make its second derivative 0 there)
     scalar=math.pow)
 
 
@@ -399,17 +417,17 @@ MINIMUM = binary("minimum", lambda x, y, out=None: np.minimum(x, y, out=out),
                  test=(_apart, lambda h, x, y: minimum))
 FMOD = binary("fmod", np.fmod, "g", "-g * np.trunc(x / y)", "FmodBackward1",
               test=(_quotients, lambda h, x, y: fmod))
-REMAINDER = binary("remainder", np.remainder, "g", "-g * np.floor(x / y)", "RemainderBackward1",
+REMAINDER = binary("remainder", np.remainder, "g", "-g * div_floor(x, y)", "RemainderBackward1",
                    usage="x.remainder(y), x % y", test=(_quotients, lambda h, x, y: remainder))
-ATAN2 = binary("atan2", np.arctan2, "g * y / (x * x + y * y)", "-g * x / (x * x + y * y)",
+# (torch: 0 where x = y = 0)
+ATAN2 = binary("atan2", np.arctan2,
+               "g * y * (0.0 if x * x + y * y == 0.0 else 1.0 / (x * x + y * y))",
+               "-g * x * (0.0 if x * x + y * y == 0.0 else 1.0 / (x * x + y * y))",
                "Atan2Backward0", (NONZERO, REAL), float_out=True)  # x away from the branch cut
 HYPOT = binary("hypot", np.hypot, "g * x / out", "g * y / out", "HypotBackward0",
                (NONZERO, REAL))
 
 
-def _torch_name(dt: np.dtype) -> str:
-    from .reductions import _TORCH_NAMES
-    return _TORCH_NAMES.get(dt.name, dt.name)
 
 
 def _got(*args) -> str:
@@ -451,7 +469,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     _two_tensors("hypot", input, other)
     dt = result_type(input, other).np_dtype
     if dt.kind != "f":
-        raise NotImplementedError(f"\"hypot_cpu\" not implemented for '{_torch_name(dt)}'")
+        raise NotImplementedError(f"\"hypot_cpu\" not implemented for '{torch_name(dt)}'")
     return apply_binary(HYPOT, input, other)
 
 
@@ -489,6 +507,33 @@ def remainder(input, other) -> Tensor:
 def _rmod(self: Tensor, other) -> Tensor:
     """other % self."""
     return remainder(other, self)
+
+
+def _div_floor(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """torch's floor division (`_kernels.div_floor`, vectorized): nan for an infinite dividend."""
+    if a.dtype.kind in "iub" and b.dtype.kind in "iub":
+        return np.floor_divide(a, b)
+    mod = np.fmod(a, b)
+    div = (a - mod) / b
+    div = np.where((mod != 0) & ((b < 0) != (mod < 0)), div - 1, div)
+    fd = np.floor(div)
+    fd = np.where(div - fd > 0.5, fd + 1, fd)
+    return np.where(b == 0, a / b, np.where(div != 0, fd, np.copysign(0.0, a / b)))
+
+
+def floor_divide(input, other) -> Tensor:
+    """Elementwise floor(input / other) with torch's rounding (``x // y``); piecewise constant,
+    so no gradient flows through it. ``tapegrad.tensor([7., -7.]) // 2`` ->
+    ``tensor([ 3., -4.])``."""
+    a = as_tensor_arg(input, "input")
+    b = as_tensor_arg(other)
+    dt = result_type(a, b).np_dtype
+    res = _div_floor(a._data.astype(dt, copy=False), b._data.astype(dt, copy=False))
+    return _wrap(np.asarray(res, dt))
+
+
+def _rfloordiv(self: Tensor, other) -> Tensor:
+    return floor_divide(other, self)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -561,7 +606,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
                                f"but got dtype {_C_NAMES.get(arg._data.dtype.name)}")
     if dt.kind != "f":
         raise NotImplementedError(f"\"lerp_kernel_{'tensor' if tw else 'scalar'}\" not "
-                                  f"implemented for '{_torch_name(dt)}'")
+                                  f"implemented for '{torch_name(dt)}'")
     shape = broadcast_shapes(input._data.shape, end._data.shape)
     if tw:
         shape = broadcast_shapes(shape, weight._data.shape)
@@ -596,7 +641,7 @@ def where(condition: Tensor, input=None, other=None):
     cd = condition._data
     if cd.dtype.kind != "b":
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
-                           f"with dtype {_torch_name(cd.dtype)}")
+                           f"with dtype {torch_name(cd.dtype)}")
     dt = result_type(input, other).np_dtype
     from ..factories import tensor
     x = input if isinstance(input, Tensor) else tensor(input, dtype=dt)
@@ -644,7 +689,8 @@ __all__ = ['exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs',
            'reciprocal', 'clamp', 'add', 'sub', 'rsub', 'mul', 'div', 'pow',
            'log1p', 'expm1', 'log2', 'log10', 'rsqrt', 'square', 'tan', 'asin', 'acos', 'atan',
            'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'erf', 'sign', 'floor', 'ceil', 'round',
-           'trunc', 'maximum', 'minimum', 'fmod', 'remainder', 'atan2', 'hypot', 'lerp', 'where']
+           'trunc', 'maximum', 'minimum', 'fmod', 'remainder', 'atan2', 'hypot', 'lerp', 'where',
+           'floor_divide']
 METHODS = dict(
     exp=exp, log=log, sqrt=sqrt, sin=sin, cos=cos, tanh=tanh, sigmoid=sigmoid, relu=relu, abs=abs,
     neg=neg, reciprocal=reciprocal, clamp=clamp, clip=clamp, add=add, sub=sub, mul=mul, div=div,
@@ -658,7 +704,8 @@ METHODS = dict(
     asin=asin, acos=acos, atan=atan, sinh=sinh, cosh=cosh, asinh=asinh, acosh=acosh, atanh=atanh,
     erf=erf, sign=sign, floor=floor, ceil=ceil, round=round, trunc=trunc, maximum=maximum,
     minimum=minimum, fmod=fmod, remainder=remainder, atan2=atan2, hypot=hypot, lerp=lerp,
-    where=_where_method, __mod__=remainder, __rmod__=_rmod,
+    where=_where_method, __mod__=remainder, __rmod__=_rmod, floor_divide=floor_divide,
+    __floordiv__=floor_divide, __rfloordiv__=_rfloordiv,
 )
 
 

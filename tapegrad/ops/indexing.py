@@ -15,9 +15,11 @@ from functools import partial
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._dtype import torch_name
 from .._grad_mode import STATE
 from .._opdef import kernel
 from .._record import apply_kernel, broadcast_shapes
+from .._version import attach_view
 from ..tensor import Tensor, _wrap, normalize_dim
 from ._util import SCALAR, into
 
@@ -301,22 +303,37 @@ def getitem(x: Tensor, key) -> Tensor:
     """
     xd = x._data
     basic, adv, op = _parse(key, xd.shape)
-    if not (x._rg and STATE.enabled):
-        v = xd[basic]
-        return _wrap(v if adv is None else v[adv])
-    src = xd if xd.flags.c_contiguous else np.ascontiguousarray(xd)  # (keeps 0-d as 0-d)
-    view = src[basic]  # a view (the key ends with an Ellipsis)
-    if adv is None:
-        return apply_kernel(op, (x,), view.shape, xd.dtype, lambda out: into(view, out),
-                            _strides_in(view, src))
-    vals = view[adv]
+    live = xd[basic]  # a view of x's memory (the key ends with an Ellipsis)
+    graph = x._rg and STATE.enabled
+    if adv is None:  # basic indexing: a view, as torch
+        if not graph:
+            return attach_view(x, _wrap(live))
+        src = _c_order(xd)
+        return attach_view(x, apply_kernel(op, (x,), live.shape, xd.dtype,
+                                           lambda out: into(live, out),
+                                           _strides_in(src[basic], src), live=live))
+    if not graph:
+        return _wrap(live[adv])
+    src = _c_order(xd)
+    view = src[basic]
+    vals = live[adv]
     flat = _flat_positions(view, src, adv)
     return apply_kernel(op, (x,), vals.shape, xd.dtype, lambda out: into(vals, out),
                         flat.ravel().tolist())
 
 
-_TORCH_TYPES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
-                "int32": "IntTensor", "bool": "BoolTensor"}
+def _c_order(xd: np.ndarray) -> np.ndarray:
+    """An array of xd's shape laid out in C order, to take index geometry from (its memory is
+    never read: a non-C-ordered xd gets a stand-in of 0-stride-free strides over one element)."""
+    if xd.flags.c_contiguous:
+        return xd
+    st, acc = [], xd.itemsize
+    for n in reversed(xd.shape):
+        st.append(acc)
+        acc *= max(n, 1)
+    return as_strided(np.empty(1, xd.dtype), xd.shape, tuple(reversed(st)), writeable=False)
+
+
 
 
 def _setitem_value(x: Tensor, value, tshape: tuple) -> np.ndarray:
@@ -327,7 +344,7 @@ def _setitem_value(x: Tensor, value, tshape: tuple) -> np.ndarray:
         v = np.asarray(value)
     else:
         raise TypeError(f"can't assign a {type(value).__name__} to a torch."
-                        f"{_TORCH_TYPES.get(x._data.dtype.name, 'Tensor')}")
+                        f"{torch_name(x._data.dtype)}Tensor")
     vs = v.shape
     while len(vs) > len(tshape) and vs[0] == 1:
         vs = vs[1:]
@@ -341,37 +358,36 @@ def _setitem_value(x: Tensor, value, tshape: tuple) -> np.ndarray:
 
 
 def setitem(x: Tensor, key, value) -> None:
-    """``x[key] = value``. Inside a graph (x recorded, or value requiring grad) it is recorded as
-    an out-of-place `index_put` and x is rebound to the result (values saved for backward stay
-    valid); otherwise the memory is written.
+    """``x[key] = value``: writes x's memory (every view of it sees the change). With a basic
+    key it is ``x[key].copy_(value)`` (inside a graph: torch's CopySlices on x's base); with
+    integer or mask indices an in-place `index_put` (IndexPutBackward0).
 
     >>> import tapegrad as tg
     >>> x = tg.zeros(3); x[[0, 2]] = 1.0; x
     tensor([1., 0., 1.])
     """
+    from .inplace import copy_, fill_, write
     basic, adv, _ = _parse(key, x._data.shape)
     target = x._data[basic]
     tshape = target.shape if adv is None else _adv_shape(target, adv)
     v = _setitem_value(x, value, tshape)
-    value_rg = isinstance(value, Tensor) and value._rg
-    if STATE.enabled and (x._rg or value_rg):
-        if x._tape is None and x._rg:
-            raise RuntimeError(("a view of a " if adv is None else "a ") + "leaf Variable that "
-                               "requires grad is being used in an in-place operation.")
-        new = index_put(x, key, value if value_rg else _wrap(v))
-        x._data, x._tape, x._slot, x._rg = new._data, new._tape, new._slot, True
-        x._version += 1
+    value_t = value if isinstance(value, Tensor) and value._rg else _wrap(v)
+    if adv is None:  # torch: x[...] = v writes x itself; other keys write the view x[key]
+        dst = x if all(k is Ellipsis for k in (key if isinstance(key, tuple) else (key,))) \
+            else getitem(x, key)
+        if isinstance(value, Tensor):
+            copy_(dst, value_t)
+        else:  # a number: torch fills with it as a 0-d tensor (FillBackward3)
+            fill_(dst, _wrap(np.asarray(v, x._data.dtype)))
         return
-    v = v.astype(x._data.dtype, copy=False)
-    if adv is None:
-        target[...] = v
-    else:
-        target[adv] = v  # numpy: with repeated indices the last write wins, as in torch
-    x._modified()
+
+    def put(d, o):  # numpy: with repeated indices the last write wins, as in torch
+        d[basic][adv] = v.astype(d.dtype, copy=False)
+    write(x, "index_put_", lambda t: index_put(t, key, value_t), value_t, put, reads_self=False)
 
 
-INDEX_PUT = kernel("index_put", _K + "adj_index_put", "CopySlices",
-                   usage="x[idx] = v (x in a graph)",
+INDEX_PUT = kernel("index_put", _K + "adj_index_put", "IndexPutBackward0",
+                   usage="x[idx] = v (x in a graph), index_put(x, idx, v)",
                    test=(lambda h: _index_put_inputs(h),
                          lambda h, x, v: lambda x, v, k=v.__dict__["_key"]: index_put(x, k, v)))
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .._dtype import result_type
+from .._dtype import c_name, result_type, torch_name
 from .._opdef import kernel
 from .._record import apply_kernel, broadcast_shapes
 from ..tensor import Tensor
@@ -48,8 +48,24 @@ def _shape_str(s) -> str:
 
 def _matmul(op, a: Tensor, b: Tensor, shape: tuple) -> Tensor:
     ad, bd = a._data, b._data
-    dt = ad.dtype if ad.dtype == bd.dtype else result_type(a, b).np_dtype
-    return apply_kernel(op, (a, b), shape, dt, lambda out: np.matmul(ad, bd, out=out))
+    if ad.dtype != bd.dtype:
+        _different_dtypes(op, ad.dtype, bd.dtype)
+    return apply_kernel(op, (a, b), shape, ad.dtype, lambda out: np.matmul(ad, bd, out=out))
+
+
+def _different_dtypes(op, da, db) -> None:
+    """torch's error for matrix products of different dtypes (no promotion), in the words of
+    the kernel torch would run: dot, addmv, mm (folding batches) or bmm."""
+    if op is DOT:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{torch_name(da)} and {torch_name(db)}")
+    if op is MV:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{torch_name(db)}, {torch_name(da)}, and {torch_name(db)}")
+    if op is BMM:
+        raise RuntimeError(f"expected scalar type {torch_name(da)} but found {torch_name(db)}")
+    raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {c_name(da)} != "
+                       f"{c_name(db)}")
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
@@ -85,6 +101,9 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         shape = batch + sb[-1:]
     op = {(1, 1): DOT, (2, 2): MM, (2, 1): MV, (1, 2): VM}.get((len(sa), len(sb)),
                                                                MATMUL_BATCHED)
+    if a._data.dtype != b._data.dtype:  # (torch folds batches into mm / mv, else runs bmm)
+        _different_dtypes(op if op is not MATMUL_BATCHED else (
+            MV if len(sb) == 1 else (MM if len(sb) == 2 else BMM)), a._data.dtype, b._data.dtype)
     return _matmul(op, a, b, shape)
 
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .._dtype import as_dtype, get_default_dtype
+from .._dtype import as_dtype, get_default_dtype, torch_name
 from .._opdef import Domain, kernel
 from .._record import apply_kernel
 from ..tensor import Tensor, _wrap, normalize_dim
@@ -31,8 +31,6 @@ MEAN_DIM = kernel("mean_dim", "adj_reduce", "MeanBackward1", usage="x.mean(dim, 
     test=(
     "same", lambda h, x: partial(mean, dim=h.dims(x), keepdim=h.flag())))
 
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-                "bool": "Bool"}
 
 
 def _dims(dim, ndim: int) -> tuple:
@@ -57,7 +55,7 @@ def _reduce(full_op, dim_op, x: Tensor, dim, keepdim: bool, mean: bool, dtype) -
         if xd.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either "
                                f"a floating point or complex dtype. Got: "
-                               f"{_TORCH_NAMES[xd.dtype.name]}")
+                               f"{torch_name(xd.dtype)}")
         dt = xd.dtype
     else:
         dt = xd.dtype if xd.dtype.kind == "f" else np.dtype(np.int64)
@@ -65,10 +63,13 @@ def _reduce(full_op, dim_op, x: Tensor, dim, keepdim: bool, mean: bool, dtype) -
     count = 1
     for a in axes:
         count *= xd.shape[a]
-    fn = np.mean if mean else np.sum
+    # (ufunc methods rather than np.sum/np.mean: numpy's warnings then point at tapegrad's
+    # code, where the package's filter silences them; torch is silent about inf and nan)
 
     def compute(out):
-        res = fn(xd, axis=axes, keepdims=keepdim, dtype=dt if dt.kind == "f" else None)
+        res = np.add.reduce(xd, axis=axes, keepdims=keepdim, dtype=dt if dt.kind == "f" else None)
+        if mean:
+            res = np.true_divide(res, count) if count else res * np.nan
         return into(np.asarray(res, dtype=dt), out)
     mask = builtins.sum(1 << a for a in axes)
     op = full_op if dim is None else dim_op
@@ -137,9 +138,9 @@ PROD = kernel("prod", _K + "adj_prod", "ProdBackward0", (_AWAY_FROM_ZERO,), usag
 PROD_DIM = kernel("prod_dim", _K + "adj_prod", "ProdBackward1", (_AWAY_FROM_ZERO,),
     usage="x.prod(dim, keepdim)",
     test=("same", lambda h, x: partial(prod, dim=h.dim(x), keepdim=h.flag())))
-MAX = kernel("max", _K + "adj_amax", "MaxBackward1", usage="x.max()",
+MAX = kernel("max", _K + "adj_extreme", "MaxBackward1", usage="x.max()",
     test=(_distinct, lambda h, x: max))
-MIN = kernel("min", _K + "adj_amax", "MinBackward1", usage="x.min()",
+MIN = kernel("min", _K + "adj_extreme", "MinBackward1", usage="x.min()",
     test=(_distinct, lambda h, x: min))
 MAX_DIM = kernel("max_dim", "adj_take", "MaxBackward0",
     usage="x.max(dim, keepdim) -> (values, indices)",
@@ -230,7 +231,8 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     shape = _shape_after(xd.shape, axes, keepdim)
 
     def compute(out):
-        return into(np.asarray(np.prod(xd, axis=axes, keepdims=keepdim, dtype=dt)), out)
+        return into(np.asarray(np.multiply.reduce(xd, axis=axes, keepdims=keepdim, dtype=dt)),
+                    out)
     return apply_kernel(PROD if dim is None else PROD_DIM, (input,), shape, dt, compute,
                         (_mask(axes),))
 
@@ -408,10 +410,10 @@ def logsumexp(input: Tensor, dim=_REQUIRED, keepdim: bool = False) -> Tensor:
     shape = _shape_after(xd.shape, axes, keepdim)
 
     def compute(out):
-        m = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+        m = np.maximum.reduce(x, axis=axes, keepdims=True, initial=-np.inf)
         m = np.where(np.isfinite(m), m, 0.0).astype(dt)  # all -inf / an inf: nothing to shift
         with np.errstate(divide="ignore"):
-            res = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+            res = np.log(np.add.reduce(np.exp(x - m), axis=axes, keepdims=True)) + m
         return into(np.asarray(res.reshape(shape), dt), out)
     return apply_kernel(LOGSUMEXP, (input,), shape, dt, compute, (_mask(axes),))
 
@@ -423,7 +425,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     xd = input._data
     if xd.dtype.kind != "f":
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_TORCH_NAMES.get(xd.dtype.name, xd.dtype.name)}")
+                           f"input. Got {torch_name(xd.dtype)}")
     if isinstance(p, str):
         if p == "nuc":
             raise NotImplementedError("norm(): p='nuc' (nuclear norm) is not supported")
@@ -452,18 +454,17 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         a = np.abs(xd.astype(dt, copy=False))
         kw = dict(axis=axes, keepdims=keepdim)
         if p == math.inf:
-            res = np.max(a, **kw)
+            res = np.maximum.reduce(a, **kw)
         elif p == -math.inf:
-            res = np.min(a, **kw)
+            res = np.minimum.reduce(a, **kw)
         elif p == 0:
-            res = np.sum(a != 0, **kw, dtype=dt)
+            res = np.add.reduce(a != 0, **kw, dtype=dt)
         elif p == 1:
-            res = np.sum(a, **kw)
+            res = np.add.reduce(a, **kw)
         elif p == 2:
-            res = np.sqrt(np.sum(a * a, **kw))
+            res = np.sqrt(np.add.reduce(a * a, **kw))
         else:
-            with np.errstate(divide="ignore"):
-                res = np.sum(a ** p, **kw) ** (1.0 / p)
+            res = np.add.reduce(a ** p, **kw) ** (1.0 / p)
         return into(np.asarray(res, dt), out)
     return apply_kernel(NORM, (input,), shape, dt, compute, (_mask(axes),), (p,))
 
@@ -486,13 +487,13 @@ def _scan(name: str, op, npfn, input: Tensor, dim, dtype) -> Tensor:
 def cumsum(input: Tensor, dim=_REQUIRED, *, dtype=None) -> Tensor:
     """Running sums along `dim`.
     ``tg.tensor([1., 2., 3.]).cumsum(0)`` -> ``tensor([1., 3., 6.])``."""
-    return _scan("cumsum", CUMSUM, np.cumsum, input, dim, dtype)
+    return _scan("cumsum", CUMSUM, np.add.accumulate, input, dim, dtype)
 
 
 def cumprod(input: Tensor, dim=_REQUIRED, *, dtype=None) -> Tensor:
     """Running products along `dim` (gradient exact with zeros).
     ``tg.tensor([1., 2., 3.]).cumprod(0)`` -> ``tensor([1., 2., 6.])``."""
-    return _scan("cumprod", CUMPROD, np.cumprod, input, dim, dtype)
+    return _scan("cumprod", CUMPROD, np.multiply.accumulate, input, dim, dtype)
 
 
 __all__ = ['sum', 'mean', 'prod', 'max', 'min', 'amax', 'amin', 'argmax', 'argmin', 'var', 'std',

@@ -13,13 +13,19 @@ from typing import Sequence
 
 import numpy as np
 
-from .._dtype import result_type
+from .._device import check_device
+from .._dtype import result_type, torch_name
 from .._grad_mode import STATE
 from .._opdef import kernel, unary
+from numpy.lib.stride_tricks import as_strided
+
 from .._record import _F32, apply_kernel, apply_unary, slot_in
 from .. import _scalar
+from .._version import attach_view, mark_scalar_kids
 from ..tensor import Tensor, _nonleaf, _Vec, _wrap, normalize_dim
 from ._util import into
+
+_F64 = np.dtype(np.float64)
 
 # flat identities: reshape/view, dtype casts, clone (recorded with their own output shape/dtype)
 VIEW = unary("view", None, "g", "ViewBackward0",
@@ -29,6 +35,10 @@ TO = unary("to_copy", None, "g", "ToCopyBackward0", tol=dict(eps=1e-2, atol=1e-4
            usage="x.to(dtype), x.double(), x.float()",
     test=("same", lambda h, x: lambda x: x.float()))  # float32 output: a coarser step
 CLONE = unary("clone", lambda x, out: into(x.copy(), out), "g", "CloneBackward0")
+UNSAFE_VIEW = unary("unsafe_view", None, "g", "UnsafeViewBackward0",
+                    usage="x.reshape(...) of memory that needs a copy",
+    test=(lambda h: (h.tensor((h.draw(h.st.integers(2, 3)), h.draw(h.st.integers(2, 3)))),),
+          lambda h, x: lambda x: x.t().reshape(-1)))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -45,10 +55,7 @@ T_OP = kernel("t", "adj_permute", "TBackward0", usage="x.t()",
 
 
 def _permuted(op, x: Tensor, perm: tuple) -> Tensor:
-    xd = x._data
-    shape = tuple(xd.shape[p] for p in perm)
-    return apply_kernel(op, (x,), shape, xd.dtype,
-                        lambda out: into(np.transpose(xd, perm).copy(), out), perm)
+    return _view_op(op, x, np.transpose(x._data, perm), perm)
 
 
 def permute(input: Tensor, *dims) -> Tensor:
@@ -101,13 +108,29 @@ def _infer_shape(shape: Sequence[int], size: int) -> tuple:
     return shape
 
 
+def _viewed(xd: np.ndarray, shape: tuple):
+    """`xd` seen with `shape` without a copy (numpy's rules are torch's), or None."""
+    v = xd.view()
+    try:
+        v.shape = shape
+    except AttributeError:
+        return None
+    return v
+
+
 def reshape(input: Tensor, *shape) -> Tensor:
-    """Same data, new shape (one dim may be -1). ``x.reshape(2, -1)``."""
+    """Same data, new shape (one dim may be -1): a view when the memory allows, else a copy.
+    ``x.reshape(2, -1)``."""
     if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
         shape = tuple(shape[0])
     xd = input._data
     new = _infer_shape(shape, xd.size)
-    return apply_kernel(VIEW, (input,), new, xd.dtype, lambda out: into(xd.reshape(new), out))
+    lv = _viewed(xd, new)
+    if lv is not None:
+        return _view_op(VIEW, input, lv)
+    c = clone(input)  # torch: a copy, then an unsafe view of it
+    return apply_kernel(UNSAFE_VIEW, (c,), new, xd.dtype,
+                        lambda out: into(c._data.reshape(new), out))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -122,8 +145,9 @@ def to(input: Tensor, *args, dtype=None, copy: bool = False, **kwargs) -> Tensor
             dtype = a
         elif isinstance(a, Tensor):
             dtype = a.dtype
-        elif a not in ("cpu", None):
-            raise RuntimeError(f"to(): unsupported device {a!r} (tapegrad runs on the CPU)")
+        else:
+            check_device(a)
+    check_device(kwargs.get("device"))
     if dtype is None:
         return input.clone() if copy else input
     nd = as_dtype(dtype).np_dtype
@@ -146,7 +170,22 @@ def contiguous(input: Tensor) -> Tensor:
 
 
 def _view(input: Tensor, *shape) -> Tensor:
-    return reshape(input, *shape)
+    """``x.view(*shape)``: the same memory with a new shape; torch's error when the memory's
+    layout does not allow it (``reshape`` copies then)."""
+    if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+        shape = tuple(shape[0])
+    xd = input._data
+    new = _infer_shape(shape, xd.size)
+    if _viewed(xd, new) is None:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.")
+    return reshape(input, new)
+
+
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    """``x.view(other.shape)``."""
+    return _view(input, other._data.shape)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -293,25 +332,24 @@ def _cstrides(shape: tuple) -> tuple:
     return tuple(reversed(st))
 
 
-def _take(view: np.ndarray):
-    """compute() of an op whose value is a numpy view of its input: written into the arena, or
-    returned as it is without grad (copied when numpy's view is read-only: broadcasts,
-    diagonals)."""
-    return lambda out: into(view, out) if out is not None else (
-        view if view.flags.writeable else view.copy())
+def _view_op(op, x: Tensor, lv: np.ndarray, ints: tuple = (), tape=None, multi=None) -> Tensor:
+    """A tensor over `lv`, a numpy view of x's memory (so changes to either reach the other),
+    recorded as `op` when x is in a graph (its slot then holds a copy, read by backward).
+    `multi`: (torch's node name, index) for the outputs of unbind/split/chunk."""
+    t = apply_kernel(op, (x,), lv.shape, x._data.dtype, lambda out: into(lv, out), ints,
+                     tape=tape, live=lv)
+    return attach_view(x, t, multi)
 
 
-def _strided(op, x: Tensor, view: np.ndarray, offset: int, strides: tuple,
-             tape=None) -> Tensor:
-    """Record `view` (a view of x's data) as x's C-order buffer read at offset + strides."""
-    return apply_kernel(op, (x,), view.shape, x._data.dtype, _take(view), (offset,) + strides,
-                        tape=tape)
+def _strided(op, x: Tensor, view: np.ndarray, offset: int, strides: tuple, tape=None,
+             multi=None) -> Tensor:
+    """`view` (a view of x's data), recorded as x's C-order buffer read at offset + strides."""
+    return _view_op(op, x, view, (offset,) + strides, tape, multi)
 
 
 def _flat(op, x: Tensor, shape: tuple) -> Tensor:
     """Same elements in the same order, new shape (a flat identity for the adjoint)."""
-    xd = x._data
-    return apply_kernel(op, (x,), shape, xd.dtype, _take(xd.reshape(shape)))
+    return _view_op(op, x, x._data.reshape(shape))
 
 
 def _sizes(args: tuple) -> tuple:
@@ -390,8 +428,6 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     return _flat(UNSQUEEZE, input, shape[:d] + (1,) + shape[d:])
 
 
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 def expand(input: Tensor, *sizes) -> Tensor:
@@ -402,7 +438,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
     sizes = _sizes(sizes)
     lead = len(sizes) - len(shape)
     if lead < 0:
-        raise RuntimeError(f"expand(torch.{_TYPE_NAMES.get(xd.dtype.name, '')}Tensor{{"
+        raise RuntimeError(f"expand(torch.{torch_name(xd.dtype)}Tensor{{"
                            f"{list(shape)}}}, size={list(sizes)}): the number of sizes provided "
                            f"({len(sizes)}) must be greater or equal to the number of dimensions "
                            f"in the tensor ({len(shape)})")
@@ -425,8 +461,10 @@ def expand(input: Tensor, *sizes) -> Tensor:
                                f"{list(sizes)}.  Tensor sizes: {list(shape)}")
         out.append(want)
         strides.append(0 if want != have else cst[i - lead])
-    out = tuple(out)
-    return _strided(EXPAND, input, np.broadcast_to(xd, out), 0, tuple(strides))
+    out = tuple(out)  # (fill_/zero_ may write it, as torch's; other in-place ops refuse)
+    view = as_strided(xd, out, tuple(0 if s == 0 else xd.strides[i - (len(out) - xd.ndim)]
+                                     for i, s in enumerate(strides)))
+    return _strided(EXPAND, input, view, 0, tuple(strides))
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
@@ -494,7 +532,10 @@ def flip(input: Tensor, dims) -> Tensor:
     st = _cstrides(shape)
     offset = builtins.sum((shape[d] - 1) * st[d] for d in axes if shape[d])
     strides = tuple(-s if d in axes else s for d, s in enumerate(st))
-    return _strided(FLIP, input, np.flip(xd, axes), offset, strides)
+    flipped = np.flip(xd, axes)  # not a view in torch: a copy
+    return apply_kernel(FLIP, (input,), shape, xd.dtype,
+                        lambda out: into(flipped, out) if out is not None else flipped.copy(),
+                        (offset,) + strides)
 
 
 def _flip_method(self: Tensor, *dims) -> Tensor:
@@ -529,27 +570,34 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     return apply_kernel(ROLL, (input,), xd.shape, xd.dtype, compute, shape + per_dim)
 
 
-def _along(op, x: Tensor, d: int, start: int, length: int, tape=None) -> Tensor:
+def _along(op, x: Tensor, d: int, start: int, length: int, tape=None, multi=None) -> Tensor:
     """x's elements start..start+length-1 along dim d (a strided view)."""
     xd = x._data
     st = _cstrides(xd.shape)
     idx = (slice(None),) * d + (slice(start, start + length),)
-    return _strided(op, x, xd[idx], start * st[d] if length else 0, st, tape)
+    return _strided(op, x, xd[idx], start * st[d] if length else 0, st, tape, multi)
 
 
-def _select(op, x: Tensor, d: int, i: int, tape=None) -> Tensor:
+def _select(op, x: Tensor, d: int, i: int, tape=None, multi=None) -> Tensor:
     """x's element i along dim d, which is dropped (a strided view)."""
     xd = x._data
     st = _cstrides(xd.shape)
-    return _strided(op, x, xd[(slice(None),) * d + (i,)], i * st[d], st[:d] + st[d + 1:], tape)
+    return _strided(op, x, xd[(slice(None),) * d + (i, ...)], i * st[d], st[:d] + st[d + 1:],
+                    tape, multi)
 
 
-def _pieces(make, n: int) -> tuple:
-    """`make(i, tape)` for i < n, all recorded on the first piece's tape: the pieces of one call
-    are consecutive records there (so they share one grad_fn node, as in torch)."""
+def _fn_name(op) -> str:
+    """torch's name of the forward function of a node: ``UnbindBackward0`` -> ``Unbind``."""
+    return op.grad_fn[:op.grad_fn.index("Backward")]
+
+
+def _pieces(op, make, n: int) -> tuple:
+    """`make(i, tape, multi)` for i < n, all recorded on the first piece's tape: the pieces of
+    one call are consecutive records there (so they share one grad_fn node, as in torch), and
+    views that torch forbids changing in place."""
     out, tape = [], None
     for i in range(n):
-        p = make(i, tape)
+        p = make(i, tape, (_fn_name(op), i))
         tape = p._tape
         out.append(p)
     return tuple(out)
@@ -613,7 +661,13 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     else:
         n, start = min(shape[d1] + offset, shape[d2]), -offset * st[d1]
     rest = tuple(s for d, s in enumerate(st) if d not in (d1, d2))
-    view = np.diagonal(xd, offset, d1, d2)
+    n = max(n, 0)
+    # numpy's diagonal view is read-only, torch's writable: the same view through as_strided
+    idx = [slice(None)] * xd.ndim
+    idx[d1], idx[d2] = slice(max(-offset, 0), None), slice(max(offset, 0), None)
+    keep = [i for i in range(xd.ndim) if i not in (d1, d2)]
+    view = as_strided(xd[tuple(idx)], tuple(shape[i] for i in keep) + (n,),
+                      tuple(xd.strides[i] for i in keep) + (xd.strides[d1] + xd.strides[d2],))
     return _strided(DIAGONAL, input, view, start if n > 0 else 0, rest + (st[d1] + st[d2],))
 
 
@@ -756,7 +810,8 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         sizes = [min(k, n - s) for s in range(0, n, k)] if n else [0]
         op = SPLIT
     starts = np.cumsum([0] + sizes[:-1]).tolist()
-    return _pieces(lambda i, tape: _along(op, tensor, d, starts[i], sizes[i], tape), len(sizes))
+    return _pieces(op, lambda i, tape, multi: _along(op, tensor, d, starts[i], sizes[i], tape,
+                                                     multi), len(sizes))
 
 
 def _split_method(self: Tensor, split_size, dim: int = 0) -> tuple:
@@ -774,7 +829,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     d = normalize_dim(dim, len(shape))
     n = shape[d]
     if not n:  # torch: `chunks` empty pieces
-        return _pieces(lambda i, tape: _along(SPLIT_SIZES, input, d, 0, 0, tape), chunks)
+        return _pieces(SPLIT_SIZES, lambda i, tape, multi: _along(SPLIT_SIZES, input, d, 0, 0,
+                                                                  tape, multi), chunks)
     return split(input, -(-n // chunks), d)
 
 
@@ -797,20 +853,26 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
         st = _cstrides(rest)
         record, code, ins, is32 = tape.record, UNBIND.code, (input._slot,), xd.dtype is _F32
         outs = []
-        if not rest:  # a vector's elements: Python floats are the cheapest to write
+        if not rest and xd.dtype is _F64:
+            # a vector's elements: Python floats are the cheapest to write, and they stay on
+            # the scalar fast path (as views: each knows its vector and index)
+            mark_scalar_kids(input)
             for i, v in enumerate(xd.tolist()):
                 s, view = record(code, (), 1, is32, ins, (), (i,))
                 view[()] = v
-                outs.append(_scalar.result(view, tape, s))
+                r = _scalar.result(view, tape, s)
+                r._bs = (input, i)
+                outs.append(r)
             return tuple(outs)
+        name = _fn_name(UNBIND)
         for i in range(n):
             s, view = record(code, rest, size, is32, ins, (), (i * size,) + st)
-            view[...] = xd[i]
-            outs.append(_nonleaf(view, tape, s))
+            lv = xd[i, ...]
+            view[...] = lv
+            outs.append(attach_view(input, _nonleaf(lv, tape, s), (name, i)))
         return tuple(outs)
-    if not input._rg or not STATE.enabled:
-        return tuple(_wrap(r) for r in (np.moveaxis(xd, d, 0) if d else xd))
-    return _pieces(lambda i, tape: _select(UNBIND, input, d, i, tape), xd.shape[d])
+    return _pieces(UNBIND, lambda i, tape, multi: _select(UNBIND, input, d, i, tape, multi),
+                   xd.shape[d])
 
 
 def _vec_unbind(self, dim: int = 0) -> tuple:
@@ -827,12 +889,15 @@ __all__ = ['reshape', 'permute', 'transpose', 't', 'to', 'clone', 'contiguous',
            'flip', 'roll', 'narrow', 'tril', 'triu', 'diagonal', 'cat', 'concat', 'concatenate',
            'stack', 'split', 'chunk', 'unbind']
 METHODS = dict(
-    reshape=reshape, view=_view, permute=permute, transpose=transpose, t=t, to=to, clone=clone,
+    reshape=reshape, view=_view, view_as=view_as, permute=permute, transpose=transpose,
+    swapaxes=transpose, swapdims=transpose, t=t, to=to, clone=clone,
     contiguous=contiguous,
     flatten=flatten, unflatten=unflatten, squeeze=squeeze, unsqueeze=unsqueeze, expand=expand,
     expand_as=expand_as, broadcast_to=broadcast_to, movedim=movedim, moveaxis=movedim,
     repeat=repeat, flip=_flip_method, roll=roll, narrow=narrow, tril=tril, triu=triu,
     diagonal=diagonal, split=_split_method, chunk=chunk, unbind=unbind,
+    cpu=lambda self, memory_format=None: self, cuda=lambda self, device=None, **kw: to(
+        self, "cuda" if device is None else device),
     double=lambda self: to(self, np.float64), float=lambda self: to(self, np.float32),
     long=lambda self: to(self, np.int64), int=lambda self: to(self, np.int32),
     bool=lambda self: to(self, np.bool_),
