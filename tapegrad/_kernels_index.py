@@ -65,14 +65,21 @@ def adj_index_put(e, tab, rec, fl, adj, live, env):
     """out = a with out.flat[ints[k]] = b.flat[k] (``x[idx] = v`` on a recorded x; b is v already
     broadcast to the indexed shape). With repeated positions the last write wins, so only the
     last k of a position gets its gradient; positions written get none for a."""
+    k0 = tab[e, T_IOFS]
+    _put_adjoints(e, tab, adj, live, rec[k0:k0 + tab[e, T_ICNT]])
+
+
+@njit(cache=True, error_model="numpy")
+def _put_adjoints(e, tab, adj, live, pos):
+    """Adjoints of out = a with out.flat[pos[k]] = b.flat[k]: gb[k] += g[pos[k]] (the last k of
+    a repeated position only), ga += g where nothing was written."""
     a = tab[e, T_A]
     b = tab[e, T_B]
-    k0 = tab[e, T_IOFS]
     n = tab[e, T_SIZE]
     go = tab[e, T_ADJ]
     written = np.zeros(n, np.bool_)
-    for k in range(tab[e, T_ICNT] - 1, -1, -1):
-        p = rec[k0 + k]
+    for k in range(pos.shape[0] - 1, -1, -1):
+        p = pos[k]
         if 0 <= p < n and not written[p]:  # validated in Python; never leave the buffers
             written[p] = True
             if tab[b, T_NEED]:
@@ -119,26 +126,7 @@ def adj_copy(e, tab, rec, fl, adj, live, env):
 def adj_copy_slices(e, tab, rec, fl, adj, live, env):
     """out = a with the view at (offset, strides) in ints replaced by b (an in-place op on a view
     of a): gb[k] += g[offset + map[k]]; ga += g outside the view."""
-    a = tab[e, T_A]
-    b = tab[e, T_B]
     k = tab[e, T_IOFS]
     nd = tab[e, T_ICNT] - 1
-    n = tab[e, T_SIZE]
-    idx = strided_map(slot_shape(tab, rec, b), rec[k + 1:k + 1 + nd])
-    off = rec[k]
-    go = tab[e, T_ADJ]
-    written = np.zeros(n, np.bool_)
-    for i in range(idx.shape[0]):
-        p = off + idx[i]
-        if 0 <= p < n:  # validated in Python; never leave the buffers
-            written[p] = True
-            if tab[b, T_NEED]:
-                adj[tab[b, T_ADJ] + i] += adj[go + p]
-    if tab[b, T_NEED]:
-        live[b] = 1
-    if tab[a, T_NEED]:
-        ga = tab[a, T_ADJ]
-        for i in range(n):
-            if not written[i]:
-                adj[ga + i] += adj[go + i]
-        live[a] = 1
+    _put_adjoints(e, tab, adj, live,
+                  rec[k] + strided_map(slot_shape(tab, rec, tab[e, T_B]), rec[k + 1:k + 1 + nd]))

@@ -205,6 +205,8 @@ class Tensor:
     def T(self) -> "Tensor":
         return self.permute(*range(self.ndim - 1, -1, -1))
 
+    H = T  # (real tensors: the conjugate transpose is the transpose)
+
     @property
     def mT(self) -> "Tensor":  # noqa: N802 -- torch's name
         """The last two dims swapped (a view)."""
@@ -212,6 +214,12 @@ class Tensor:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. "
                                f"Got {self.ndim}-D tensor.")
         return self.transpose(-2, -1)
+
+    mH = mT
+
+    def adjoint(self) -> "Tensor":
+        """The conjugate transpose of the last two dims (a view; real tensors: ``mT``)."""
+        return self.mT
 
     # -- graph control ----------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":

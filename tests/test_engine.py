@@ -92,6 +92,16 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * 4096 / 2**20
 
 
+def rss_growth_mb(step, warmup: int = 1_000, steps: int = 10_000) -> float:
+    """RSS growth over `steps` calls of `step` after `warmup` calls (caches, pools filled)."""
+    for _ in range(warmup):
+        step()
+    before = rss_mb()
+    for _ in range(steps):
+        step()
+    return rss_mb() - before
+
+
 def mlp_params(rng):
     return [tg.tensor(rng.standard_normal(s) * 0.3, requires_grad=True)
             for s in ((8, 16), (16,), (16, 1), (1,))]
@@ -102,28 +112,24 @@ def forward(params, x):
     return ((x @ w1 + b1).tanh() @ w2 + b2)
 
 
+def sgd_step(params, x, y):
+    """One step of the test MLP's training; returns the loss."""
+    loss = ((forward(params, x) - y) ** 2).mean()
+    loss.backward()
+    with tg.no_grad():
+        for p in params:
+            p -= 0.01 * p.grad
+            p.grad = None
+    return loss
+
+
 def test_memory_flat_over_a_training_loop():
     rng = np.random.default_rng(0)
     params = mlp_params(rng)
     x = tg.tensor(rng.standard_normal((32, 8)))
     y = tg.tensor(rng.standard_normal((32, 1)))
-
-    def step():
-        loss = ((forward(params, x) - y) ** 2).mean()
-        loss.backward()
-        with tg.no_grad():
-            for p in params:
-                p -= 0.01 * p.grad
-                p.grad = None
-        return loss
-
-    for _ in range(1_000):
-        step()
-    before = rss_mb()
-    for _ in range(10_000):
-        loss = step()
-    assert rss_mb() - before < 10, (before, rss_mb())
-    assert loss.item() < 1.5
+    assert rss_growth_mb(lambda: sgd_step(params, x, y)) < 10
+    assert sgd_step(params, x, y).item() < 1.5
 
 
 def test_memory_flat_when_evaluating_without_no_grad_while_a_graph_is_alive():
@@ -131,13 +137,9 @@ def test_memory_flat_when_evaluating_without_no_grad_while_a_graph_is_alive():
     params = mlp_params(rng)
     x = tg.tensor(rng.standard_normal((32, 8)))
     unrelated = (params[0] * 2).sum()   # a graph tensor kept alive, as in a notebook
-    for _ in range(1_000):
-        out = forward(params, x)
-    before = rss_mb()
-    for _ in range(10_000):
-        out = forward(params, x)        # forgot no_grad: each pass records a tape
-    assert rss_mb() - before < 10, (before, rss_mb())
-    assert out.requires_grad and unrelated.requires_grad
+    # forgot no_grad: each pass records a tape
+    assert rss_growth_mb(lambda: forward(params, x)) < 10
+    assert forward(params, x).requires_grad and unrelated.requires_grad
 
 
 def test_memory_flat_when_every_steps_detached_loss_is_kept():
@@ -149,23 +151,8 @@ def test_memory_flat_when_every_steps_detached_loss_is_kept():
     x = tg.tensor(rng.standard_normal((32, 8)), dtype=tg.float32)
     y = tg.tensor(rng.standard_normal((32, 1)), dtype=tg.float32)
     losses = []
-
-    def step():
-        loss = ((forward(params, x) - y) ** 2).mean()
-        loss.backward()
-        with tg.no_grad():
-            for p in params:
-                p -= 0.01 * p.grad
-                p.grad = None
-        losses.append(loss.detach())
-
-    for _ in range(500):
-        step()
-    before = rss_mb()
-    for _ in range(10_000):
-        step()
     # what stays per step: the 0-d tensor, its view and a 256-byte chunk (~1 KB)
-    assert rss_mb() - before < 25, (before, rss_mb())
+    assert rss_growth_mb(lambda: losses.append(sgd_step(params, x, y).detach()), 500) < 25
     assert losses[-1].item() < losses[0].item()
 
 
@@ -183,13 +170,8 @@ def test_memory_flat_over_hessian_vector_products_with_create_graph():
             w.sub_(0.01 * hv)
         return hv
 
-    for _ in range(300):
-        step()
-    before = rss_mb()
-    for _ in range(10_000):
-        hv = step()
-    assert rss_mb() - before < 10, (before, rss_mb())
-    assert np.isfinite(hv.numpy()).all()
+    assert rss_growth_mb(step, warmup=300) < 10
+    assert np.isfinite(step().numpy()).all()
 
 
 def test_matmul_adjoint_without_blas_matches_blas(monkeypatch):

@@ -635,8 +635,22 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     return apply_kernel(op, ins, shape, xd.dtype, compute, filled.tolist())
 
 
-__all__ = ["index_select", "gather", "take_along_dim", "scatter_add", "masked_fill",
+__all__ = ['select', "index_select", "gather", "take_along_dim", "scatter_add", "masked_fill",
            "index_put"]
-METHODS = dict(__getitem__=getitem, __setitem__=setitem, index_select=index_select,
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at `index` along `dim`, which is dropped (a view): ``x.select(1, 0)`` is
+    ``x[:, 0]``."""
+    xd = input._data
+    if not xd.ndim:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(dim, xd.ndim)
+    n = xd.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(xd.shape)} at dimension {d}")
+    return getitem(input, (slice(None),) * d + (int(index),))
+
+
+METHODS = dict(__getitem__=getitem, __setitem__=setitem, index_select=index_select, select=select,
                gather=gather, take_along_dim=take_along_dim, scatter_add=scatter_add,
                masked_fill=masked_fill)

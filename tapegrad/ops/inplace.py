@@ -254,8 +254,10 @@ def _recorded(self: Tensor, name: str, fn, other, reads_self: bool, overlap_ok: 
     _check_result(self, name, new)
     if new._data.dtype != self._data.dtype:
         new = new.to(self.dtype)
-    new_tape = resolve(new)  # (nothing was on a live tape: the op's entries start a new one)
-    tape, slot = new_tape, new._slot
+    while tape is not None and tape.into is not None:  # fn met a tape of another computation
+        mark += tape.shift
+        tape = tape.into
+    tape, slot = resolve(new), new._slot  # (no tape before: the op's entries began one)
     vc = version_of(self)
     if movable:  # nothing else sees this memory: the tensor takes the result's
         vc.changed({tape: mark})
