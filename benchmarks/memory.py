@@ -1,5 +1,6 @@
 """Workload "memory": resident memory over 1,000 steps of the MLP training step (workload "mlp",
-float64, batch 64).
+float64, batch 64); and the peak of one large float32 graph (``x`` of N elements requiring grad,
+``(x.sin() * 2).sum()``, backward), where every copy of a value shows.
 
 Each system runs in a fresh subprocess (``python -m benchmarks.memory SYSTEM STEPS``), so the
 peak is the workload's and not the benchmark driver's: it prints the RSS after the first step,
@@ -52,11 +53,20 @@ def child(system: str, steps: int) -> dict:
     return out
 
 
-def measure_rss(python: str, system: str, steps: int) -> dict:
+def large(system: str, n: int) -> dict:
+    """One backward of a graph over `n` float32 values; the peak RSS (MB) with and without it."""
+    lib = __import__(system)
+    x = lib.randn(n, requires_grad=True)
+    before = _status_mb("VmHWM")
+    (x.sin() * 2).sum().backward()
+    return {"peak": _status_mb("VmHWM"), "before": before, "grad": float(x.grad[0])}
+
+
+def measure_rss(python: str, system: str, steps: int, what: str = "steps") -> dict:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
-    proc = subprocess.run([python, "-m", "benchmarks.memory", system, str(steps)], cwd=ROOT,
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run([python, "-m", "benchmarks.memory", system, str(steps), what],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"memory run of {system} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -93,8 +103,28 @@ def run(cfg: Config, steps: int = 1000) -> list:
         if system in res:
             rows.append(Row(name, label, peak(system), r(system, "numpy"), r(system, "torch"),
                             notes=[trend(system)[1]], unit="MB"))
+    return rows + large_rows(cfg)
+
+
+def large_rows(cfg: Config) -> list:
+    """The large float32 graph: tapegrad's peak against torch's, goal <= 1.5x."""
+    n = 10_000_000 if cfg.quick else 50_000_000
+    name = f"memory: (x.sin() * 2).sum() backward, x of {n:,} float32"
+    res = {"tapegrad": measure_rss(sys.executable, "tapegrad", n, "large")}
+    tpy = torch_python()
+    if tpy is not None:
+        res["torch"] = measure_rss(tpy, "torch", n, "large")
+    ratio = res["tapegrad"]["peak"] / res["torch"]["peak"] if "torch" in res else None
+    rows = [Row(name, "tapegrad (peak RSS)", Timing([res["tapegrad"]["peak"]]), None, ratio,
+                "≤ 1.5× torch", None if ratio is None else ratio <= 1.5,
+                ["values are float32; adjoints float64 (4 bytes more per value and slot)"],
+                unit="MB")]
+    if "torch" in res:
+        rows.append(Row(name, "torch eager (peak RSS)", Timing([res["torch"]["peak"]]), None,
+                        1.0, unit="MB"))
     return rows
 
 
 if __name__ == "__main__":
-    print(json.dumps(child(sys.argv[1], int(sys.argv[2]))))
+    fn = large if sys.argv[3:] == ["large"] else child
+    print(json.dumps(fn(sys.argv[1], int(sys.argv[2]))))

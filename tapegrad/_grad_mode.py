@@ -6,19 +6,29 @@ import threading
 
 
 class _State(threading.local):
+    """Per thread. A tape made in this thread holds `key` in its ``ok`` while it may be
+    appended to, so one identity test (``tape.ok is STATE.ek``) asks at once whether the tape is
+    live, whether it is this thread's, and whether grad mode is on (`ek`; `fk`: and the scalar
+    fast path may record)."""
+
     enabled = True   # grad mode
     anomaly = False  # anomaly mode (`autograd.set_detect_anomaly`)
     fast = True      # enabled and not anomaly: the scalar fast path may record (`_scalar.py`)
+
+    def __init__(self):
+        self.key = self.ek = self.fk = object()
 
 
 STATE = _State()
 
 
 def set_modes(enabled: bool, anomaly: bool) -> None:
-    """Set this thread's grad and anomaly modes (and the fast path's combined flag)."""
+    """Set this thread's grad and anomaly modes (and the fast path's combined flags)."""
     STATE.enabled = enabled
     STATE.anomaly = anomaly
     STATE.fast = enabled and not anomaly
+    STATE.ek = STATE.key if enabled else None
+    STATE.fk = STATE.key if STATE.fast else None
 
 
 def is_grad_enabled() -> bool:

@@ -25,6 +25,7 @@ from numba import carray, njit, types
 from llvmlite import ir
 from numba.extending import intrinsic
 
+from . import _numba_cache  # noqa: F401 -- corrupted cache files heal (before any compile)
 from ._blas import NO_TRANS, TRANS, dgemm_acc
 
 IN_CONST, IN_LEAF = -1, -2   # pseudo-opcodes of input records

@@ -118,7 +118,7 @@ def adj_cat(e, tab, rec, fl, adj, live, env):
     for j in range(tab[e, T_NIN]):
         s = rec[tab[e, T_INS] + j]
         w = rec[k + 1 + j] * inner
-        if tab[s, T_NEED] and w:
+        if tab[s, T_NEED]:  # (an empty input too: its gradient is an empty tensor, as torch's)
             ga = tab[s, T_ADJ]
             for o in range(outer):
                 src = go + o * row + start

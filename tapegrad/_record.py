@@ -15,7 +15,7 @@ from ._dtype import get_default_dtype, result_type
 from ._grad_mode import STATE
 from ._opdef import Op
 from ._quiet import ensure
-from ._tape import Tape, resolve
+from ._tape import Tape, claim, resolve
 from .tensor import Tensor, _nonleaf, _Scalar, _wrap
 from . import _scalar
 from ._scalar import result
@@ -56,13 +56,17 @@ def _live_tape(t: Tensor):
         return None
     if tp.into is not None:
         tp = resolve(t)
-    return None if tp.freed else tp
+    if tp.freed:
+        return None
+    if tp.ok is not STATE.key:
+        claim(tp)  # another thread's graph: ours if that thread is gone, else a clear error
+    return tp
 
 
 def tape_for1(t: Tensor) -> Tape:
     """The tape an op on `t` alone records on (the common case, kept short)."""
     tp = t._tape
-    if tp is not None and tp.ok:
+    if tp is not None and tp.ok is STATE.key:
         return tp
     tp = _live_tape(t)
     return tp if tp is not None else Tape()
@@ -112,7 +116,7 @@ def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=N
             dt = float_dtype(dt)
     if x._rg and STATE.enabled:
         tape = x._tape
-        if tape is None or not tape.ok:
+        if tape is None or tape.ok is not STATE.key:
             tape = tape_for1(x)
             a = slot_in(tape, x, xd.dtype)
         else:
@@ -138,7 +142,7 @@ def unary_function(op: Op, doc: str) -> Callable[[Tensor], Tensor]:
 
     def fn(input: Tensor) -> Tensor:
         tape = input._tape
-        if tape is not None and STATE.enabled and tape.ok and type(input) is Tensor:
+        if tape is not None and tape.ok is STATE.ek and type(input) is Tensor:
             xd = input._data
             shape = xd.shape
             s, view = tape.record(code, shape, xd.size, xd.dtype is _F32, (input._slot,))
@@ -160,7 +164,7 @@ def binary_operator(op: Op, scalar_op: Op, fallback: Callable) -> Callable:
     def method(self: Tensor, other):
         t = type(other)
         tape = self._tape
-        live = tape is not None and STATE.enabled and tape.ok
+        live = tape is not None and tape.ok is STATE.ek
         if t is Tensor:
             if live:
                 da, db = self._data, other._data
@@ -220,7 +224,7 @@ def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:
         dt = float_dtype(dt)
     if (a._rg or b._rg) and STATE.enabled:
         tape = a._tape
-        if tape is None or not tape.ok or (
+        if tape is None or tape.ok is not STATE.key or (
                 b._tape is not None and b._tape is not tape):
             tape = tape_for(a, b)
         sa = a._slot if a._tape is tape else slot_in(tape, a, ta if ta.kind == "f" else dt)
@@ -241,7 +245,7 @@ def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple =
     of a leaf go on one tape). `live`: the op is a view and this is its value, a numpy view of
     the input's memory, which becomes the result's ``_data`` (the slot gets a copy)."""
     if STATE.enabled and any(t._rg for t in inputs):
-        if tape is None or not tape.ok:
+        if tape is None or tape.ok is not STATE.key:
             tape = tape_for1(inputs[0]) if len(inputs) == 1 else tape_for(*inputs)
         sl = tuple(t._slot if t._tape is tape else
                    slot_in(tape, t, t._data.dtype if t._data.dtype.kind == "f" else dt)

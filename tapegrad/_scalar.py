@@ -104,7 +104,7 @@ def binary(op: Op, a, b) -> Optional[_Scalar]:
     if not STATE.fast:
         return None
     tape = a._tape if type(a) is _Scalar else b._tape
-    if not tape.ok or (a._tape is not tape and a._tape is not None) or (
+    if tape.ok is not STATE.key or (a._tape is not tape and a._tape is not None) or (
             b._tape is not tape and b._tape is not None):
         tape = _common_tape(a, b)
         if tape is None:
@@ -137,7 +137,7 @@ def unary(op: Op, x: _Scalar, p0: float = 0.0, p1: float = 0.0) -> Optional[_Sca
     if not STATE.fast:
         return None
     tape = x._tape
-    if not tape.ok:
+    if tape.ok is not STATE.key:
         tape = _common_tape(x)
         if tape is None:
             return None
@@ -158,7 +158,7 @@ def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False) 
     def method(self, other):
         tape = self._tape
         t = type(other)
-        if tape.ok and STATE.fast:
+        if tape.ok is STATE.fk:
             if t is _Scalar and not reflected:
                 if other._tape is tape:
                     try:
@@ -183,7 +183,8 @@ def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False) 
             r = binary(op, other, self) if reflected else binary(op, self, other)
             if r is not None:
                 return r
-        elif (t is float or t is int) and not tape.ok and _common_tape(self) is not None:
+        elif (t is float or t is int) and tape.ok is not STATE.key and \
+                _common_tape(self) is not None:
             return method(self, other)
         return generic(self, other)
     method.__name__ = f"__{'r' if reflected else ''}{op.name}__"
@@ -194,7 +195,7 @@ def softmax_of(x: _Vec, is_log: bool, code: int) -> Optional[_Vec]:
     """(log_)softmax of a `_Vec` (its only dim), in Python floats, recorded with the general
     path's record (ints: outer, n, inner)."""
     tape = x._tape
-    if not tape.ok or not STATE.fast:
+    if tape.ok is not STATE.fk:
         return None
     xs = x._val
     top = max(xs)
@@ -233,7 +234,7 @@ def stack_of(tensors, code: int) -> Optional[_Vec]:
             break
         slots.append(t._slot)
         vals.append(t._val)
-    if len(slots) < len(tensors) or tape is None or not tape.ok:  # leaves, or several tapes
+    if len(slots) < len(tensors) or tape is None or tape.ok is not STATE.key:  # leaves, ...
         if not any([type(t) is _Scalar for t in tensors]) or not all(
                 [isinstance(t, Tensor) for t in tensors]):
             return None
@@ -256,7 +257,7 @@ def stack_of(tensors, code: int) -> Optional[_Vec]:
 def unbind_of(x: _Vec, code: int) -> Optional[tuple]:
     """The elements of a `_Vec` as `_Scalar`s (the general path's unbind records)."""
     tape = x._tape
-    if not tape.ok or not STATE.fast:
+    if tape.ok is not STATE.fk:
         return None
     a = x._slot
     vals = x._val

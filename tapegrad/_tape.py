@@ -31,7 +31,7 @@ from ._version import Version
 
 _FIRST_CHUNK = 1 << 13      # bytes in a tape's first arena chunk
 _MAX_CHUNK = 1 << 23        # chunks double up to this (8 MiB)
-_OWN_CHUNK = 1 << 17        # float64 inputs of at least this many bytes are referenced, not copied
+_OWN_CHUNK = 1 << 17        # float inputs of at least this many bytes are referenced, not copied
 _SMALL_N = 32               # 8-byte slots per chunk of 0-d values (see Tape._alloc0)
 
 _FREED_MSG = (
@@ -116,7 +116,7 @@ class Tape:
     __slots__ = ("serial", "pend", "fpend", "recs", "fls", "chunks", "cur", "cur32", "base", "pos",
                  "cap", "n", "inputs", "hooks", "pyops", "dirty", "traces",
                  "leaves", "consts", "retained", "dead", "freed", "into", "shift", "ok",
-                 "_ref", "sm", "sm32", "smbase", "smpos", "renamed", "__weakref__")
+                 "_ref", "sm", "sm32", "smbase", "smpos", "renamed", "owner", "__weakref__")
 
     def __init__(self):
         _quiet.ensure()
@@ -144,7 +144,8 @@ class Tape:
         self.renamed: dict = {}             # slot -> the slot its tensor was moved to by an
         #                                     in-place change (torch's messages name the latter)
         self.freed = False
-        self.ok = True                      # records may be appended: neither freed nor merged
+        self.ok = STATE.key                 # records may be appended (by this thread): neither
+        self.owner = threading.current_thread()  # freed nor merged; ok is False then
         self.into: Optional[Tape] = None    # set when merged into another tape ...
         self.shift = 0                      # ... with this slot offset there
         self._ref = None                    # weakref to self (made once: `ref`)
@@ -274,10 +275,10 @@ class Tape:
             return s
         data = t._data
         is32 = np_dtype == np.float32
-        own = (not is32 and data.dtype == np.float64 and data.nbytes >= _OWN_CHUNK
+        own = (data.dtype == np_dtype and data.dtype.kind == "f" and data.nbytes >= _OWN_CHUNK
                and data.flags.c_contiguous)
         if own:
-            self.chunks.append(data)   # referenced in place: no copy of large float64 inputs
+            self.chunks.append(data)   # referenced in place: no copy of large float inputs
             addr = data.ctypes.data
         else:
             addr, flat = self._alloc(data.size, is32)
@@ -313,6 +314,8 @@ class Tape:
 
     def arrays(self) -> tuple:
         """All records and float parameters as two arrays (views, no copy)."""
+        if self.ok is not STATE.key and self.ok is not False:
+            claim(self)  # (flushing while the owner appends could lose records)
         self._flush()
         return self.recs.view(), self.fls.view()
 
@@ -334,6 +337,8 @@ class Tape:
         self.retained.extend((r, s + ns) for r, s in other.retained)
         self.dead.extend(s + ns for s in other.dead)
         self.hooks.update({s + ns: h for s, h in other.hooks.items()})
+        for p in other.pyops.values():
+            p.shift(ns)  # (a Python op keeps the slots of its inputs and outputs)
         self.pyops.update({s + ns: p for s, p in other.pyops.items()})
         self.dirty.update({s + ns: (a, b, m + ns) for s, (a, b, m) in other.dirty.items()})
         self.traces.update({s + ns: v for s, v in other.traces.items()})
@@ -390,6 +395,20 @@ class Tape:
         rec = self.arrays()[0]
         return (int(row[T_OP]), tuple(rec[row[T_INS]:row[T_INS] + row[T_NIN]].tolist()),
                 int(row[T_IS32]), tuple(rec[row[T_SHP]:row[T_SHP] + row[T_NDIM]].tolist()))
+
+
+def claim(tape: Tape) -> None:
+    """`tape` is live but another thread's (its ``ok`` holds that thread's key): it becomes this
+    thread's if that thread has ended; otherwise a clear error. A graph is recorded and
+    differentiated in one thread at a time: appending to it from two at once could interleave
+    its records (the tape has no lock, which would cost every op)."""
+    if not tape.owner.is_alive():
+        tape.ok, tape.owner = STATE.key, threading.current_thread()
+        return
+    raise RuntimeError(f"this tensor's graph is being recorded in thread {tape.owner.name!r}: "
+                       f"tapegrad records and differentiates a graph in the thread that made it. "
+                       f"Pass values to other threads with .detach(), or build the graph (from "
+                       f"shared leaves) in each thread.")
 
 
 def resolve(t) -> Tape:
@@ -454,26 +473,33 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
 
 def _check_modified(tape: Tape, tab, rec, live) -> None:
     """torch's error when a value that a live adjoint reads was changed in place after that
-    entry was recorded (entries recorded later read the new value, as torch's would)."""
+    entry was recorded (entries recorded later read the new value, as torch's would). Of all
+    such reads, the one torch's backward meets first (the latest entry) is reported."""
     from ._opdef import BY_CODE
+    worst = None  # (reader entry, slot, expected, actual)
     for s, (expected, actual, mark) in tape.dirty.items():
         readers = [e for e in consumers(tab, rec, s).tolist()
-                   if e < mark and BY_CODE[tab[e, T_OP]].reads_inputs]
+                   if e < mark and live[e] and BY_CODE[tab[e, T_OP]].reads_inputs]
         op = tab[s, T_OP]
         if op >= 0 and live[s] and BY_CODE[op].reads_output:
             readers.append(s)
-        if not any(live[e] for e in readers):
-            continue
-        kind = "Float" if tab[s, T_IS32] else "Double"
-        shape = list(tape.fields(s)[3])
-        now = _current_op(tape, tab, rec, s)  # torch names the tensor's node as it is now
-        where = f", which is output 0 of {_forward_name(BY_CODE[now])}," if now >= 0 else ""
-        raise RuntimeError(
-            f"one of the variables needed for gradient computation has been modified by an "
-            f"inplace operation: [tapegrad.{kind}Tensor {shape}]{where} is at version {actual}; "
-            f"expected version {expected} instead. Hint: enable anomaly detection to find the "
-            f"operation that failed to compute its gradient, with "
-            f"tapegrad.autograd.set_detect_anomaly(True, check_nan=False).")
+        if readers and (worst is None or max(readers) > worst[0]):
+            worst = (max(readers), s, expected, actual)
+    if worst is None:
+        return
+    e, s, expected, actual = worst
+    kind = "Float" if tab[s, T_IS32] else "Double"
+    shape = list(tape.fields(s)[3])
+    # torch names the node of the saved tensor: its producer's for an op's own output, the one
+    # the tensor has now (after the in-place change) for an input
+    now = int(tab[s, T_OP]) if e == s else _current_op(tape, tab, rec, s)
+    where = f", which is output 0 of {_forward_name(BY_CODE[now])}," if now >= 0 else ""
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [tapegrad.{kind}Tensor {shape}]{where} is at version {actual}; "
+        f"expected version {expected} instead. Hint: enable anomaly detection to find the "
+        f"operation that failed to compute its gradient, with "
+        f"tapegrad.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
 def _current_op(tape: Tape, tab, rec, s: int) -> int:

@@ -292,6 +292,11 @@ class _PyOp:
         self.cls, self.ctx, self.args, self.needs = cls, ctx, args, needs
         self.in_slots, self.out_slots, self.shapes = in_slots, out_slots, shapes
 
+    def shift(self, n: int) -> None:
+        """Its tape was merged into another at offset `n`: its slots move with it."""
+        self.in_slots = tuple(s + n for s in self.in_slots)
+        self.out_slots = [None if s is None else s + n for s in self.out_slots]
+
     def run(self, tape, tab, adj, live, e: int) -> None:
         if not any(live[s] for s in self.out_slots if s is not None):
             return  # no output reached: torch does not call backward either

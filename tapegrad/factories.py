@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Optional
 
 import numpy as np
@@ -27,9 +28,46 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+_I64 = np.iinfo(np.int64)
+
+
+def _python_ints(data, dtype=None) -> np.ndarray:
+    """`data` (Python numbers, nested) as an array, with torch's error for an int that no int64
+    holds when the tensor is to hold integers (numpy would make it uint64, which wraps, float64
+    or an object array)."""
+    arr = np.asarray(data)
+    if dtype is not None and as_dtype(dtype).np_dtype.kind == "f":
+        return arr
+    big = arr.dtype.kind in "uO" or (arr.dtype.kind == "f" and arr.size and not
+                                     np.abs(arr).max() < 2.0 ** 63)
+    if big:
+        values = list(_flat(data))
+        if not any(isinstance(v, float) for v in values) and any(  # (a float: a float tensor)
+                isinstance(v, int) and not _I64.min <= v <= _I64.max for v in values):
+            raise ValueError("Overflow when unpacking long long")
+    return arr.astype(np.int64) if arr.dtype.kind == "u" else arr
+
+
+def _flat(data):
+    if isinstance(data, (list, tuple)):
+        for d in data:
+            yield from _flat(d)
+    else:
+        yield data
+
+
+def _check_fits(arr: np.ndarray, nd: np.dtype) -> None:
+    """torch's error when integers do not fit the integer dtype asked for."""
+    if nd.kind in "iu" and arr.dtype.kind in "iu" and arr.size:
+        info = np.iinfo(nd)
+        if int(arr.max()) > info.max or int(arr.min()) < info.min:
+            name = "int64_t" if nd == np.int64 else nd.name
+            raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+
+
 def _infer_dtype(data) -> np.dtype:
     """torch's inference for Python data: floats -> default dtype, ints -> int64, bools -> bool."""
-    arr = np.asarray(data)
+    arr = _python_ints(data)
     if arr.dtype.kind == "f":
         return get_default_dtype().np_dtype
     if arr.dtype.kind in "iu":
@@ -64,10 +102,11 @@ def tensor(data, *, dtype=None, requires_grad: bool = False, device=None) -> Ten
         arr = np.asarray(data)
     else:
         raw = _unwrap_nested(data)
-        arr = np.asarray(raw)
+        arr = _python_ints(raw, dtype)
         if dtype is None:
             arr = arr.astype(_infer_dtype(raw))
     nd = as_dtype(dtype).np_dtype if dtype is not None else as_dtype(arr.dtype).np_dtype
+    _check_fits(arr, nd)
     return _finish(np.array(arr, dtype=nd, copy=True), requires_grad)
 
 
@@ -137,23 +176,44 @@ def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor
 def full(size, fill_value, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor filled with `fill_value` (its dtype inferred from the value, as torch)."""
     check_device(device)
+    if isinstance(fill_value, int) and not _I64.min <= fill_value <= _I64.max and (
+            dtype is None or as_dtype(dtype).np_dtype.kind != "f"):
+        raise RuntimeError("value cannot be converted to type int64_t without overflow")
     if dtype is None:
         dtype = _infer_dtype(fill_value)
-    return _finish(np.full(_size((size,)), fill_value, as_dtype(dtype).np_dtype), requires_grad)
+    nd = as_dtype(dtype).np_dtype
+    if isinstance(fill_value, int):
+        _check_fits(np.array(fill_value), nd)
+    return _finish(np.full(_size((size,)), fill_value, nd), requires_grad)
+
+
+_BLOCK = 1 << 20  # samples drawn at a time into a float32 result (no float64 copy of it all)
+
+
+def _sampled(draw, shape: tuple, dt: np.dtype) -> np.ndarray:
+    """`draw(n)` (float64 samples) cast to `dt`, drawn in blocks: the same numbers as one
+    draw, without a float64 array of the whole size at once."""
+    n = math.prod(shape)
+    if dt == np.float64 or n <= _BLOCK:
+        return draw(n).astype(dt).reshape(shape)
+    out = np.empty(n, dt)
+    for i in range(0, n, _BLOCK):
+        out[i:i + _BLOCK] = draw(min(_BLOCK, n - i))
+    return out.reshape(shape)
 
 
 def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Standard normal samples (seeded by `manual_seed`)."""
     check_device(device)
     rng = generator or _RNG[0]
-    return _finish(rng.standard_normal(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+    return _finish(_sampled(rng.standard_normal, _size(size), _float_dtype(dtype)), requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Uniform samples in [0, 1) (seeded by `manual_seed`)."""
     check_device(device)
     rng = generator or _RNG[0]
-    return _finish(rng.random(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+    return _finish(_sampled(rng.random, _size(size), _float_dtype(dtype)), requires_grad)
 
 
 def randint(low, high=None, size=(), *, dtype=None, generator=None, device=None) -> Tensor:

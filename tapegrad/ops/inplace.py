@@ -333,6 +333,9 @@ class _Refuse:
 
     run_graph = run
 
+    def shift(self, n: int) -> None:
+        pass
+
 
 def _regenerate(vc, root: Tensor, graph: bool = True) -> None:
     """After `root`'s memory changed (inside a graph: root has a new node): every view of it

@@ -371,12 +371,13 @@ def _moment(name: str, op, input: Tensor, dim, unbiased, keepdim: bool, correcti
                       UserWarning, stacklevel=3)
     shape = _shape_after(xd.shape, axes, keepdim)
 
-    def compute(out):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dev = xd - np.mean(xd, axis=axes, keepdims=True)
-            res = np.sum(dev * dev, axis=axes, keepdims=keepdim) / xd.dtype.type(div)
-            if name == "std":
-                res = np.sqrt(res)
+    def compute(out):  # two passes, in float64 as torch accumulates float32 (no overflow of
+        x = xd.astype(np.float64, copy=False)  # squares that the result does not need)
+        n_ = np.float64(n)
+        dev = x - np.add.reduce(x, axis=axes, keepdims=True) / n_
+        res = np.add.reduce(dev * dev, axis=axes, keepdims=keepdim) / np.float64(div)
+        if name == "std":
+            res = np.sqrt(res)
         return into(np.asarray(res, xd.dtype), out)
     return apply_kernel(op, (input,), shape, xd.dtype, compute,
                         (_mask(axes), int(name == "std")), (div,))

@@ -693,7 +693,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
         if not t._data.ndim:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     # torch's legacy rule: tensors of shape (0,) join anything
-    parts = [(i, t) for i, t in enumerate(tensors) if t._data.shape != (0,)] or [(0, tensors[0])]
+    parts = [(i, t) for i, t in enumerate(tensors) if t._data.shape != (0,)] or list(
+        enumerate(tensors))
     ref = parts[0][1]._data.shape
     nd = len(ref)
     d = normalize_dim(dim, nd)
@@ -708,9 +709,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
                                    f"Expected size {ref[k]} but got size {sh[k]} for tensor "
                                    f"number {i} in the list.")
     dt = result_type(*tensors).np_dtype
-    ins = tuple(t for _, t in parts if t._data.size)  # empty ones add nothing
-    if not ins:  # nothing to differentiate (and an empty value can't start a tape)
-        return _wrap(np.concatenate([t._data for _, t in parts], d).astype(dt, copy=False))
+    ins = tuple(t for _, t in parts)
     arrays = [t._data for t in ins]
     extents = tuple(a.shape[d] for a in arrays)
     shape = ref[:d] + (builtins.sum(extents),) + ref[d + 1:]
@@ -770,7 +769,7 @@ def _stack_scalars(tensors, dim):
         dt = d.dtype
         tp = t._tape
         if tp is not None and tp is not tape:
-            if tape is not None or not tp.ok:
+            if tape is not None or tp.ok is not STATE.key:
                 return None
             tape = tp
     if tape is None or dt.kind != "f":
@@ -845,7 +844,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = normalize_dim(dim, xd.ndim)
     tape = input._tape
-    if d == 0 and tape is not None and STATE.enabled and tape.ok:
+    if d == 0 and tape is not None and tape.ok is STATE.ek:
         # the common case (rows of a recorded tensor, e.g. a softmax's outputs), recorded here
         n = xd.shape[0]
         rest = xd.shape[1:]

@@ -45,6 +45,15 @@ CASES = {
     "linear float32 float64": lambda lib: _F(lib).linear(lib.ones(2, 2),
                                                          lib.ones(2, 2, dtype=lib.float64)),
     "int @ int": lambda lib: lib.tensor([[1, 2]]) @ lib.tensor([[1], [2]]),
+    # integers no int64 holds
+    "tensor [2**63]": lambda lib: lib.tensor([2 ** 63]),
+    "tensor 2**63": lambda lib: lib.tensor(2 ** 63),
+    "tensor [-2**63 - 1]": lambda lib: lib.tensor([-2 ** 63 - 1]),
+    "tensor [1, 2**64]": lambda lib: lib.tensor([1, 2 ** 64]),
+    "tensor [1.5, 2**63] (a float tensor)": lambda lib: lib.tensor([1.5, 2 ** 63]),
+    "tensor [2**63] as float32": lambda lib: lib.tensor([2 ** 63], dtype=lib.float32),
+    "tensor [2**31] as int32": lambda lib: lib.tensor([2 ** 31], dtype=lib.int32),
+    "full 2**63": lambda lib: lib.full((2,), 2 ** 63),
     # devices
     "zeros cuda": lambda lib: lib.zeros(2, device="cuda"),
     "tensor cuda:0": lambda lib: lib.tensor([1.0], device="cuda:0"),

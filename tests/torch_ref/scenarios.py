@@ -128,30 +128,31 @@ def norm_second_derivative_at_zero_coordinate(lib):
 
 
 def reentrant_backward_in_hook(lib):
-    x = _t(lib, [1.0, 2.0], True)
-    w = _t(lib, [3.0, 4.0], True)
-    seen = []
+    out = {}
 
-    def hook(g):
-        with lib.enable_grad():  # (a hook runs with grad mode off, as in torch)
-            inner = (w * w).sum()
-        inner.backward()  # a second, unrelated backward inside the first
-        seen.append(float(w.grad.sum()))
-        return g
-    y = x * 2
-    y.register_hook(hook)
-    done = []
+    def run():  # in a thread of its own: a deadlock would hang the thread, not the test
+        x = _t(lib, [1.0, 2.0], True)
+        w = _t(lib, [3.0, 4.0], True)
+        seen = []
 
-    def run():
+        def hook(g):
+            with lib.enable_grad():  # (a hook runs with grad mode off, as in torch)
+                inner = (w * w).sum()
+            inner.backward()  # a second, unrelated backward inside the first
+            seen.append(float(w.grad.sum()))
+            return g
+        y = x * 2
+        y.register_hook(hook)
         try:
             y.sum().backward()
-            done.append("finished")
+            out["done"] = "finished"
         except Exception as e:  # noqa: BLE001
-            done.append(f"{type(e).__name__}: {e}")
-    th = threading.Thread(target=run)  # (a deadlock would hang the thread, not the test)
+            out["done"] = f"{type(e).__name__}: {e}"
+        out.update({"x.grad": x.grad, "w.grad": w.grad, "seen": seen})
+    th = threading.Thread(target=run)
     th.start()
     th.join(20)
-    return {"done": done or ["hung"], "x.grad": x.grad, "w.grad": w.grad, "seen": seen}
+    return out if out else {"done": "hung"}
 
 
 def hook_that_raises_leaves_library_usable(lib):
@@ -198,6 +199,107 @@ def setitem_then_view_values(lib):
     return {"h": h, "w.grad": w.grad, "h.grad_fn": type(h.grad_fn).__name__}
 
 
+# -- part 2 (issue "never silently wrong, part 2") ---------------------------------------------
+def float32_leaf_changed_before_backward(lib):
+    w = lib.ones(1000, 1000, requires_grad=True)  # float32: torch's default
+    loss = (w * w).sum()
+    with lib.no_grad():
+        w.mul_(2)
+    return observe(lambda: loss.backward())
+
+
+def large_float64_leaf_changed_through_detach(lib):
+    w = lib.ones(200, 200, dtype=lib.float64, requires_grad=True)
+    alias = w.detach()
+    loss = (w * w).sum()
+    alias.add_(1)
+    return observe(lambda: loss.backward())
+
+
+def large_float64_leaf_changed_through_no_grad_slice(lib):
+    w = lib.ones(200, 200, dtype=lib.float64, requires_grad=True)
+    loss = (w * w).sum()
+    with lib.no_grad():
+        w[0] = 5
+    return observe(lambda: loss.backward())
+
+
+def used_only_after_the_change(lib):
+    x = _t(lib, [1.0, 2.0, 3.0], True)
+    y = x * 2
+    with lib.no_grad():
+        y.add_(1)
+    z = y.exp() * y
+    w = x.sin()
+    with lib.no_grad():
+        x.mul_(1)  # (a leaf: its next uses read the new values)
+    (z.sum() + (w * x).sum()).backward()
+    return x.grad
+
+
+def used_after_an_in_place_op_in_the_graph(lib):
+    x = _t(lib, [0.5, 1.5], True)
+    y = x.sigmoid()
+    y.mul_(2)
+    z = y * y  # saves the new y: fine
+    z.sum().backward()
+    return x.grad
+
+
+def function_inside_a_graph_that_merges(lib):
+    class Prod(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(x, w)
+            return x * w
+
+        @staticmethod
+        def backward(ctx, g):
+            x, w = ctx.saved_tensors
+            return g * w, g * x
+    x = _t(lib, [1.0, 2.0], True)
+    w = _t(lib, [2.0, 2.0], True)
+    big = _t(lib, [1.0, 1.0], True)
+    b = big
+    for _ in range(20):
+        b = b * 1.0   # a larger graph
+    f = Prod.apply(x * 1, w)
+    (f + b).sum().backward()
+    return {"x": x.grad, "w": w.grad, "big": big.grad}
+
+
+def clamp_with_bounds_from_another_graph(lib):
+    x = _t(lib, [-2.0, 0.5, 3.0], True)
+    lo = _t(lib, [0.0, 0.0, 0.0], True)
+    lo2 = lo
+    for _ in range(10):
+        lo2 = lo2 * 1.0   # the bound's graph is the larger one
+    y = x * 1
+    d = y.detach()    # (y's memory has an alias: the in-place op writes it)
+    y.clamp_(min=lo2, max=None)
+    (y * _t(lib, [1.0, 2.0, 3.0])).sum().backward()
+    return {"x": x.grad, "lo": lo.grad, "d": d}
+
+
+def float32_std_in_range(lib):
+    a = lib.tensor([1e20, 3e20, -2e20])
+    b = lib.tensor([1e-25, 3e-25, -2e-25])
+    return [a.std(), b.std(), a.var()]
+
+
+def cat_and_stack_of_empty_tensors(lib):
+    a = lib.zeros(0, requires_grad=True)
+    b = lib.zeros(0, requires_grad=True)
+    c = lib.cat([a, b])
+    c.sum().backward()
+    d = lib.zeros(0, 3, requires_grad=True)
+    e = lib.ones(2, 3, requires_grad=True)
+    lib.cat([d, e]).sum().backward()
+    s = lib.stack([lib.zeros(0, requires_grad=True), lib.zeros(0, requires_grad=True)])
+    return {"cat": [c.requires_grad, type(c.grad_fn).__name__, a.grad, b.grad],
+            "cat2": [d.grad, e.grad], "stack": [s.requires_grad, list(s.shape)]}
+
+
 SCENARIOS = {f.__name__: f for f in (
     diagonal_fill, transpose_setitem, stale_transpose, zero_keeps_no_nan, empty_copy,
     grad_zero_after_overflow, inplace_on_row_of_graph_tensor, inplace_on_transpose_of_graph_tensor,
@@ -205,7 +307,11 @@ SCENARIOS = {f.__name__: f for f in (
     nonleaf_changed_under_no_grad_before_use, function_first_output_unused,
     norm_second_derivative_at_zero_coordinate, reentrant_backward_in_hook,
     hook_that_raises_leaves_library_usable, detach_alias_changed, chain_of_views_write,
-    setitem_then_view_values)}
+    setitem_then_view_values, float32_leaf_changed_before_backward,
+    large_float64_leaf_changed_through_detach, large_float64_leaf_changed_through_no_grad_slice,
+    used_only_after_the_change, used_after_an_in_place_op_in_the_graph,
+    function_inside_a_graph_that_merges, clamp_with_bounds_from_another_graph,
+    float32_std_in_range, cat_and_stack_of_empty_tensors)}
 
 
 def run(lib, name: str):
