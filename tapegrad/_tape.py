@@ -160,14 +160,15 @@ class Tape:
             r = self._ref = weakref.ref(self)
         return r
 
-    def modified(self, slot: int, saved: int, version: int, mark: int, key=None) -> None:
+    def modified(self, slot: int, saved: int, version: int, mark: int, key=None,
+                 view: bool = False) -> None:
         """The memory slot `slot` holds (or was copied from) was written at version `version`;
         entries before `mark` that read its values saw version `saved` (`Version.changed`).
         `key`: the input cache entry of a leaf's copy, which the next use must not take."""
         if version is not None:  # (None: only the input cache entry goes, see Version.forget)
             old = self.dirty.get(slot)
             self.dirty[slot] = (old[0] if old else saved, version,
-                                max(mark, old[2]) if old else mark)
+                                max(mark, old[2]) if old else mark, view)
         if key is not None and self.inputs.get(key) == slot:
             del self.inputs[key]
             self.serial = next(_SERIALS)  # leaves' cached `_slot`s on this tape are stale
@@ -340,7 +341,7 @@ class Tape:
         for p in other.pyops.values():
             p.shift(ns)  # (a Python op keeps the slots of its inputs and outputs)
         self.pyops.update({s + ns: p for s, p in other.pyops.items()})
-        self.dirty.update({s + ns: (a, b, m + ns) for s, (a, b, m) in other.dirty.items()})
+        self.dirty.update({s + ns: (a, b, m + ns, v) for s, (a, b, m, v) in other.dirty.items()})
         self.traces.update({s + ns: v for s, v in other.traces.items()})
         self.renamed.update({s + ns: v + ns for s, v in other.renamed.items()})
         self.n += other.n
@@ -477,23 +478,25 @@ def _check_modified(tape: Tape, tab, rec, live) -> None:
     such reads, the one torch's backward meets first (the latest entry) is reported."""
     from ._opdef import BY_CODE
     worst = None  # (reader entry, slot, expected, actual)
-    for s, (expected, actual, mark) in tape.dirty.items():
+    for s, (expected, actual, mark, view) in tape.dirty.items():
         readers = [e for e in consumers(tab, rec, s).tolist()
                    if e < mark and live[e] and BY_CODE[tab[e, T_OP]].reads_inputs]
         op = tab[s, T_OP]
         if op >= 0 and live[s] and BY_CODE[op].reads_output:
             readers.append(s)
         if readers and (worst is None or max(readers) > worst[0]):
-            worst = (max(readers), s, expected, actual)
+            worst = (max(readers), s, expected, actual, view)
     if worst is None:
         return
-    e, s, expected, actual = worst
+    e, s, expected, actual, view = worst
     kind = "Float" if tab[s, T_IS32] else "Double"
     shape = list(tape.fields(s)[3])
     # torch names the node of the saved tensor: its producer's for an op's own output, the one
     # the tensor has now (after the in-place change) for an input
+    # (a view whose base changed: torch regenerates its node as it unpacks it, AsStrided)
     now = int(tab[s, T_OP]) if e == s else _current_op(tape, tab, rec, s)
-    where = f", which is output 0 of {_forward_name(BY_CODE[now])}," if now >= 0 else ""
+    name = "AsStrided" if view and e != s else (_forward_name(BY_CODE[now]) if now >= 0 else "")
+    where = f", which is output 0 of {name}," if name else ""
     raise RuntimeError(
         f"one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: [tapegrad.{kind}Tensor {shape}]{where} is at version {actual}; "

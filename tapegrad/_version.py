@@ -32,16 +32,16 @@ class Version:
         self.v = 0
         self.link = link         # ``.data``: the counter of the memory's tensor, which a change
         #                          through this alias leaves alone (torch does not track it)
-        self.saved: list = []    # (tape weakref, slot, tape.inputs key or None, own, version)
+        self.saved: list = []    # (tape weakref, slot, inputs key or None, own, version, view)
         self.members: list = []  # weakrefs to tensors bound to a tape
         self.shared = False
         self.sk = sk             # unbind() gave 0-d elements kept as Python floats (see ops.inplace)
         self._prune_at = 16
 
-    def save(self, tape, slot: int, key=None, own: bool = False) -> None:
+    def save(self, tape, slot: int, key=None, own: bool = False, view: bool = False) -> None:
         """Slot `slot` of `tape` holds this memory's current values (`key`: the tape's input
-        cache entry for it, dropped when the memory changes)."""
-        self.saved.append((tape.ref(), slot, key, own, self.v))
+        cache entry for it, dropped when the memory changes; `view`: a view's slot)."""
+        self.saved.append((tape.ref(), slot, key, own, self.v, view))
         if len(self.saved) > self._prune_at:  # tapes that are gone or freed: a leaf used in
             self.saved = [e for e in self.saved if _live(e[0]) is not None]  # every step
             self._prune_at = 2 * len(self.saved) + 16
@@ -67,20 +67,21 @@ class Version:
         begin)."""
         self.v += 1
         keep = []
-        for ref, slot, key, own, ver in self.saved:
+        for ref, slot, key, own, ver, view in self.saved:
             tape, slot = _resolve(ref, slot)
             if tape is None:
                 continue
-            tape.modified(slot, ver, self.v, marks.get(tape, tape.n) if marks else tape.n, key)
+            tape.modified(slot, ver, self.v, marks.get(tape, tape.n) if marks else tape.n, key,
+                          view)
             if own:
-                keep.append((tape.ref(), slot, key, own, ver))
+                keep.append((tape.ref(), slot, key, own, ver, view))
         self.saved = keep
 
     def forget(self) -> None:
         """The memory was written through ``.data``, which torch's version checks do not see:
         no new version, no error at backward; only the tapes' copies of a leaf's old values are
         no longer handed to later uses."""
-        for ref, slot, key, own, ver in self.saved:
+        for ref, slot, key, own, ver, view in self.saved:
             tape, slot = _resolve(ref, slot)
             if tape is not None and key is not None:
                 tape.modified(slot, ver, None, 0, key)
@@ -117,7 +118,7 @@ def version_of(t) -> Version:
                 tape = tape.into
             t._tape = tape
             if not tape.freed:
-                vc.save(tape, t._slot, own=not t._snap)
+                vc.save(tape, t._slot, own=not t._snap, view=getattr(t, "_bs", None) is not None)
                 vc.add_member(t)
     return vc
 
@@ -138,7 +139,7 @@ def attach_view(base, view, multi=None):
         view._multi = multi
     if view._tape is not None:
         view._snap = True
-        vc.save(view._tape, view._slot)
+        vc.save(view._tape, view._slot, view=True)
     elif not STATE.enabled:
         view._ngv = True  # torch: such a view must not be changed in place with grad mode on
         view._rg = base._rg

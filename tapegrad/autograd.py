@@ -365,7 +365,8 @@ class GradFn:
         self._entry = entry
 
     def name(self) -> str:
-        return type(self).__name__
+        n = type(self).__name__
+        return "torch::autograd::CopySlices" if n == "CopySlices" else n  # (torch's C++ name)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {id(self):#x}>"

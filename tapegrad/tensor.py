@@ -17,6 +17,7 @@ import numpy as np
 from . import _dtype
 from ._grad_mode import STATE
 from ._printing import tensor_repr
+from ._version import Poisoned
 
 
 class Size(tuple):
@@ -360,7 +361,9 @@ class Tensor:
 
     def __repr__(self) -> str:
         name = None
-        if self._tape is not None:
+        if isinstance(self._tape, Poisoned):  # torch prints such a view's node as <Invalid>
+            name = "Invalid"
+        elif self._tape is not None:
             name = type(self.grad_fn).__name__
         return tensor_repr(self._data, self.dtype, _dtype.get_default_dtype(), name, self._rg)
 

@@ -383,7 +383,7 @@ def test_setitem_in_a_graph_is_recorded():
     y = x * 2
     before = y * 4                   # saves nothing of y
     y[1] = v                         # recorded: y is rebound to a CopySlices result
-    assert y.tolist() == [2.0, 10.0, 6.0] and y.grad_fn.name() == "CopySlices"
+    assert y.tolist() == [2.0, 10.0, 6.0] and y.grad_fn.name() == "torch::autograd::CopySlices"
     (y * tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64) + before).sum().backward()
     # d/dx: through y (position 1 overwritten) 2*[1, 0, 3] + through `before` 8
     assert x.grad.tolist() == [2.0 + 8.0, 8.0, 6.0 + 8.0]
@@ -396,7 +396,7 @@ def test_setitem_in_a_graph_is_recorded():
         (w + saved).sum().backward()
     z = tg.zeros(3, dtype=tg.float64)
     z[0] = v                         # a tensor without grad joins the graph
-    assert z.requires_grad and z.grad_fn.name() == "CopySlices"
+    assert z.requires_grad and z.grad_fn.name() == "torch::autograd::CopySlices"
 
 
 def test_setitem_under_no_grad_on_a_saved_value_raises_at_backward():

@@ -39,7 +39,8 @@ SIGMOID = unary("sigmoid", lambda x, out: into(np.exp(-np.logaddexp(0, -x)), out
                 "g * out * (1.0 - out)", "SigmoidBackward0",
     scalar=lambda x: 1.0 / (1.0 + math.exp(-x)))
 RELU = unary("relu", lambda x, out: np.maximum(x, 0, out=out),
-             "0.0 if x <= 0.0 else g", "ReluBackward0", NONZERO, keeps_int=True,
+             "0.0 if out <= 0.0 else g", "ReluBackward0", NONZERO, keeps_int=True,  # (torch's
+             # relu backward reads its result too: relu_ then keeps no copy of its input)
     scalar=lambda x: x if x > 0.0 or x != x else 0.0)
 ABS = unary("abs", np.abs, "g if x > 0.0 else (-g if x < 0.0 else 0.0)", "AbsBackward0",
             NONZERO, keeps_int=True,

@@ -224,7 +224,7 @@ def _rebind(t: Tensor, tape, slot: int, own: bool = False) -> None:
         tape.renamed[t._slot] = slot
     t._tape, t._slot, t._rg, t._snap = tape, slot, True, not own
     vc = version_of(t)
-    vc.save(tape, slot, own=own)
+    vc.save(tape, slot, own=own, view=_root(t) is not t)
     vc.add_member(t)
 
 

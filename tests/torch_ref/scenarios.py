@@ -300,6 +300,110 @@ def cat_and_stack_of_empty_tensors(lib):
             "cat2": [d.grad, e.grad], "stack": [s.requires_grad, list(s.shape)]}
 
 
+def tensors_tutorial(lib):
+    """PyTorch's "Tensors" tutorial, in its own words (views, in-place, the numpy bridge), and
+    a relu_ then an in-place on a row of a graph tensor; what it prints."""
+    import contextlib
+    import io
+    import numpy as np
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        tensor = lib.ones(4, 4)
+        print(f"First row: {tensor[0]}")
+        print(f"First column: {tensor[:, 0]}")
+        print(f"Last column: {tensor[..., -1]}")
+        tensor[:, 1] = 0
+        print(tensor)
+        print(lib.cat([tensor, tensor, tensor], dim=1))
+        agg = tensor.sum()
+        print(agg.item(), type(agg.item()))
+        tensor.add_(5)
+        print(tensor)
+        t = lib.ones(5)
+        n = t.numpy()
+        t.add_(1)
+        print(f"t: {t}")
+        print(f"n: {n}")
+        n = np.ones(5)
+        t = lib.from_numpy(n)
+        np.add(n, 1, out=n)
+        print(f"t: {t}")
+        x = lib.arange(12.).reshape(3, 4)
+        row, col, tr = x[1], x[:, 2], x.t()
+        x.mul_(10)
+        print(row, col, tr, sep="\n")
+        col.zero_()
+        x.T[0] = -1
+        print(x, x.is_contiguous(), x.t().is_contiguous(), x.t().stride(), x[1:].storage_offset())
+        w = lib.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)
+        h = w @ lib.tensor([[1.0], [2.0]])
+        h.relu_()
+        h[0] *= 3
+        print(observe(lambda: h.sum().backward()))
+    return buf.getvalue().replace("torch.", "tapegrad.").splitlines()
+
+
+def training_and_buffer_program(lib):
+    """A user's program: old-style SGD through .data and grad.zero_(), a buffer filled row by
+    row inside a graph, matrix helpers written through views, in-place ops on views of a graph
+    tensor, unbind/split pieces; what it prints."""
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        lib.manual_seed(0)
+        # classic old-style SGD with .data and grad.zero_()
+        x = lib.linspace(-1, 1, 20).reshape(20, 1)
+        y = 3 * x + 0.5
+        w = lib.zeros(1, 1, requires_grad=True)
+        b = lib.zeros(1, requires_grad=True)
+        for step in range(50):
+            loss = ((x @ w + b - y) ** 2).mean()
+            loss.backward()
+            w.data -= 0.1 * w.grad.data
+            b.data -= 0.1 * b.grad.data
+            w.grad.zero_(); b.grad.zero_()
+        print(round(loss.item(), 5), [round(v, 4) for v in w.detach().flatten().tolist()], round(b.item(), 4))
+        # RNN-like buffer filled row by row in a graph
+        W = lib.tensor([[0.5, -0.2], [0.1, 0.3]], requires_grad=True)
+        h = lib.zeros(5, 2)
+        hs = [lib.tensor([1.0, -1.0])]
+        h[0] = hs[0]
+        for t in range(1, 5):
+            hs.append(lib.tanh(hs[-1] @ W)); h[t] = hs[-1]
+        out = h.sum()
+        out.backward()
+        print(h.grad_fn.name(), [round(v, 5) for v in W.grad.flatten().tolist()], h[2:].shape)
+        # matrix helpers as views
+        m = lib.zeros(4, 4)
+        m.diagonal().fill_(2)
+        m.diagonal(1).copy_(lib.tensor([1., 2., 3.]))
+        m.t()[0, 3] = 7
+        m[1:3, 1:3] += 10
+        print(m)
+        print(m.tril(), m.triu(1).sum(), m.flatten()[::5])
+        # in-place on a view of a graph tensor, then a gradient
+        a = lib.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+        c = a.clone()
+        c[:, 0].mul_(5)
+        c.t()[1].add_(1)
+        (c ** 2).sum().backward()
+        print(c, a.grad)
+        # unbind pieces and errors
+        v = lib.tensor([1., 2., 3.], requires_grad=True) * 2
+        p, q, r = v.unbind()
+        try:
+            p.mul_(2)
+        except RuntimeError as e:
+            print(str(e)[:60])
+        s = v.split(2)
+        try:
+            v.add_(1); print(s[0])
+        except RuntimeError as e:
+            print(str(e)[:60])
+    return buf.getvalue().replace("torch.", "tapegrad.").splitlines()
+
+
 SCENARIOS = {f.__name__: f for f in (
     diagonal_fill, transpose_setitem, stale_transpose, zero_keeps_no_nan, empty_copy,
     grad_zero_after_overflow, inplace_on_row_of_graph_tensor, inplace_on_transpose_of_graph_tensor,
@@ -311,7 +415,8 @@ SCENARIOS = {f.__name__: f for f in (
     large_float64_leaf_changed_through_detach, large_float64_leaf_changed_through_no_grad_slice,
     used_only_after_the_change, used_after_an_in_place_op_in_the_graph,
     function_inside_a_graph_that_merges, clamp_with_bounds_from_another_graph,
-    float32_std_in_range, cat_and_stack_of_empty_tensors)}
+    float32_std_in_range, cat_and_stack_of_empty_tensors, tensors_tutorial,
+    training_and_buffer_program)}
 
 
 def run(lib, name: str):
