@@ -1,8 +1,8 @@
-"""dgemm for the Numba kernels, taken from the OpenBLAS that numpy's wheels bundle.
+"""dgemm and sgemm for the Numba kernels, taken from the OpenBLAS that numpy's wheels bundle.
 
 Why not `np.dot` inside Numba: it needs scipy, and once scipy is installed Numba imports
 `scipy.linalg` whenever it loads any compiled function (~0.2 s, a third of the time to the first
-gradient). So the kernels call `cblas_dgemm` through its address, passed in as data (keeping the
+gradient). So the kernels call `cblas_dgemm` / `cblas_sgemm` through their addresses, passed in as data (keeping the
 kernels cacheable); where no such library is found (address 0) they fall back to loops.
 """
 from __future__ import annotations
@@ -19,10 +19,12 @@ from numba.extending import intrinsic
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
 # (symbol, 64-bit integers?) as exported by numpy's bundled scipy-openblas builds
-_SYMBOLS = (("scipy_cblas_dgemm64_", True), ("scipy_cblas_dgemm", False), ("cblas_dgemm", False))
+_SYMBOLS = (("scipy_cblas_{}gemm64_", True), ("scipy_cblas_{}gemm", False), ("cblas_{}gemm", False))
 
 
-def _find() -> tuple[int, bool]:
+def _find(kind: str) -> tuple[int, bool]:
+    """The address of cblas_dgemm (`kind` "d") or cblas_sgemm ("s"), and whether it takes
+    64-bit integers."""
     libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
     for path in sorted(glob.glob(os.path.join(libdir, "*openblas*.so*"))):
         try:
@@ -30,23 +32,27 @@ def _find() -> tuple[int, bool]:
         except OSError:
             continue
         for name, ilp64 in _SYMBOLS:
-            fn = getattr(lib, name, None)
+            fn = getattr(lib, name.format(kind), None)
             if fn is not None:
                 return ctypes.cast(fn, ctypes.c_void_p).value or 0, ilp64
     return 0, True
 
 
-DGEMM, ILP64 = _find() if not os.environ.get("TAPEGRAD_NO_BLAS") else (0, True)
+_NO_BLAS = bool(os.environ.get("TAPEGRAD_NO_BLAS"))
+DGEMM, ILP64 = _find("d") if not _NO_BLAS else (0, True)
+SGEMM, ILP64_S = _find("s") if not _NO_BLAS else (0, True)
 
 
-def _dgemm_intrinsic(ilp64: bool):
+def _gemm_intrinsic(ilp64: bool, single: bool):
     @intrinsic
     def call(typingctx, fptr, ta, tb, m, n, k, a, lda, b, ldb, c, ldc):
-        """C += op(A) @ op(B), row-major float64, addresses as int64 (beta = alpha = 1)."""
+        """C += op(A) @ op(B), row-major float64 (float32: `single`), addresses as int64
+        (beta = alpha = 1)."""
         sig = types.void(*([types.int64] * 12))
 
         def codegen(context, builder, signature, args):
-            i32, i64, dbl = ir.IntType(32), ir.IntType(64), ir.DoubleType()
+            i32, i64 = ir.IntType(32), ir.IntType(64)
+            dbl = ir.FloatType() if single else ir.DoubleType()
             iw = i64 if ilp64 else i32
             ptr = dbl.as_pointer()
             fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, iw, iw, iw, dbl, ptr, iw, ptr,
@@ -65,4 +71,5 @@ def _dgemm_intrinsic(ilp64: bool):
     return call
 
 
-dgemm_acc = _dgemm_intrinsic(ILP64)
+dgemm_acc = _gemm_intrinsic(ILP64, False)
+sgemm_acc = _gemm_intrinsic(ILP64_S, True)

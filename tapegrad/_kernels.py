@@ -11,10 +11,15 @@ The tape, as the kernels see it (see docs/architecture.md):
 * ``fl``  -- float64 parameters (scalar constants, bounds, scales), ``nfloats`` per record.
 * ``tab`` -- the fixed-width table `decode` builds from ``rec`` at backward time: one row per
   slot with the T_* columns below (offsets into ``rec``/``fl``, sizes, adjoint offsets).
-* ``adj`` -- float64 adjoints; ``tab[s, T_ADJ]`` is slot s's offset. ``live[s]`` marks a slot
-  whose adjoint has been written; entries whose output is not live are skipped.
-* ``env`` -- int64 run-time facts for the kernels: ``env[ENV_DGEMM]`` is the address of
-  ``cblas_dgemm`` (0: use loops). Passed as data, never baked into cached code.
+* ``adj`` / ``adj32`` -- the adjoints of float64 / float32 slots, each in its slot's dtype (as
+  torch: a float32 graph accumulates in float32); ``tab[s, T_ADJ]`` is slot s's offset in the
+  buffer of its dtype. Every entry is homogeneous (its inputs that need a gradient have its
+  dtype: the front-ends record a cast, `to_copy`, first), so a kernel works on one of the two
+  buffers; only `to_copy` reads one and writes the other. ``live[s]`` marks a slot whose
+  adjoint has been written; entries whose output is not live are skipped.
+* ``env`` -- int64 run-time facts for the kernels: ``env[ENV_DGEMM]`` / ``env[ENV_SGEMM]`` are
+  the addresses of ``cblas_dgemm`` / ``cblas_sgemm`` (0: use loops). Passed as data, never
+  baked into cached code.
 
 Kernels never trust a shape they were not given: every index they form is derived from ``rec``,
 which Python filled from shapes it validated, and every address points into a buffer the tape
@@ -26,7 +31,7 @@ from llvmlite import ir
 from numba.extending import intrinsic
 
 from . import _numba_cache  # noqa: F401 -- corrupted cache files heal (before any compile)
-from ._blas import NO_TRANS, TRANS, dgemm_acc
+from ._blas import NO_TRANS, TRANS, dgemm_acc, sgemm_acc
 
 IN_CONST, IN_LEAF = -1, -2   # pseudo-opcodes of input records
 IN_FL = -1                   # record address meaning "the value is in fl" (see above)
@@ -45,7 +50,8 @@ def compact(op: int, nin: int, nints: int, nfloats: int) -> int:
  T_FOFS, T_NIN, T_INS) = range(15)
 TAB_W = 15
 ENV_DGEMM = 0
-ENV_W = 1
+ENV_SGEMM = 1
+ENV_W = 2
 
 
 def _ptr_intrinsic(ty):
@@ -65,19 +71,19 @@ i64_ptr = _ptr_intrinsic(types.int64)
 u8_ptr = _ptr_intrinsic(types.uint8)
 
 # every op's adjoint kernel is a cfunc of this signature (see _sweep.py): the entry, then the
-# address and length of tab (rows), rec, fl, adj, and the addresses of live and env
-KERNEL_SIG = types.void(*([types.int64] * 11))
+# address and length of tab (rows), rec, fl, adj, adj32, and the addresses of live and env
+KERNEL_SIG = types.void(*([types.int64] * 13))
 
 
 @intrinsic
-def call_kernel(typingctx, fptr, e, tab_p, ns, rec_p, nrec, fl_p, nfl, adj_p, nadj, live_p,
-                env_p):
+def call_kernel(typingctx, fptr, e, tab_p, ns, rec_p, nrec, fl_p, nfl, adj_p, nadj, adj32_p,
+                nadj32, live_p, env_p):
     """Call the adjoint kernel at address `fptr` (a KERNEL_SIG cfunc)."""
-    sig = types.void(*([types.int64] * 12))
+    sig = types.void(*([types.int64] * 14))
 
     def codegen(context, builder, signature, args):
         i64 = ir.IntType(64)
-        fnty = ir.FunctionType(ir.VoidType(), [i64] * 11)
+        fnty = ir.FunctionType(ir.VoidType(), [i64] * 13)
         builder.call(builder.inttoptr(args[0], fnty.as_pointer()), args[1:])
         return context.get_dummy_value()
     return sig, codegen
@@ -127,12 +133,14 @@ def div_floor(a, b):
 
 @njit(cache=True, error_model="numpy")
 def decode(rec, n, fl_addr):
-    """The fixed-width slot table for the first `n` records of `rec`; and the adjoint size.
-    `fl_addr` is the address of ``fl`` (values kept there get their address from it)."""
+    """The fixed-width slot table for the first `n` records of `rec`; and the sizes of the
+    float64 and float32 adjoint buffers. `fl_addr` is the address of ``fl`` (values kept there
+    get their address from it)."""
     tab = np.empty((n, TAB_W), np.int64)
     p = 0
     fofs = 1  # fl[0] is a placeholder (np.frombuffer refuses an empty buffer)
     adj = 0
+    adj32 = 0
     for s in range(n):
         head = rec[p]
         if head >= COMPACT:  # a 0-d float64 whose value is in fl: [head, *inputs, *ints]
@@ -174,18 +182,22 @@ def decode(rec, n, fl_addr):
         tab[s, T_NIN] = nin
         tab[s, T_ICNT] = ni
         tab[s, T_SIZE] = size
-        tab[s, T_ADJ] = adj
-        adj += size
+        if tab[s, T_IS32]:
+            tab[s, T_ADJ] = adj32
+            adj32 += size
+        else:
+            tab[s, T_ADJ] = adj
+            adj += size
         tab[s, T_NEED] = 0 if op == IN_CONST else 1
         tab[s, T_FOFS] = fofs
         fofs += nf
         if head >= COMPACT or tab[s, T_ADDR] == IN_FL:
             tab[s, T_ADDR] = fl_addr + 8 * (fofs - size)
-    return tab, adj
+    return tab, adj, adj32
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(tab, rec, fl, adj, live, env, kernels, pause, start, stop, resume):
+def sweep(tab, rec, fl, adj, adj32, live, env, kernels, pause, start, stop, resume):
     """The reverse sweep over entries stop-1 .. start, each through its op's kernel (by address).
 
     Returns -1 when done, or the first entry e marked in `pause` -- 1: hooks on e's output (if
@@ -205,17 +217,40 @@ def sweep(tab, rec, fl, adj, live, env, kernels, pause, start, stop, resume):
             continue
         call_kernel(kernels[op], e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],
                     fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
-                    live.ctypes.data, env.ctypes.data)
+                    adj32.ctypes.data, adj32.shape[0], live.ctypes.data, env.ctypes.data)
     return -1
 
 
 @njit(cache=True, error_model="numpy")
 def shift_inputs(rec, n, shift):
     """Renumber the input slots of the `n` records in `rec` by `shift` (when tapes merge)."""
-    tab, _ = decode(rec, n, 0)
+    tab, _, _ = decode(rec, n, 0)
     for s in range(n):
         for i in range(tab[s, T_NIN]):
             rec[tab[s, T_INS] + i] += shift
+
+
+@njit(cache=True, error_model="numpy")
+def read_values(tab, rec, reads_in, reads_out, addrs):
+    """For each address in `addrs`: whether a slot there has a value some adjoint reads
+    (`reads_in` / `reads_out`: per opcode, the adjoint reads its inputs' / its output's)."""
+    need = np.zeros(tab.shape[0], np.uint8)
+    for e in range(tab.shape[0]):
+        op = tab[e, T_OP]
+        if op < 0:
+            continue
+        if reads_out[op]:
+            need[e] = 1
+        if reads_in[op]:
+            for i in range(tab[e, T_NIN]):
+                need[rec[tab[e, T_INS] + i]] = 1
+    out = np.zeros(addrs.shape[0], np.uint8)
+    for s in range(tab.shape[0]):
+        if need[s]:
+            for j in range(addrs.shape[0]):
+                if tab[s, T_ADDR] == addrs[j]:
+                    out[j] = 1
+    return out
 
 
 @njit(cache=True, error_model="numpy")
@@ -407,14 +442,36 @@ def _values_f64(tab, s):
     return vals64(tab[s, T_ADDR], tab[s, T_SIZE])
 
 
+@intrinsic
+def ptr_like(typingctx, arr, addr):
+    """A pointer to elements of `arr`'s dtype at address `addr`."""
+    sig = types.CPointer(arr.dtype)(arr, types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[1], context.get_value_type(types.CPointer(arr.dtype)))
+    return sig, codegen
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def values_like(adj, tab, s):
+    """Slot s's values as an array of `adj`'s dtype (an entry's slots share its dtype)."""
+    return carray(ptr_like(adj, tab[s, T_ADDR]), tab[s, T_SIZE])
+
+
 @njit(cache=True, error_model="numpy")
-def gemm_acc(dgemm, ta, tb, m, n, k, a, b, c):
-    """c[m, n] += op(a) @ op(b) (row-major; op transposes when ta/tb is TRANS), via the BLAS at
-    address `dgemm`, else loops. a, b, c are flat float64 arrays."""
+def gemm_acc(blas, single, ta, tb, m, n, k, a, b, c):
+    """c[m, n] += op(a) @ op(b) (row-major; op transposes when ta/tb is TRANS), via the BLAS
+    routine at address `blas` (sgemm when `single`, else dgemm), else loops. a, b, c are flat
+    arrays of one dtype."""
     lda = m if ta == TRANS else k
     ldb = k if tb == TRANS else n
-    if dgemm != 0:
-        dgemm_acc(dgemm, ta, tb, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb, c.ctypes.data, n)
+    if blas != 0:
+        if single:
+            sgemm_acc(blas, ta, tb, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb,
+                      c.ctypes.data, n)
+        else:
+            dgemm_acc(blas, ta, tb, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb,
+                      c.ctypes.data, n)
         return
     for i in range(m):
         for p in range(k):
@@ -426,7 +483,8 @@ def gemm_acc(dgemm, ta, tb, m, n, k, a, b, c):
 @njit(cache=True, error_model="numpy")
 def adj_matmul(e, tab, rec, fl, adj, live, env):
     """out[..., m, n] = a[..., m, k] @ b[..., k, n] with broadcast batch dims:
-    ga += g @ b^T and gb += a^T @ g, accumulated by dgemm straight into the adjoints."""
+    ga += g @ b^T and gb += a^T @ g, accumulated by dgemm / sgemm straight into the
+    adjoints."""
     _matmul_adjoints(e, tab[e, T_A], tab[e, T_B], tab, rec, adj, live, env)
 
 
@@ -454,17 +512,19 @@ def _matmul_adjoints(e, a, b, tab, rec, adj, live, env):
     obatch = slot_shape(tab, rec, o)[:nbd]
     ia = strided_map(obatch, bcast_strides(obatch, ba))
     ib = strided_map(obatch, bcast_strides(obatch, bb))
-    A = _values_f64(tab, a)
-    B = _values_f64(tab, b)
+    A = values_like(adj, tab, a)
+    B = values_like(adj, tab, b)
+    single = tab[e, T_IS32] == 1
+    blas = env[ENV_SGEMM] if single else env[ENV_DGEMM]
     go, ga, gb = tab[o, T_ADJ], tab[a, T_ADJ], tab[b, T_ADJ]
     for t in range(ia.shape[0]):
         g2 = adj[go + t * m * n:go + (t + 1) * m * n]
         if tab[a, T_NEED]:
-            gemm_acc(env[ENV_DGEMM], NO_TRANS, TRANS, m, k, n, g2,
+            gemm_acc(blas, single, NO_TRANS, TRANS, m, k, n, g2,
                      B[ib[t] * k * n:(ib[t] + 1) * k * n],
                      adj[ga + ia[t] * m * k:ga + (ia[t] + 1) * m * k])
         if tab[b, T_NEED]:
-            gemm_acc(env[ENV_DGEMM], TRANS, NO_TRANS, k, n, m,
+            gemm_acc(blas, single, TRANS, NO_TRANS, k, n, m,
                      A[ia[t] * m * k:(ia[t] + 1) * m * k], g2,
                      adj[gb + ib[t] * k * n:gb + (ib[t] + 1) * k * n])
     if tab[a, T_NEED]:

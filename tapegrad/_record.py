@@ -13,7 +13,7 @@ import numpy as np
 
 from ._dtype import get_default_dtype, result_type
 from ._grad_mode import STATE
-from ._opdef import Op
+from ._opdef import OPS, Op
 from ._quiet import ensure
 from ._tape import Tape, claim, resolve
 from .tensor import Tensor, _nonleaf, _Scalar, _wrap
@@ -95,6 +95,26 @@ def slot_in(tape: Tape, t: Tensor, np_dtype) -> int:
         if t._tape is tape:
             return t._slot
     return tape.input_slot(t, np_dtype)
+
+
+def entry_slot(tape: Tape, t: Tensor, dt) -> int:
+    """t's slot as an input of an entry of dtype `dt` on `tape`. Every entry is homogeneous (its
+    kernel works on one adjoint buffer, `_kernels`): a tensor that requires grad and has another
+    float dtype gets a cast entry first (torch casts at the op boundary too); others (constants,
+    integers) enter converted."""
+    if t._rg and t._data.dtype != dt and dt.kind == "f":
+        td = t._data
+        t = apply_kernel(OPS["to_copy"], (t,), td.shape, dt, lambda out: _assign(td, out),
+                         tape=tape)
+        return t._slot
+    if t._tape is tape:
+        return t._slot
+    return slot_in(tape, t, t._data.dtype if t._rg else dt)
+
+
+def _assign(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    out[...] = x  # (a cast: numpy converts on assignment)
+    return out
 
 
 def float_dtype(np_dtype):
@@ -227,8 +247,11 @@ def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:
         if tape is None or tape.ok is not STATE.key or (
                 b._tape is not None and b._tape is not tape):
             tape = tape_for(a, b)
-        sa = a._slot if a._tape is tape else slot_in(tape, a, ta if ta.kind == "f" else dt)
-        sb = b._slot if b._tape is tape else slot_in(tape, b, tb if tb.kind == "f" else dt)
+        if ta == dt and tb == dt:
+            sa = a._slot if a._tape is tape else slot_in(tape, a, dt)
+            sb = b._slot if b._tape is tape else slot_in(tape, b, dt)
+        else:  # mixed dtypes: casts first
+            sa, sb = entry_slot(tape, a, dt), entry_slot(tape, b, dt)
         s, view = tape.record(op.code, shape, size, dt is _F32, (sa, sb))
         op.forward(da, db, view)
         return result(view, tape, s)
@@ -247,9 +270,12 @@ def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple =
     if STATE.enabled and any(t._rg for t in inputs):
         if tape is None or tape.ok is not STATE.key:
             tape = tape_for1(inputs[0]) if len(inputs) == 1 else tape_for(*inputs)
-        sl = tuple(t._slot if t._tape is tape else
-                   slot_in(tape, t, t._data.dtype if t._data.dtype.kind == "f" else dt)
-                   for t in inputs)
+        if op.name in ("to_copy", "snapshot"):  # (casts: their input keeps its dtype)
+            sl = tuple(t._slot if t._tape is tape else slot_in(tape, t, t._data.dtype)
+                       for t in inputs)
+        else:
+            sl = tuple(t._slot if t._tape is tape and t._data.dtype == dt else
+                       entry_slot(tape, t, dt) for t in inputs)
         s, view = tape.record(op.code, shape, _prod(shape), dt == _F32, sl, floats, ints)
         compute(view)
         return result(view, tape, s) if live is None else _nonleaf(live, tape, s)

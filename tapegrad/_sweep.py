@@ -33,11 +33,12 @@ from tapegrad._kernels import *  # noqa: F401,F403
 
 
 @cfunc(KERNEL_SIG, cache=True, error_model="numpy")  # inf/nan as torch, never raise
-def kernel(e, tab_p, ns, rec_p, nrec, fl_p, nfl, adj_p, nadj, live_p, env_p):
+def kernel(e, tab_p, ns, rec_p, nrec, fl_p, nfl, adj_p, nadj, adj32_p, nadj32, live_p, env_p):
     tab = carray(i64_ptr(tab_p), (ns, TAB_W))
     rec = carray(i64_ptr(rec_p), nrec)
     fl = carray(f64_ptr(fl_p), nfl)
     adj = carray(f64_ptr(adj_p), nadj)
+    adj32 = carray(f32_ptr(adj32_p), nadj32)
     live = carray(u8_ptr(live_p), ns)
     env = carray(i64_ptr(env_p), ENV_W)
     a = tab[e, T_A]
@@ -66,6 +67,7 @@ def _indent(src: str, n: int) -> str:
 def _unary(op: Op) -> str:
     ex = op.gx
     body = "if tab[a, T_NEED]:\n    ga = tab[a, T_ADJ]\n"
+    # (the adjoint buffers are named below: @O@ for the output's, @A@ for the input's)
     pre, loads = "", ""
     if _uses(ex, "x"):
         pre += _fetch("a", "a")
@@ -76,10 +78,10 @@ def _unary(op: Op) -> str:
     if _uses(ex, "p0") or _uses(ex, "p1"):  # such ops always record two floats
         pre += "p0 = fl[tab[e, T_FOFS]]\np1 = fl[tab[e, T_FOFS] + 1]\n"
     body += _indent(pre, 4)
-    body += "    for i in range(n):\n        g = adj[go + i]\n"
+    body += "    for i in range(n):\n        g = @O@[go + i]\n"
     body += _indent(loads, 8)
-    body += f"        adj[ga + i] += {ex}\n    live[a] = 1\n"
-    return body
+    body += f"        @A@[ga + i] += {ex}\n    live[a] = 1\n"
+    return _by_dtype(body, ("@O@", "@A@"), op.name in _MIXED)
 
 
 def _binary(op: Op) -> str:
@@ -95,7 +97,7 @@ def _binary(op: Op) -> str:
         src += _fetch("o", "e")
     for target, ex in (("a", op.gx), ("b", op.gy)):
         src += f"if tab[{target}, T_NEED]:\n    g{target} = tab[{target}, T_ADJ]\n"
-        src += "    for i in range(n):\n        g = adj[go + i]\n"
+        src += "    for i in range(n):\n        g = @ADJ@[go + i]\n"
         src += "        ja = i if ma == 0 else (0 if ma == 1 else ia[i])\n"
         src += "        jb = i if mb == 0 else (0 if mb == 1 else ib[i])\n"
         if "x" in vars_used:
@@ -104,12 +106,36 @@ def _binary(op: Op) -> str:
             src += "        y = ld(cb, cb32, fb, jb)\n"
         if "out" in vars_used:
             src += "        out = ld(co, co32, fo, i)\n"
-        src += f"        adj[g{target} + j{target}] += {ex}\n    live[{target}] = 1\n"
-    return src
+        src += f"        @ADJ@[g{target} + j{target}] += {ex}\n    live[{target}] = 1\n"
+    return _by_dtype(src, ("@ADJ@",))
 
 
 def _kernel(op: Op) -> str:
-    return f"{_kernel_ref(op)[1]}(e, tab, rec, fl, adj, live, env)\n"
+    return _by_dtype(f"{_kernel_ref(op)[1]}(e, tab, rec, fl, @ADJ@, live, env)\n", ("@ADJ@",))
+
+
+# ops whose input may have another dtype than their output (every other entry is homogeneous:
+# the front-ends cast first)
+_MIXED = ("to_copy",)
+
+
+def _by_dtype(body: str, names: tuple, mixed: bool = False) -> str:
+    """`body` once per dtype of the entry's adjoints: the placeholders `names` become ``adj32``
+    (float32 entries) or ``adj``; with `mixed`, the first is the output's and the second the
+    input's, each by its own slot's dtype (four variants)."""
+    def variant(kinds):
+        out = body
+        for name, k in zip(names, kinds):
+            out = out.replace(name, "adj32" if k else "adj")
+        return out
+    if not mixed:
+        return (f"if tab[e, T_IS32]:\n{_indent(variant((1,) * len(names)), 4)}"
+                f"else:\n{_indent(variant((0,) * len(names)), 4)}")
+    src = ""
+    for i, (o, a) in enumerate(((1, 1), (1, 0), (0, 1), (0, 0))):
+        cond = f"tab[e, T_IS32] == {o} and tab[a, T_IS32] == {a}"
+        src += f"{'if' if not i else 'elif'} {cond}:\n{_indent(variant((o, a)), 4)}"
+    return src
 
 
 def _kernel_ref(op: Op) -> tuple:

@@ -22,10 +22,10 @@ from typing import Optional
 import numpy as np
 
 from . import _quiet
-from ._blas import DGEMM
+from ._blas import DGEMM, SGEMM
 from ._grad_mode import STATE
 from ._kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NIN, T_OP, T_SHP, T_SIZE,
-                       consumers, decode, opcodes, shift_inputs, sweep)
+                       consumers, decode, opcodes, read_values, shift_inputs, sweep)
 from ._sweep import kernel_table
 from ._version import Version
 
@@ -41,7 +41,7 @@ _FREED_MSG = (
     "through the graph a second time or if you need to access saved tensors after calling "
     "backward.")
 
-_ENV = np.array([DGEMM], np.int64)  # see _kernels: run-time facts passed to the sweep
+_ENV = np.array([DGEMM, SGEMM], np.int64)  # see _kernels: run-time facts passed to the sweep
 # .grad accumulation into shared leaves from several threads; reentrant: a hook may run backward
 GRAD_LOCK = threading.RLock()
 _SERIALS = itertools.count()  # tape serials: leaves cache their slot by it
@@ -268,7 +268,9 @@ class Tape:
     def input_slot(self, t, np_dtype) -> int:
         """Slot holding tensor `t` (a leaf, a constant, or a non-leaf of a freed tape)."""
         need = bool(t._rg)
-        key = (id(t), need)  # requires_grad may be switched on between two uses
+        # (requires_grad may be switched on between two uses; a constant may enter in two
+        # dtypes, a tensor requiring grad only in its own: casts are entries, `entry_slot`)
+        key = (id(t), need, np.dtype(np_dtype).char)
         s = self.inputs.get(key)
         if s is not None:
             if need and t._tape is None:
@@ -380,11 +382,12 @@ class Tape:
 
     # -- record views (grad_fn, the tape table) -----------------------------------------------
     def decode(self) -> tuple:
-        """(rec, fl, tab, adjoint size): the records, their floats and the decoded table, whose
-        addresses stay valid until the next record (``fl`` may then move)."""
+        """(rec, fl, tab, adjoint sizes): the records, their floats, the decoded table (whose
+        addresses stay valid until the next record: ``fl`` may then move) and the sizes of the
+        float64 and float32 adjoint buffers."""
         rec, fl = self.arrays()
-        tab, total = decode(rec, self.n, fl.ctypes.data)
-        return rec, fl, tab, total
+        tab, n64, n32 = decode(rec, self.n, fl.ctypes.data)
+        return rec, fl, tab, (n64, n32)
 
     def table(self) -> np.ndarray:
         """The decoded fixed-width table (columns T_* of `_kernels`); a copy, for inspection."""
@@ -422,13 +425,38 @@ def resolve(t) -> Tape:
     return tp
 
 
-def sweep_tape(tape: Tape, roots: list) -> tuple:
+def _drop_unread(tape: Tape, tab, rec) -> None:
+    """Before a backward after which the tape is freed: free the values that have a chunk of
+    their own (large ones) when no adjoint reads them and no tensor holds them -- torch frees
+    such intermediates once the forward is done; here they would add to the backward's peak."""
+    from ._opdef import BY_CODE
+    big, chunks = [], tape.chunks
+    for i in range(len(chunks)):
+        c = chunks[i]
+        # references: the list, `c`, getrefcount's argument; a tensor's view would add one
+        if c.nbytes > _MAX_CHUNK // 2 and sys.getrefcount(c) == 3:
+            big.append(i)
+        del c
+    if not big:
+        return
+    reads = np.array([(op.reads_inputs, op.reads_output) for op in BY_CODE], np.uint8)
+    addrs = np.array([tape.chunks[i].ctypes.data for i in big], np.int64)
+    needed = read_values(tab, rec, reads[:, 0].copy(), reads[:, 1].copy(), addrs)
+    drop = {i for i, k in zip(big, needed) if not k}
+    if drop:
+        tape.chunks = [c for i, c in enumerate(tape.chunks) if i not in drop]
+
+
+def sweep_tape(tape: Tape, roots: list, final: bool = False) -> tuple:
     """Seed the adjoints of `roots` [(slot, float64 gradient)] and sweep the tape in reverse,
     stopping only for Python callbacks (tensor hooks, custom Functions). Returns (tab, adj,
-    live); `adj` is this thread's scratch buffer: hand it back with `release(adj)` when done."""
+    live); `adj` is the pair of adjoint buffers (float64, float32) of this thread's scratch
+    memory: read slots with `adjoint`, hand it back with `release(adj)` when done."""
     if tape.freed:
         raise RuntimeError(_FREED_MSG)
     rec, fl, tab, total = tape.decode()
+    if final:  # (the tape is freed after this backward: values nothing reads can go first)
+        _drop_unread(tape, tab, rec)
     adj = _scratch(total)
     try:
         return _sweep(tape, roots, rec, fl, tab, adj)
@@ -441,8 +469,7 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
     live = np.zeros(tape.n, np.uint8)
     stop = 0
     for s, g in roots:
-        off = tab[s, T_ADJ]
-        adj[off:off + tab[s, T_SIZE]] += g.reshape(-1)
+        adjoint(tab, adj, s)[:] += g.reshape(-1)
         live[s] = 1
         stop = max(stop, s + 1)
     kernels = kernel_table(opcodes(tab).tolist())
@@ -456,7 +483,7 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
         pause[:] = 1  # anomaly mode: back to Python after every entry, to catch the first NaN
     resume = -1
     while True:
-        e = sweep(tab, rec, fl, adj, live, _ENV, kernels, pause, 0, stop, resume)
+        e = sweep(tab, rec, fl, adj[0], adj[1], live, _ENV, kernels, pause, 0, stop, resume)
         if watch:
             watch.check()
         if e < 0:
@@ -552,10 +579,11 @@ class _NanWatch:
         self.entry = -1
 
 
-def adjoint(tab: np.ndarray, adj: np.ndarray, s: int) -> np.ndarray:
-    """The (flat, float64) adjoint segment of slot s: a view into `adj`."""
+def adjoint(tab: np.ndarray, adj: tuple, s: int) -> np.ndarray:
+    """The flat adjoint segment of slot s, in the slot's dtype: a view into `adj` (the float64
+    and float32 buffers of a sweep)."""
     off = tab[s, T_ADJ]
-    return adj[off:off + tab[s, T_SIZE]]
+    return adj[1 if tab[s, T_IS32] else 0][off:off + tab[s, T_SIZE]]
 
 
 def _callbacks(tape: Tape, tab, adj, live, e: int) -> tuple:
@@ -566,8 +594,7 @@ def _callbacks(tape: Tape, tab, adj, live, e: int) -> tuple:
     hooks = tape.hooks.get(e) if live[e] else None
     shape = tape.fields(e)[3] if hooks else ()
     for hook in list(hooks.values()) if hooks else ():
-        dt = np.float32 if tab[e, T_IS32] else np.float64
-        new = hook(_wrap(seg.reshape(shape).astype(dt)))
+        new = hook(_wrap(seg.reshape(shape).copy()))
         if new is not None:
             seg[:] = _grad_array(new, shape, "hook").reshape(-1)
     pyop = tape.pyops.get(e)
@@ -589,7 +616,7 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool, only=None) -> None
     """`Tensor.backward`: sweep, then accumulate into the `.grad` of leaves (running their hooks)
     and of tensors with `retain_grad()`; with `only`, just into those tensors."""
     from .tensor import _wrap
-    tab, adj, live = sweep_tape(tape, roots)
+    tab, adj, live = sweep_tape(tape, roots, final=not retain_graph)
     wanted = None if only is None else {id(t) for t in only}
 
     def grad_of(s, like):
@@ -616,31 +643,40 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool, only=None) -> None
 
 
 class _Scratch(threading.local):
-    buf = None    # the adjoint buffer this thread's backward passes reuse
-    busy = False  # handed out: a backward run from a hook of that one gets a buffer of its own
+    bufs = (None, None)  # the float64 and float32 adjoint buffers this thread's backwards reuse
+    busy = False  # handed out: a backward run from a hook of that one gets buffers of its own
 
 
 _SCRATCH = _Scratch()
-_SCRATCH_MAX = 1 << 22  # float64s (32 MiB): larger adjoint buffers are not kept between calls
+_SCRATCH_MAX = 1 << 25  # bytes (32 MiB): larger adjoint buffers are not kept between calls
 
 
-def _scratch(n: int) -> np.ndarray:
-    """A zeroed float64 buffer of n elements, reused per thread (no fresh pages to fault in)."""
+def _scratch(sizes: tuple) -> tuple:
+    """Zeroed float64 and float32 buffers of the given sizes, reused per thread (no fresh pages
+    to fault in)."""
     sc = _SCRATCH
-    if sc.busy or n > _SCRATCH_MAX:
-        return np.zeros(n)
-    buf = sc.buf
-    if buf is None or buf.shape[0] < n:
-        buf = sc.buf = np.empty(max(n, 2 * (0 if buf is None else buf.shape[0])))
-    sc.busy = True
-    adj = buf[:n]
-    adj[...] = 0.0
-    return adj
+    if sc.busy:
+        return tuple(np.zeros(n, dt) for n, dt in zip(sizes, (np.float64, np.float32)))
+    out, keep = [], []
+    for n, buf, dt in zip(sizes, sc.bufs, (np.float64, np.float32)):
+        if n * np.dtype(dt).itemsize > _SCRATCH_MAX:
+            out.append(np.zeros(n, dt))
+            keep.append(buf)
+            continue
+        if buf is None or buf.shape[0] < n:
+            buf = np.empty(max(n, 2 * (0 if buf is None else buf.shape[0])), dt)
+        keep.append(buf)
+        a = buf[:n]
+        a[...] = 0.0
+        out.append(a)
+    sc.bufs, sc.busy = tuple(keep), True
+    return tuple(out)
 
 
-def release(adj: np.ndarray) -> None:
-    """The adjoints from `sweep_tape` are no longer read: the thread's buffer is free again."""
-    if adj.base is not None and adj.base is _SCRATCH.buf:
+def release(adj: tuple) -> None:
+    """The adjoints from `sweep_tape` are no longer read: the thread's buffers are free again."""
+    bufs = _SCRATCH.bufs
+    if any(a.base is not None and a.base is b for a, b in zip(adj, bufs)):
         _SCRATCH.busy = False
 
 

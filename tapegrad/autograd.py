@@ -151,7 +151,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
                 result[k] = result[k].to(inputs[k].dtype)  # as torch: the input's dtype
     elif tape is not None:
         roots = [(_slot(t) if t._tape is not None else -1, g) for t, g in zip(outputs, seeds)]
-        tab, adj, live = sweep_tape(tape, [(s, g) for s, g in roots if s >= 0])
+        tab, adj, live = sweep_tape(tape, [(s, g) for s, g in roots if s >= 0],
+                                    final=not retain_graph)
         try:
             for k, x in enumerate(inputs):
                 found = [adjoint(tab, adj, s) for s in _slots_of(tape, x) if live[s]]

@@ -165,7 +165,7 @@ def _caller_names(depth: int) -> dict:
 def _slot_names(tp: Tape, names: dict) -> dict:
     """slot -> variable name(s) for the tensors of `names` that live on `tp`."""
     by_id = {id(t): s for t, s in tp.leaves}
-    input_ids = {tid: s for (tid, _), s in tp.inputs.items()}
+    input_ids = {key[0]: s for key, s in tp.inputs.items()}
     out: dict = {}
     for k, t in names.items():
         s = None
@@ -208,10 +208,10 @@ def _values(tp: Tape, tab: np.ndarray, fields: list) -> list:
 def _adjoints(tp: Tape, slot: int) -> list:
     """d(sum of slot's value) / d(every slot), by one reverse sweep on a scratch buffer (the
     tape, the tensors' .grad and the graph are left untouched; tensor hooks do run)."""
-    from ._tape import release, sweep_tape
+    from ._tape import adjoint, release, sweep_tape
     tab, adj, live = sweep_tape(tp, [(slot, np.ones(int(tp.table()[slot, T_SIZE])))])
     try:
-        return [adj[tab[s, T_ADJ]:tab[s, T_ADJ] + tab[s, T_SIZE]].copy() if live[s] else None
+        return [adjoint(tab, adj, s).astype(np.float64) if live[s] else None
                 for s in range(tp.n)]
     finally:
         release(adj)

@@ -40,7 +40,7 @@ def test_backward_python_calls_do_not_grow_with_tape_length():
         counts[n] = count_calls(out.backward)
     # a constant (amortised buffer growth may add a call or two), never one per entry
     assert max(counts.values()) - min(counts.values()) <= 8, counts
-    assert max(counts.values()) < 100, counts
+    assert max(counts.values()) < 120, counts
 
 
 def test_two_threads_record_and_differentiate_independently():
@@ -202,3 +202,23 @@ def test_memory_of_dead_tapes_is_reused_only_when_nothing_refers_to_it():
         (w * 5.0 - 7.0).sum().backward()
     np.testing.assert_array_equal(y.detach().numpy(), kept)
     assert 0 < _tape._POOL.nbytes <= _tape._POOL_MAX
+
+
+def test_a_final_backward_frees_large_values_no_adjoint_reads_first():
+    """(x.sin() * 2).sum(): sin's and mul's results are read by no adjoint, and nothing holds
+    them: they are freed before the adjoint buffers are made (torch frees such intermediates
+    too), while values a tensor still holds, or an adjoint reads, stay."""
+    x = tg.randn(2_000_000, requires_grad=True)
+    kept = x.cos()                      # held by the user
+    big_chunks = []
+
+    def hook(g):                        # runs during the sweep, after the freeing
+        from tapegrad._tape import resolve
+        tape = resolve(kept)
+        big_chunks.append(len({c.ctypes.data for c in tape.chunks if c.nbytes > 1 << 22}))
+    loss = (x.sin() * 2 + kept * 0).sum()
+    loss.register_hook(hook)
+    loss.backward()
+    assert big_chunks == [2]            # x (referenced) and kept; sin, mul, add, mul freed
+    np.testing.assert_allclose(kept.detach().numpy(), np.cos(x.detach().numpy()))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.cos(x.detach().numpy()), rtol=1e-5)

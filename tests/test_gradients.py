@@ -5,10 +5,11 @@ op's domain (away from kinks and poles); other arguments (dims, permutations, in
 shapes) are drawn by `H`. The op table in tapegrad/ops/ says how each op is called."""
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import tapegrad as tg
 from tapegrad._kernels import T_OP
 from tapegrad._opdef import OPS, Domain
 from tapegrad.testing import gradcheck, strategies
@@ -125,3 +126,44 @@ def test_every_op_has_a_distinct_opcode_and_torch_name():
                or op.grad_fn in ("CopySlices", "CopyBackwards")  # torch's names for in-place
                # writes to a view, and for copy_
                for op in OPS.values() if op.kind != "python")  # Functions: <Class>Backward
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in OPS.items() if op.kind != "python"))
+@settings(max_examples=5)
+@given(data=st.data())
+def test_float32_gradient_matches_float64(name, data):
+    """The same op in float32 (float32 adjoints, sgemm) gives the float64 gradient to float32
+    precision (the float64 one is held to finite differences above)."""
+    op = OPS[name]
+    kind, make = op.test
+    inputs = draw_inputs(data, kind, op.domain)
+    inputs32 = []
+    for x in inputs:
+        x32 = x.float().detach().requires_grad_()
+        x32.__dict__.update(x.__dict__)   # arguments some specs attach (index_put's key)
+        inputs32.append(x32)
+    fn = make(H(data), *inputs)
+
+    def grads(xs):
+        out = fn(*xs)
+        w = tg.tensor(np.linspace(0.5, 1.5, out.numel()).reshape(out.shape), dtype=out.dtype)
+        return tg.autograd.grad((out * w).sum(), xs, allow_unused=True)
+    g64, g32 = grads(inputs), grads(inputs32)
+    for a, b in zip(g64, g32):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert b.dtype is tg.float32
+            scale = max(1.0, float(np.abs(a.numpy()).max(initial=0.0)))
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=2e-3, atol=2e-4 * scale)
+
+
+def test_a_float32_graph_has_no_float64_adjoints():
+    from tapegrad._tape import release, sweep_tape
+    w = tg.randn(8, 4, requires_grad=True)
+    b = tg.randn(4, requires_grad=True)
+    x = tg.randn(16, 8)
+    y = tg.randint(0, 4, (16,))
+    loss = tg.nn.functional.cross_entropy((x @ w + b).relu() * 2 - 1, y)
+    tab, adj, live = sweep_tape(loss._tape, [(loss._slot, np.ones(1))])
+    release(adj)
+    assert adj[0].size == 0 and adj[1].size > 0
