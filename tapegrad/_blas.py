@@ -2,8 +2,9 @@
 
 Why not `np.dot` inside Numba: it needs scipy, and once scipy is installed Numba imports
 `scipy.linalg` whenever it loads any compiled function (~0.2 s, a third of the time to the first
-gradient). So the kernels call `cblas_dgemm` / `cblas_sgemm` through their addresses, passed in as data (keeping the
-kernels cacheable); where no such library is found (address 0) they fall back to loops.
+gradient). So the kernels call `cblas_dgemm` / `cblas_sgemm` through their addresses, passed in
+as data (keeping the kernels cacheable); where no such library is found (address 0) they fall
+back to loops.
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class Version:
         self.saved: list = []    # (tape weakref, slot, inputs key or None, own, version, view)
         self.members: list = []  # weakrefs to tensors bound to a tape
         self.shared = False
-        self.sk = sk             # unbind() gave 0-d elements kept as Python floats (see ops.inplace)
+        self.sk = sk             # unbind() gave 0-d elements kept as Python floats (ops.inplace)
         self._prune_at = 16
 
     def save(self, tape, slot: int, key=None, own: bool = False, view: bool = False) -> None:

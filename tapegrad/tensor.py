@@ -15,7 +15,6 @@ from typing import Optional
 import numpy as np
 
 from . import _dtype
-from ._grad_mode import STATE
 from ._printing import tensor_repr
 from ._version import Poisoned
 

@@ -30,7 +30,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._kernels import IN_CONST, IN_LEAF, T_ADJ, T_SIZE
+from ._kernels import IN_CONST, IN_LEAF, T_SIZE
 from ._opdef import BY_CODE
 from ._tape import Tape, resolve
 from .tensor import Tensor

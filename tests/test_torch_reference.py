@@ -44,7 +44,8 @@ def differences(got, want, path: str = "") -> list:
     if isinstance(want, list) and isinstance(got, list):
         if len(want) != len(got):
             return [f"{path}: length {len(got)}, torch {len(want)}"]
-        return [d for i, (g, w) in enumerate(zip(got, want)) for d in differences(g, w, f"{path}[{i}]")]
+        return [d for i, (g, w) in enumerate(zip(got, want))
+                for d in differences(g, w, f"{path}[{i}]")]
     if isinstance(want, (dict, list)) or isinstance(got, (dict, list)):
         return [f"{path}: {got!r}, torch {want!r}"[:400]]
     g, w = _num(got), _num(want)

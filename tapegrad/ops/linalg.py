@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .._dtype import c_name, result_type, torch_name
+from .._dtype import c_name, torch_name
 from .._opdef import kernel
 from .._record import apply_kernel, broadcast_shapes
 from ..tensor import Tensor

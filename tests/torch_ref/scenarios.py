@@ -363,7 +363,8 @@ def training_and_buffer_program(lib):
             w.data -= 0.1 * w.grad.data
             b.data -= 0.1 * b.grad.data
             w.grad.zero_(); b.grad.zero_()
-        print(round(loss.item(), 5), [round(v, 4) for v in w.detach().flatten().tolist()], round(b.item(), 4))
+        print(round(loss.item(), 5), [round(v, 4) for v in w.detach().flatten().tolist()],
+              round(b.item(), 4))
         # RNN-like buffer filled row by row in a graph
         W = lib.tensor([[0.5, -0.2], [0.1, 0.3]], requires_grad=True)
         h = lib.zeros(5, 2)
