@@ -208,9 +208,6 @@ def run(cfg: Config) -> list:
             met = None  # the torch half of the goal is undecidable
         if not met:
             notes.append(profile_shares(tg_fn, max(5, reps // 4)))
-            if dtype == "float32":
-                notes.append("tapegrad's sweep keeps adjoints in float64 (and calls dgemm), so "
-                             "float32 saves little; torch and numpy run sgemm")
         rows.append(Row(name, "tapegrad", tg, r_ref, r_th, "≤ 1× torch and ≤ 1.2× reference",
                         met, notes))
         if th is not None:

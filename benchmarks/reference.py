@@ -4,7 +4,7 @@ The chain workload:
 
 `forward` runs the chain (per 4 ops: y*1.001, sin, +x, tanh) into a preallocated float32 buffer
 holding every intermediate; `reverse` walks it backwards and accumulates d sum(y) / dx by hand,
-with float64 adjoints (as tapegrad's sweep uses).
+with float64 adjoints (tapegrad's sweep, like torch, accumulates a float32 graph in float32).
 """
 from __future__ import annotations
 

@@ -100,14 +100,6 @@ def vals32(addr, n):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def ld(v64, v32, is32, i):
-    """Element i of a slot whose value views are v64/v32, as float64."""
-    if is32:
-        return np.float64(v32[i])
-    return v64[i]
-
-
-@njit(cache=True, inline="always", error_model="numpy")
 def pow_m05(x):
     """x ** -0.5 as torch computes it (rsqrt: -inf at -0., nan at -inf)."""
     return 1.0 / np.sqrt(x)
@@ -213,9 +205,10 @@ def sweep(tab, rec, fl, adj, adj32, live, env, kernels, pause, start, stop, resu
             return e
         if not live[e]:
             continue
-        if kernels[op] == 0:  # an op without a kernel (a Python op's extra outputs)
+        k = kernels[2 * op + tab[e, T_IS32]]
+        if k == 0:  # an op without a kernel (a Python op's extra outputs)
             continue
-        call_kernel(kernels[op], e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],
+        call_kernel(k, e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],
                     fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
                     adj32.ctypes.data, adj32.shape[0], live.ctypes.data, env.ctypes.data)
     return -1
@@ -266,16 +259,22 @@ def consumers(tab, rec, s):
 
 
 @njit(cache=True, error_model="numpy")
-def opcodes(tab):
-    """The distinct opcodes (>= 0) on a decoded tape, sorted."""
+def kernel_codes(tab):
+    """The distinct kernel codes (2 * opcode + is32: one kernel per op and dtype) on a decoded
+    tape, sorted."""
     top = -1
     for s in range(tab.shape[0]):
         top = max(top, tab[s, T_OP])
-    seen = np.zeros(top + 1, np.bool_)
+    seen = np.zeros(2 * top + 2, np.int64)
     for s in range(tab.shape[0]):
         if tab[s, T_OP] >= 0:
-            seen[tab[s, T_OP]] = True
-    return np.nonzero(seen)[0]
+            seen[2 * tab[s, T_OP] + tab[s, T_IS32]] = 1
+    n = 0
+    for c in range(seen.shape[0]):  # (a loop: np.nonzero costs more compile time than it saves)
+        if seen[c]:
+            seen[n] = c
+            n += 1
+    return seen[:n]
 
 
 @njit(cache=True, error_model="numpy")

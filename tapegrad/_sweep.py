@@ -1,11 +1,12 @@
 """Per-op adjoint kernels: Numba source generated from the op table, compiled lazily, cached.
 
 The reverse sweep itself (`_kernels.sweep`) is one fixed `@njit` function. For each entry it calls
-the adjoint kernel of the entry's op through an address table (`kernel_table`): every op's kernel
-is a `cfunc` in a generated module of its own (the op's adjoint fragment spliced into its
-family's template), compiled the first time a tape holding that op is differentiated and cached
-on disk. So a user pays compile time once per op they use, never per combination of ops; later
-processes load the kernels from Numba's cache.
+the adjoint kernel of the entry's op and dtype through an address table (`kernel_table`, indexed
+by 2 * opcode + is32): every such kernel is a `cfunc` in a generated module of its own (the op's
+adjoint fragment spliced into its family's template), compiled the first time a tape holding that
+op in that dtype is differentiated and cached on disk. So a user pays compile time once per op
+and dtype they use, never per combination of ops; later processes load the kernels from Numba's
+cache.
 """
 from __future__ import annotations
 
@@ -53,10 +54,8 @@ def _uses(expr: str, name: str) -> bool:
 
 
 def _fetch(var: str, slot: str) -> str:
-    """Source lines binding the value views of `slot` for `ld(...)`."""
-    return (f"c{var} = vals64(tab[{slot}, T_ADDR], tab[{slot}, T_SIZE])\n"
-            f"c{var}32 = vals32(tab[{slot}, T_ADDR], tab[{slot}, T_SIZE])\n"
-            f"f{var} = tab[{slot}, T_IS32]\n")
+    """The source line binding `slot`'s values to c<var> (in the entry's dtype, @V@)."""
+    return f"c{var} = @V@(tab[{slot}, T_ADDR], tab[{slot}, T_SIZE])\n"
 
 
 def _indent(src: str, n: int) -> str:
@@ -71,17 +70,17 @@ def _unary(op: Op) -> str:
     pre, loads = "", ""
     if _uses(ex, "x"):
         pre += _fetch("a", "a")
-        loads += "x = ld(ca, ca32, fa, i)\n"
+        loads += "x = np.float64(ca[i])\n"
     if _uses(ex, "out"):
         pre += _fetch("o", "e")
-        loads += "out = ld(co, co32, fo, i)\n"
+        loads += "out = np.float64(co[i])\n"
     if _uses(ex, "p0") or _uses(ex, "p1"):  # such ops always record two floats
         pre += "p0 = fl[tab[e, T_FOFS]]\np1 = fl[tab[e, T_FOFS] + 1]\n"
     body += _indent(pre, 4)
     body += "    for i in range(n):\n        g = @O@[go + i]\n"
     body += _indent(loads, 8)
     body += f"        @A@[ga + i] += {ex}\n    live[a] = 1\n"
-    return _by_dtype(body, ("@O@", "@A@"), op.name in _MIXED)
+    return body
 
 
 def _binary(op: Op) -> str:
@@ -101,17 +100,17 @@ def _binary(op: Op) -> str:
         src += "        ja = i if ma == 0 else (0 if ma == 1 else ia[i])\n"
         src += "        jb = i if mb == 0 else (0 if mb == 1 else ib[i])\n"
         if "x" in vars_used:
-            src += "        x = ld(ca, ca32, fa, ja)\n"
+            src += "        x = np.float64(ca[ja])\n"
         if "y" in vars_used:
-            src += "        y = ld(cb, cb32, fb, jb)\n"
+            src += "        y = np.float64(cb[jb])\n"
         if "out" in vars_used:
-            src += "        out = ld(co, co32, fo, i)\n"
+            src += "        out = np.float64(co[i])\n"
         src += f"        @ADJ@[g{target} + j{target}] += {ex}\n    live[{target}] = 1\n"
-    return _by_dtype(src, ("@ADJ@",))
+    return src
 
 
 def _kernel(op: Op) -> str:
-    return _by_dtype(f"{_kernel_ref(op)[1]}(e, tab, rec, fl, @ADJ@, live, env)\n", ("@ADJ@",))
+    return f"{_kernel_ref(op)[1]}(e, tab, rec, fl, @ADJ@, live, env)\n"
 
 
 # ops whose input may have another dtype than their output (every other entry is homogeneous:
@@ -119,23 +118,20 @@ def _kernel(op: Op) -> str:
 _MIXED = ("to_copy",)
 
 
-def _by_dtype(body: str, names: tuple, mixed: bool = False) -> str:
-    """`body` once per dtype of the entry's adjoints: the placeholders `names` become ``adj32``
-    (float32 entries) or ``adj``; with `mixed`, the first is the output's and the second the
-    input's, each by its own slot's dtype (four variants)."""
-    def variant(kinds):
-        out = body
-        for name, k in zip(names, kinds):
-            out = out.replace(name, "adj32" if k else "adj")
-        return out
+def _for_dtype(body: str, is32: int, mixed: bool) -> str:
+    """`body` for entries of one dtype (an entry's slots share it, `_record.entry_slot`): the
+    placeholders of adjoint buffers (@ADJ@ for all slots', or @O@ for the output's and @A@ for
+    the input's) become ``adj32`` or ``adj``, the value view @V@ ``vals32`` or ``vals64``. A
+    `mixed` op (a cast) has an input of either dtype: two variants by the input's (it reads
+    no values)."""
+    buf = "adj32" if is32 else "adj"
+    body = body.replace("@ADJ@", buf).replace("@O@", buf)
     if not mixed:
-        return (f"if tab[e, T_IS32]:\n{_indent(variant((1,) * len(names)), 4)}"
-                f"else:\n{_indent(variant((0,) * len(names)), 4)}")
-    src = ""
-    for i, (o, a) in enumerate(((1, 1), (1, 0), (0, 1), (0, 0))):
-        cond = f"tab[e, T_IS32] == {o} and tab[a, T_IS32] == {a}"
-        src += f"{'if' if not i else 'elif'} {cond}:\n{_indent(variant((o, a)), 4)}"
-    return src
+        return body.replace("@A@", buf).replace("@V@", "vals32" if is32 else "vals64")
+    if "@V@" in body:
+        raise ValueError("a cast's adjoint cannot read values: they have two dtypes")
+    return (f"if tab[a, T_IS32]:\n{_indent(body.replace('@A@', 'adj32'), 4)}"
+            f"else:\n{_indent(body.replace('@A@', 'adj'), 4)}")
 
 
 def _kernel_ref(op: Op) -> tuple:
@@ -148,13 +144,15 @@ def _kernel_ref(op: Op) -> tuple:
 _FAMILY = {"unary": _unary, "binary": _binary, "kernel": _kernel}
 
 
-def source_for(op: Op) -> str:
-    """The generated kernel module of one op (deterministic)."""
+def source_for(op: Op, is32: int) -> str:
+    """The generated kernel module of one op for float64 (`is32` 0) or float32 entries
+    (deterministic)."""
     src = _HEADER
     if op.kind == "kernel":
         mod, fn = _kernel_ref(op)
         src = src.replace("\n\n\n@cfunc", f"\nfrom {mod} import {fn}  # noqa: F811\n\n\n@cfunc", 1)
-    return src + f"    # {op.name}\n" + _indent(_FAMILY[op.kind](op), 4)
+    body = _for_dtype(_FAMILY[op.kind](op), is32, op.name in _MIXED)
+    return src + f"    # {op.name}, {'float32' if is32 else 'float64'}\n" + _indent(body, 4)
 
 
 def _callee_hash(op: Op) -> str:
@@ -171,7 +169,8 @@ def _callee_hash(op: Op) -> str:
 
 
 _lock = threading.Lock()
-_table = np.zeros(0, np.int64)   # opcode -> address of its compiled kernel (0: not loaded yet)
+_table = np.zeros(0, np.int64)   # kernel code (2 * opcode + is32) -> address of its compiled
+                                 # kernel (0: not loaded yet)
 _keep: list = []                 # the cfunc objects behind the addresses
 
 
@@ -209,12 +208,12 @@ def _write(path: str, src: str) -> None:
     os.replace(tmp, path)
 
 
-def _source_file(op: Op, src: str, digest: str) -> str:
+def _source_file(stem: str, src: str, digest: str) -> str:
     """The generated module's path, written when missing or not what it should be (a
     corrupted file is rewritten, with one warning); older versions of it are removed."""
     for _ in range(2):  # (once more in the fallback directory if this one is not writable)
         d = cache_dir()
-        path = os.path.join(d, f"adj_{op.name}_{digest}.py")
+        path = os.path.join(d, f"{stem}_{digest}.py")
         try:
             if os.path.exists(path):
                 with open(path) as f:
@@ -225,7 +224,7 @@ def _source_file(op: Op, src: str, digest: str) -> str:
                               f"written again", KernelCacheWarning, stacklevel=4)
                 _drop_numba_cache(path)
             else:
-                _drop_stale(d, op)
+                _drop_stale(d, stem)
             _write(path, src)
             return path
         except OSError as err:
@@ -235,9 +234,9 @@ def _source_file(op: Op, src: str, digest: str) -> str:
     raise AssertionError("unreachable")
 
 
-def _drop_stale(d: str, op: Op) -> None:
-    for stale in glob.glob(os.path.join(d, f"adj_{op.name}_*.py")):
-        if re.fullmatch(rf"adj_{re.escape(op.name)}_[0-9a-f]{{16}}\.py", os.path.basename(stale)):
+def _drop_stale(d: str, stem: str) -> None:
+    for stale in glob.glob(os.path.join(d, f"{stem}_*.py")):
+        if re.fullmatch(rf"{re.escape(stem)}_[0-9a-f]{{16}}\.py", os.path.basename(stale)):
             try:
                 os.remove(stale)   # an older version of this op's kernel
             except OSError:
@@ -255,28 +254,30 @@ def _drop_numba_cache(path: str) -> None:
 
 
 def kernel_table(codes) -> np.ndarray:
-    """The address table with the kernels of `codes` loaded (compiling those never built)."""
+    """The address table with the kernels of `codes` (2 * opcode + is32) loaded, compiling
+    those never built."""
     global _table
     table = _table
-    if table.shape[0] >= len(BY_CODE) and all(table[c] or BY_CODE[c].kind == "python"
-                                               for c in codes):
+    if table.shape[0] >= 2 * len(BY_CODE) and all(table[c] or BY_CODE[c // 2].kind == "python"
+                                                   for c in codes):
         return table
     with _lock:
-        table = np.concatenate([_table, np.zeros(len(BY_CODE) - _table.shape[0], np.int64)])
+        table = np.concatenate([_table, np.zeros(2 * len(BY_CODE) - _table.shape[0], np.int64)])
         for c in codes:
-            if not table[c] and BY_CODE[c].kind != "python":  # Python ops have no kernel: 0
-                fn = _import(BY_CODE[c])
+            if not table[c] and BY_CODE[c // 2].kind != "python":  # Python ops have no kernel
+                fn = _import(BY_CODE[c // 2], c % 2)
                 _keep.append(fn)
                 table[c] = fn.address
         _table = table
     return table
 
 
-def _import(op: Op):
-    src = source_for(op)
+def _import(op: Op, is32: int):
+    src = source_for(op, is32)
     digest = hashlib.sha1((src + _callee_hash(op)).encode()).hexdigest()[:16]
-    path = _source_file(op, src, digest)
-    name = f"tapegrad_adj_{op.name}_{digest}"
+    stem = f"adj_{op.name}_{'f32' if is32 else 'f64'}"
+    path = _source_file(stem, src, digest)
+    name = f"tapegrad_{stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod  # Numba's cache re-imports the defining module by name

@@ -25,7 +25,7 @@ from . import _quiet
 from ._blas import DGEMM, SGEMM
 from ._grad_mode import STATE
 from ._kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NIN, T_OP, T_SHP, T_SIZE,
-                       consumers, decode, opcodes, read_values, shift_inputs, sweep)
+                       consumers, decode, kernel_codes, read_values, shift_inputs, sweep)
 from ._sweep import kernel_table
 from ._version import Version
 
@@ -472,7 +472,7 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
         adjoint(tab, adj, s)[:] += g.reshape(-1)
         live[s] = 1
         stop = max(stop, s + 1)
-    kernels = kernel_table(opcodes(tab).tolist())
+    kernels = kernel_table(kernel_codes(tab).tolist())
     pause = np.zeros(tape.n, np.uint8)
     if tape.hooks:
         pause[list(tape.hooks)] = 1
