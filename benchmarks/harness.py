@@ -305,7 +305,7 @@ def profile_shares(fn: Callable[[], Any], calls: int) -> str:
     prof.disable()
     shares = {"Numba sweep": 0.0, "numpy": 0.0, "Python": 0.0}
     for (path, _line, name), (_cc, _nc, tt, _ct, _callers) in pstats.Stats(prof).stats.items():
-        if name == "sweep" and path.endswith("_kernels.py"):
+        if name == "sweep" and path.endswith(os.path.join("engine", "kernels.py")):
             shares["Numba sweep"] += tt
         elif "numpy" in name or "numpy" in path or (
                 name == "<lambda>" and os.sep + "ops" + os.sep in path):

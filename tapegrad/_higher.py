@@ -1,6 +1,6 @@
 """Differentiable backward (``create_graph=True``): the reverse pass recorded as tensor ops.
 
-The fast first-order sweep (`_tape.sweep_tape`) is untouched. This path walks the tape's entries
+The fast first-order sweep (`engine.tape.sweep_tape`) is untouched. This path walks the tape's entries
 in reverse in Python and applies each op's vector-Jacobian product written with tapegrad ops, so
 the gradients it returns are themselves on a tape and can be differentiated again (to any
 order). For elementwise ops the tensor VJP is *derived from the same adjoint fragment* the Numba
@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._kernels import (IN_CONST, IN_LEAF, T_ADDR, T_FOFS, T_ICNT, T_INS, T_IOFS, T_IS32, T_NDIM,
+from .engine.kernels import (IN_CONST, IN_LEAF, T_ADDR, T_FOFS, T_ICNT, T_INS, T_IOFS, T_IS32, T_NDIM,
                        T_NIN, T_OP, T_SHP, T_SIZE)
 from ._opdef import BY_CODE, Op
 
@@ -29,7 +29,7 @@ _MATH = {"math.cos": "cos", "math.sin": "sin", "math.log": "log", "math.exp": "e
 
 
 def _pow_m05(a):
-    """`_kernels.pow_m05` on tensors: a pow entry (its own backward is pow's, as torch's)."""
+    """`ops._kernels_elementwise.pow_m05` on tensors: a pow entry (its own backward is pow's, as torch's)."""
     return a ** -0.5
 _CACHE: dict = {}
 
@@ -369,7 +369,7 @@ def _nll_vjp(g, ins, out, params, ints):
 
 def _pointwise_loss_vjp(g, ins, out, params, ints):
     import tapegrad as tg
-    from ._kernels_nn import BCE, BCE_LOGITS, MSE, SMOOTH_L1
+    from .ops._kernels_nn import BCE, BCE_LOGITS, MSE, SMOOTH_L1
     kind, red, hw, hp, nd = ints[:5]
     shape = tuple(ints[5:5 + nd])
     n = math.prod(shape)

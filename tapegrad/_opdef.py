@@ -2,9 +2,9 @@
 
 Every differentiable op is one `Op` made in `tapegrad/ops/`. The record holds all there is to
 know about the op: its opcode (given here, in registration order), its forward (numpy), its adjoint
-(a Numba source fragment spliced into the generated reverse sweep, see `_sweep.py`), the torch name
-of its `grad_fn`, and its test spec (input domain) for the property tests. The engine (`_tape.py`,
-`_sweep.py`) never names a particular op.
+(a Numba source fragment spliced into the generated reverse sweep, see `engine/codegen.py`), the
+torch name of its `grad_fn`, and its test spec (input domain) for the property tests. The engine
+(`engine/`) never names a particular op.
 
 Kernel families (the `kind` of an op) and what their adjoint fragment sees:
 
@@ -22,8 +22,8 @@ function of the inputs to differentiate, drawing any other arguments (dims, shap
 (see ``tests/test_gradients.py``). Elementwise ops default to their public function.
 
 * ``python``  -- custom Functions: no kernel; backward pauses the sweep and calls Python.
-* ``kernel``  -- anything else: the fragment names an `@njit` function in `_kernels.py` (``"adj_x"``)
-  or in another module (``"tapegrad._kernels_reduce:adj_x"``),
+* ``kernel``  -- anything else: the fragment names an `@njit` function by module and name
+  (``"tapegrad.ops._kernels_reduce:adj_x"``),
   with the uniform signature ``f(e, ent, fl, slots, shapes, ints, cptr, clen, adj, live)``.
 """
 from __future__ import annotations
@@ -68,12 +68,14 @@ class Op:
     reads_output: bool = True      # ... or its own output's values
     scalar: Optional[Callable] = None  # forward on Python floats (the scalar fast path):
     #                                    f(x), f(x, p0, p1) with params, f(x, y) for binary ops
-    scalar_head: int = 0           # first word of its compact records (`_kernels.compact`)
+    scalar_head: int = 0           # first word of its compact records (`engine.kernels.compact`)
     transparent: bool = False      # an internal copy entry: `grad_fn` shows its input's node
     extra: dict = field(default_factory=dict)
 
 
 OPS: dict[str, Op] = {}
+# the module whose Numba functions elementwise adjoint fragments may call (``pow_m05(x)``)
+FRAGMENT_HELPERS = "tapegrad.ops._kernels_elementwise"
 # hand-written adjoints that move gradients around without reading any value
 _STRUCTURAL = {"adj_reduce", "adj_permute", "adj_strided", "adj_take", "adj_cat", "adj_walk",
                "adj_roll", "adj_tri", "adj_index_put", "adj_copy", "adj_copy_slices"}
@@ -92,7 +94,7 @@ def register(op: Op) -> Op:
     op.transparent = bool(op.extra.pop("transparent", False))
     op.scalar = op.extra.pop("scalar", None)
     if op.scalar is not None:  # the value, after p0/p1 when the adjoint reads them
-        from ._kernels import compact
+        from .engine.kernels import compact
         nin = 2 if op.kind == "binary" else 1
         op.scalar_head = compact(op.code, nin, 0, 3 if op.nfloat else 1)
     op.test = op.extra.pop("test", None) or _default_test(op)
@@ -113,7 +115,7 @@ def register(op: Op) -> Op:
 
 def python_op(name: str, grad_fn: str, usage: str) -> Op:
     """Register an op whose backward is a Python callback (custom Functions): no kernel; the
-    sweep pauses at its entries and `_tape._callbacks` runs it. Tested in tests/test_autograd.py."""
+    sweep pauses at its entries and `engine.tape._callbacks` runs it. Tested in tests/test_autograd.py."""
     return register(Op(name, "python", grad_fn, None, "python callback", "", (), extra=dict(
         usage=usage, test=("python", None))))
 
@@ -143,7 +145,7 @@ def binary(name: str, forward: Callable, gx: str, gy: str, grad_fn: str,
 
 
 def kernel(name: str, adjoint: str, grad_fn: str, domain: tuple = (REAL,), **extra) -> Op:
-    """Register an op whose adjoint is a hand-written kernel in `_kernels.py` (called by name)."""
+    """Register an op whose adjoint is a hand-written kernel (``"module:function"``)."""
     return register(Op(name, "kernel", grad_fn, None, adjoint, "", domain, extra=extra))
 
 

@@ -15,7 +15,7 @@ from ._dtype import get_default_dtype, result_type
 from ._grad_mode import STATE
 from ._opdef import OPS, Op
 from ._quiet import ensure
-from ._tape import Tape, claim, resolve
+from .engine.tape import Tape, claim, resolve
 from .tensor import Tensor, _nonleaf, _Scalar, _wrap
 from . import _scalar
 from ._scalar import result
@@ -99,7 +99,7 @@ def slot_in(tape: Tape, t: Tensor, np_dtype) -> int:
 
 def entry_slot(tape: Tape, t: Tensor, dt) -> int:
     """t's slot as an input of an entry of dtype `dt` on `tape`. Every entry is homogeneous (its
-    kernel works on one adjoint buffer, `_kernels`): a tensor that requires grad and has another
+    kernel works on one adjoint buffer, `engine.kernels`): a tensor that requires grad and has another
     float dtype gets a cast entry first (torch casts at the op boundary too); others (constants,
     integers) enter converted."""
     if t._rg and t._data.dtype != dt and dt.kind == "f":

@@ -4,8 +4,8 @@ In scalar code the numpy call of every op (~0.5 us on a 0-d array) and the arena
 result cost far more than the arithmetic. So a 0-d float64 non-leaf is a `_Scalar`
 (`tensor.py`): its value is a Python float, and an op on such tensors computes with Python floats
 (the op's ``scalar=`` forward in its registration) and appends its record with the value in the
-record's floats (address ``IN_FL``, see `_kernels.decode`), so the Numba sweep reads it there;
-no numpy call, no arena slot. A 0-d value's record takes the compact form (`_kernels.compact`:
+record's floats (address ``IN_FL``, see `engine.kernels.decode`), so the Numba sweep reads it there;
+no numpy call, no arena slot. A 0-d value's record takes the compact form (`engine.kernels.compact`:
 op and counts packed in one word, then the inputs), as converting each int of a record costs
 ~13 ns; opcodes, parameters and adjoint kernels are the general path's, so to the sweep an op is
 the same op on either path.
@@ -23,7 +23,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ._grad_mode import STATE
-from ._kernels import IN_FL, compact
+from .engine.kernels import IN_FL, compact
 from ._opdef import Op
 from ._version import mark_scalar_kids
 from .tensor import Tensor, _Scalar, _Vec
@@ -71,7 +71,7 @@ def _common_tape(*ts):
     if they are on several (as the general path would); None if one of them is a non-leaf of a
     freed tape (the general path then handles it)."""
     from ._record import tape_for
-    from ._tape import resolve
+    from .engine.tape import resolve
     taped = [t for t in ts if t._tape is not None]
     tape = tape_for(*taped)
     for t in taped:

@@ -113,7 +113,7 @@ def version_of(t) -> Version:
         vc = t._vc = Version(t._sk)
         tape = t._tape
         if tape is not None:
-            while tape.into is not None:  # (as `_tape.resolve`)
+            while tape.into is not None:  # (as `engine.tape.resolve`)
                 t._slot += tape.shift
                 tape = tape.into
             t._tape = tape

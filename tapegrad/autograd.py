@@ -1,7 +1,7 @@
 """`backward`, `grad`, custom `Function`s, and the `grad_fn` objects (views of tape entries).
 
 Python callbacks (tensor hooks, Function backwards) pause the Numba sweep at their entry (see
-`_tape.sweep_tape`); everything between callbacks stays in Numba.
+`engine.tape.sweep_tape`); everything between callbacks stays in Numba.
 """
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ._grad_mode import STATE, no_grad, set_modes
-from ._kernels import IN_CONST, T_IS32, T_NEED
-from . import _tape as _tape_mod
+from .engine.kernels import IN_CONST, T_IS32, T_NEED
+from .engine import tape as _tape_mod
 from ._opdef import BY_CODE, python_op
-from ._tape import (_FREED_MSG, GRAD_LOCK, _accumulate, _grad_array, adjoint, release,
-                    resolve, run_backward, sweep_tape)
+from .engine.tape import (_FREED_MSG, GRAD_LOCK, _grad_array, adjoint, release, resolve,
+                          sweep_tape)
 from .tensor import Size, Tensor, _nonleaf, _wrap
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "detect_anomaly", "set_detect_anomaly",
@@ -439,7 +439,7 @@ def _first_piece(tape, slot: int) -> int:
     """The first piece of the call that made piece `slot`: each piece is one record, and a call's
     pieces are consecutive records of one op on one input, the first at offset 0 (its first
     int); so all pieces of a call get one (equal) node, as in torch."""
-    from ._kernels import T_IOFS, T_INS, T_OP
+    from .engine.kernels import T_IOFS, T_INS, T_OP
     rec, _, tab, _ = tape.decode()
 
     def key(s):
@@ -524,3 +524,39 @@ class detect_anomaly:
     def __exit__(self, *exc):
         set_detect_anomaly(self._prev)
         return False
+
+
+def run_backward(tape: Tape, roots: list, retain_graph: bool, only=None) -> None:
+    """`Tensor.backward`: sweep, then accumulate into the `.grad` of leaves (running their hooks)
+    and of tensors with `retain_grad()`; with `only`, just into those tensors."""
+    tab, adj, live = sweep_tape(tape, roots, final=not retain_graph)
+    wanted = None if only is None else {id(t) for t in only}
+
+    def grad_of(s, like):
+        return adjoint(tab, adj, s).reshape(like.shape).astype(like.dtype)
+
+    try:
+        with GRAD_LOCK:
+            for t, s in tape.leaves:
+                if live[s] and t._rg and (wanted is None or id(t) in wanted):
+                    g = grad_of(s, t._data)
+                    for hook in list(t.__dict__.get("_hooks", {}).values()):
+                        new = hook(_wrap(g))
+                        if new is not None:
+                            g = _grad_array(new, t._data.shape, "hook").astype(t._data.dtype)
+                    _accumulate(t, g, _wrap)
+            for ref, s in tape.retained:
+                t = ref()
+                if t is not None and live[s] and (wanted is None or id(t) in wanted):
+                    _accumulate(t, grad_of(s, t._data), _wrap)
+    finally:
+        release(adj)
+    if not retain_graph:
+        tape.free()
+
+
+def _accumulate(t, g: np.ndarray, wrap) -> None:
+    if t._grad is None:
+        t._grad = wrap(g)
+    else:
+        t._grad._data += g

@@ -17,6 +17,7 @@ import numpy as np
 from . import _dtype
 from ._printing import tensor_repr
 from ._version import Poisoned
+from .engine import tape as _tape_engine
 
 
 class Size(tuple):
@@ -170,7 +171,7 @@ class Tensor:
         """The recorded op that produced this tensor (a view of its tape entry), or None."""
         if self._tape is None:
             return None
-        from ._tape import resolve
+        from .engine.tape import resolve
         from .autograd import grad_fn_for
         tape = resolve(self)
         return grad_fn_for(tape, self._slot)
@@ -263,7 +264,7 @@ class Tensor:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             return
         if not self._retains:
-            from ._tape import resolve
+            from .engine.tape import resolve
             resolve(self).retained.append((weakref.ref(self), self._slot))
             self._retains = True
 
@@ -565,3 +566,6 @@ def _from_state(data: np.ndarray, rg: bool) -> Tensor:
     t = _wrap(data)
     t._rg = rg
     return t
+
+
+_tape_engine.bind_wrap(_wrap)  # hooks run by the engine's sweep get tensors

@@ -30,9 +30,9 @@ from typing import Optional
 
 import numpy as np
 
-from ._kernels import IN_CONST, IN_LEAF, T_SIZE
+from .engine.kernels import IN_CONST, IN_LEAF, T_SIZE
 from ._opdef import BY_CODE
-from ._tape import Tape, resolve
+from .engine.tape import Tape, resolve
 from .tensor import Tensor
 
 __all__ = ["tape", "history", "graph", "TapeView", "GraphView"]
@@ -187,7 +187,7 @@ def _slot_names(tp: Tape, names: dict) -> dict:
 
 def _values(tp: Tape, tab: np.ndarray, fields: list) -> list:
     """The value of every slot, read from the arena (None when the arena was freed)."""
-    from ._kernels import T_ADDR
+    from .engine.kernels import T_ADDR
     # the arena, and the floats (where the scalar fast path keeps its values)
     bufs = tp.chunks + ([] if tp.freed else [tp.fls.data])
     chunks = [(c.ctypes.data, c.ctypes.data + c.nbytes, c) for c in bufs]
@@ -208,7 +208,7 @@ def _values(tp: Tape, tab: np.ndarray, fields: list) -> list:
 def _adjoints(tp: Tape, slot: int) -> list:
     """d(sum of slot's value) / d(every slot), by one reverse sweep on a scratch buffer (the
     tape, the tensors' .grad and the graph are left untouched; tensor hooks do run)."""
-    from ._tape import adjoint, release, sweep_tape
+    from .engine.tape import adjoint, release, sweep_tape
     tab, adj, live = sweep_tape(tp, [(slot, np.ones(int(tp.table()[slot, T_SIZE])))])
     try:
         return [adjoint(tab, adj, s).astype(np.float64) if live[s] else None

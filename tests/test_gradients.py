@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tapegrad as tg
-from tapegrad._kernels import T_OP
+from tapegrad.engine.kernels import T_OP
 from tapegrad._opdef import OPS, Domain
 from tapegrad.testing import gradcheck, strategies
 
@@ -158,7 +158,7 @@ def test_float32_gradient_matches_float64(name, data):
 
 
 def test_a_float32_graph_has_no_float64_adjoints():
-    from tapegrad._tape import release, sweep_tape
+    from tapegrad.engine.tape import release, sweep_tape
     w = tg.randn(8, 4, requires_grad=True)
     b = tg.randn(4, requires_grad=True)
     x = tg.randn(16, 8)

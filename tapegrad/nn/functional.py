@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .._dtype import result_type, torch_name
-from .._kernels_nn import BCE, BCE_LOGITS, MSE, SMOOTH_L1
+from ..ops._kernels_nn import BCE, BCE_LOGITS, MSE, SMOOTH_L1
 from .._opdef import REAL, Domain, kernel
 from .._record import apply_kernel, broadcast_shapes
 from ..ops import abs as _abs
@@ -63,11 +63,11 @@ def _loss_test(fn, domain: Domain = REAL, target: Domain = REAL, **kw):
     return shapes, make
 
 
-NLL = kernel("nll_loss", "tapegrad._kernels_nn:adj_nll", "NllLossBackward0",
+NLL = kernel("nll_loss", "tapegrad.ops._kernels_nn:adj_nll", "NllLossBackward0",
              usage="F.nll_loss(x, target) (x 1-D or 2-D)", test=(_nll_inputs(1, 2), _nll_test))
-NLL2D = kernel("nll_loss2d", "tapegrad._kernels_nn:adj_nll", "NllLoss2DBackward0",
+NLL2D = kernel("nll_loss2d", "tapegrad.ops._kernels_nn:adj_nll", "NllLoss2DBackward0",
                usage="F.nll_loss(x, target) (x (N, C, d...))", test=(_nll_inputs(3, 4), _nll_test))
-_PTLOSS = "tapegrad._kernels_nn:adj_pointwise_loss"
+_PTLOSS = "tapegrad.ops._kernels_nn:adj_pointwise_loss"
 MSE_LOSS = kernel("mse_loss", _PTLOSS, "MseLossBackward0", usage="F.mse_loss(x, y)",
                   test=_loss_test(lambda *a, **k: mse_loss(*a, **k)))
 SMOOTH_L1_LOSS = kernel("smooth_l1_loss", _PTLOSS, "SmoothL1LossBackward0",

@@ -80,17 +80,17 @@ HARDTANH = unary(
     "g if (x > p0 and x < p1) else 0.0", "HardtanhBackward0",
     Domain(-3.0, 3.0, kinks=(-1.0, 1.0), gap=0.1), keeps_int=True, params=(-1.0, 1.0),
     usage="F.hardtanh(x, min_val, max_val)", test=("same", lambda h, x: hardtanh))
-SOFTMAX = kernel("softmax", "tapegrad._kernels_nn:adj_softmax", "SoftmaxBackward0",
+SOFTMAX = kernel("softmax", "tapegrad.ops._kernels_nn:adj_softmax", "SoftmaxBackward0",
                  usage="x.softmax(dim)",
                  test=("same", lambda h, x: partial(softmax, dim=h.dim(x))))
-LOG_SOFTMAX = kernel("log_softmax", "tapegrad._kernels_nn:adj_log_softmax",
+LOG_SOFTMAX = kernel("log_softmax", "tapegrad.ops._kernels_nn:adj_log_softmax",
                      "LogSoftmaxBackward0", usage="x.log_softmax(dim)",
                      test=("same", lambda h, x: partial(log_softmax, dim=h.dim(x))))
 
 
 def erf(x: np.ndarray) -> np.ndarray:
     """Elementwise erf of a float array (numba ufunc; float32 stays float32)."""
-    from .._kernels_nn import erf_ufunc
+    from ._kernels_nn import erf_ufunc
     return erf_ufunc()(x)
 
 

@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from .._dtype import get_default_dtype, result_type, torch_name
-from .._kernels_elementwise import erf_ufunc
+from ._kernels_elementwise import erf_ufunc
 from .._opdef import NONZERO, POSITIVE, REAL, Domain, binary, kernel, unary
 from .. import _scalar
 from .._record import (apply_binary, apply_kernel, apply_unary, binary_operator,
@@ -511,7 +511,8 @@ def _rmod(self: Tensor, other) -> Tensor:
 
 
 def _div_floor(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """torch's floor division (`_kernels.div_floor`, vectorized): nan for an infinite dividend."""
+    """torch's floor division (`_kernels_elementwise.div_floor`, vectorized): nan for an
+    infinite dividend."""
     if a.dtype.kind in "iub" and b.dtype.kind in "iub":
         return np.floor_divide(a, b)
     mod = np.fmod(a, b)
@@ -571,15 +572,15 @@ def _clamp_test(h, x, lo, hi):
     return lambda x, lo, hi: clamp(x, lo, hi)
 
 
-LERP_S = kernel("lerp_scalar", "tapegrad._kernels_elementwise:adj_lerp", "LerpBackward0",
+LERP_S = kernel("lerp_scalar", "tapegrad.ops._kernels_elementwise:adj_lerp", "LerpBackward0",
                 usage="x.lerp(end, 0.3)", test=("broadcast", _lerp_scalar_test))
-LERP = kernel("lerp", "tapegrad._kernels_elementwise:adj_lerp", "LerpBackward1",
+LERP = kernel("lerp", "tapegrad.ops._kernels_elementwise:adj_lerp", "LerpBackward1",
               usage="x.lerp(end, weight_tensor)",
     test=(lambda h: tuple(h.tensor(s) for s in _pair_shapes(h, 3)), lambda h, a, b, w: lerp))
-WHERE = kernel("where", "tapegrad._kernels_elementwise:adj_where", "WhereBackward0",
+WHERE = kernel("where", "tapegrad.ops._kernels_elementwise:adj_where", "WhereBackward0",
                usage="tapegrad.where(cond, x, y), x.where(cond, y)",
     test=("broadcast", _where_test))
-CLAMP_T = kernel("clamp_tensor", "tapegrad._kernels_elementwise:adj_clamp_tensor",
+CLAMP_T = kernel("clamp_tensor", "tapegrad.ops._kernels_elementwise:adj_clamp_tensor",
                  "ClampBackward0", usage="x.clamp(min_tensor, max_tensor)",
     test=(_clamp_inputs, _clamp_test))
 

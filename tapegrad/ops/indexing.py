@@ -23,7 +23,7 @@ from .._version import attach_view
 from ..tensor import Tensor, _wrap, normalize_dim
 from ._util import SCALAR, into
 
-_K = "tapegrad._kernels_index:"
+_K = "tapegrad.ops._kernels_index:"
 
 
 def _ints(h, n: int, size: int, lo: int = 0):
@@ -108,17 +108,17 @@ def _mask(h, x):
     return _wrap(h.draw(h.hnp.arrays(np.bool_, shape)))
 
 
-INDEX = kernel("index", "adj_take", "IndexBackward0",
+INDEX = kernel("index", "tapegrad.ops._kernels_shape:adj_take", "IndexBackward0",
                usage="x[idx], x[mask], x[:, [0, 2]]",
     test=(_gather_inputs, lambda h, x: lambda x, k=_adv_key(h, x): x[k]))
-UNSQUEEZE = kernel("index_unsqueeze", "adj_strided", "UnsqueezeBackward0", usage="x[None]",
+UNSQUEEZE = kernel("index_unsqueeze", "tapegrad.ops._kernels_shape:adj_strided", "UnsqueezeBackward0", usage="x[None]",
     test=("same", lambda h, x: lambda x: x[..., None]))
-ALIAS = kernel("alias", "adj_strided", "AliasBackward0", usage="x[...], x[:, :]",
+ALIAS = kernel("alias", "tapegrad.ops._kernels_shape:adj_strided", "AliasBackward0", usage="x[...], x[:, :]",
     test=("same", lambda h, x: lambda x: x[...]))
-INDEX_SELECT = kernel("index_select", "adj_take", "IndexSelectBackward0",
+INDEX_SELECT = kernel("index_select", "tapegrad.ops._kernels_shape:adj_take", "IndexSelectBackward0",
                       usage="x.index_select(dim, index)",
     test=(_gather_inputs, lambda h, x: _index_select_make(h, x)))
-GATHER = kernel("gather", "adj_take", "GatherBackward0",
+GATHER = kernel("gather", "tapegrad.ops._kernels_shape:adj_take", "GatherBackward0",
                 usage="x.gather(dim, index), tapegrad.take_along_dim(x, index, dim)",
     test=(_gather_inputs, _gather_make))
 SCATTER_ADD = kernel("scatter_add", _K + "adj_scatter_add", "ScatterAddBackward0",
@@ -132,9 +132,9 @@ MASKED_FILL_T = kernel("masked_fill_tensor", _K + "adj_masked_fill", "MaskedFill
           lambda h, x, v: lambda x, v, m=_mask(h, x): masked_fill(x, m, v)))
 
 # basic indexing records an offset + strides view; torch names the last view-making step
-SELECT = kernel("select", "adj_strided", "SelectBackward0", usage="x[i], x[i, j]",
+SELECT = kernel("select", "tapegrad.ops._kernels_shape:adj_strided", "SelectBackward0", usage="x[i], x[i, j]",
                 test=("nonscalar", lambda h, x: lambda x, i=h.int_index(x): x[i]))
-SLICE = kernel("slice", "adj_strided", "SliceBackward0", usage="x[1:], x[:, ::2]",
+SLICE = kernel("slice", "tapegrad.ops._kernels_shape:adj_strided", "SliceBackward0", usage="x[1:], x[:, ::2]",
                test=("nonscalar", lambda h, x: lambda x, k=_slice_key(h, x): x[k]))
 
 

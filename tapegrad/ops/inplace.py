@@ -26,12 +26,12 @@ import numpy as np
 from .._grad_mode import STATE
 from .._opdef import OPS, kernel, unary
 from .._record import _F32, _live_tape, apply_kernel, slot_in, tape_for
-from .._tape import resolve
+from ..engine.tape import resolve
 from .._version import Poisoned, version_of
 from ..tensor import Tensor, _address, _nonleaf, _wrap
 from ._util import into
 
-_KI = "tapegrad._kernels_index:"
+_KI = "tapegrad.ops._kernels_index:"
 
 
 def _inplace_test(h, x):
@@ -43,11 +43,11 @@ SNAPSHOT = unary("snapshot", lambda x, out: into(x.copy(), out), "g", "CloneBack
                  usage="(internal: old values an in-place op or a refresh keeps)",
                  transparent=True,
                  test=("same", lambda h, x: lambda x: _snapshot_of(x * 1)))
-AS_STRIDED = kernel("as_strided", "adj_strided", "AsStridedBackward0",
+AS_STRIDED = kernel("as_strided", "tapegrad.ops._kernels_shape:adj_strided", "AsStridedBackward0",
                     usage="(a view rebound after its base changed in place)",
     test=("nonscalar", lambda h, x: lambda x, i=h.draw(h.st.integers(0, x.shape[0] - 1)):
           _regenerated(x, i)))
-AS_STRIDED_TAKE = kernel("as_strided_take", "adj_take", "AsStridedBackward0",
+AS_STRIDED_TAKE = kernel("as_strided_take", "tapegrad.ops._kernels_shape:adj_take", "AsStridedBackward0",
                          usage="(the same, over a base whose memory is not C-ordered)",
     test=(lambda h: (h.tensor((h.draw(h.st.integers(2, 3)), h.draw(h.st.integers(2, 3)))),),
           lambda h, x: _regenerated_take))

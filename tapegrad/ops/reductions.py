@@ -20,14 +20,14 @@ from ._util import into
 # ------------------------------------------------------------------------------------------------
 # reductions
 # ------------------------------------------------------------------------------------------------
-SUM = kernel("sum", "adj_reduce", "SumBackward0", usage="x.sum()",
+SUM = kernel("sum", "tapegrad.ops._kernels_reduce:adj_reduce", "SumBackward0", usage="x.sum()",
     test=("same", lambda h, x: sum))
-SUM_DIM = kernel("sum_dim", "adj_reduce", "SumBackward1", usage="x.sum(dim, keepdim)",
+SUM_DIM = kernel("sum_dim", "tapegrad.ops._kernels_reduce:adj_reduce", "SumBackward1", usage="x.sum(dim, keepdim)",
     test=(
     "same", lambda h, x: partial(sum, dim=h.dims(x), keepdim=h.flag())))
-MEAN = kernel("mean", "adj_reduce", "MeanBackward0", usage="x.mean()",
+MEAN = kernel("mean", "tapegrad.ops._kernels_reduce:adj_reduce", "MeanBackward0", usage="x.mean()",
     test=("same", lambda h, x: mean))
-MEAN_DIM = kernel("mean_dim", "adj_reduce", "MeanBackward1", usage="x.mean(dim, keepdim)",
+MEAN_DIM = kernel("mean_dim", "tapegrad.ops._kernels_reduce:adj_reduce", "MeanBackward1", usage="x.mean(dim, keepdim)",
     test=(
     "same", lambda h, x: partial(mean, dim=h.dims(x), keepdim=h.flag())))
 
@@ -90,7 +90,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 # ------------------------------------------------------------------------------------------------
 # test specs: inputs for ops with kinks at ties (max, norm ...) and shared argument draws
 # ------------------------------------------------------------------------------------------------
-_K = "tapegrad._kernels_reduce:"
+_K = "tapegrad.ops._kernels_reduce:"
 _AWAY_FROM_ZERO = Domain(-2.0, 2.0, kinks=(0.0,), gap=0.4)
 
 
@@ -142,10 +142,10 @@ MAX = kernel("max", _K + "adj_extreme", "MaxBackward1", usage="x.max()",
     test=(_distinct, lambda h, x: max))
 MIN = kernel("min", _K + "adj_extreme", "MinBackward1", usage="x.min()",
     test=(_distinct, lambda h, x: min))
-MAX_DIM = kernel("max_dim", "adj_take", "MaxBackward0",
+MAX_DIM = kernel("max_dim", "tapegrad.ops._kernels_shape:adj_take", "MaxBackward0",
     usage="x.max(dim, keepdim) -> (values, indices)",
     test=(_distinct, lambda h, x: _values_of(max, h.dim(x), h.flag())))
-MIN_DIM = kernel("min_dim", "adj_take", "MinBackward0",
+MIN_DIM = kernel("min_dim", "tapegrad.ops._kernels_shape:adj_take", "MinBackward0",
     usage="x.min(dim, keepdim) -> (values, indices)",
     test=(_distinct, lambda h, x: _values_of(min, h.dim(x), h.flag())))
 AMAX = kernel("amax", _K + "adj_amax", "AmaxBackward0", usage="x.amax(dim, keepdim)",

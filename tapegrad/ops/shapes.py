@@ -44,13 +44,13 @@ UNSAFE_VIEW = unary("unsafe_view", None, "g", "UnsafeViewBackward0",
 # ------------------------------------------------------------------------------------------------
 # shapes
 # ------------------------------------------------------------------------------------------------
-PERMUTE = kernel("permute", "adj_permute", "PermuteBackward0",
+PERMUTE = kernel("permute", "tapegrad.ops._kernels_shape:adj_permute", "PermuteBackward0",
                  usage="x.permute(dims), x.T",
     test=("same", lambda h, x: lambda x, p=h.perm(x): x.permute(p)))
-TRANSPOSE = kernel("transpose", "adj_permute", "TransposeBackward0",
+TRANSPOSE = kernel("transpose", "tapegrad.ops._kernels_shape:adj_permute", "TransposeBackward0",
                    usage="x.transpose(d0, d1)",
     test=("same", lambda h, x: partial(transpose, dim0=h.dim(x), dim1=h.dim(x))))
-T_OP = kernel("t", "adj_permute", "TBackward0", usage="x.t()",
+T_OP = kernel("t", "tapegrad.ops._kernels_shape:adj_permute", "TBackward0", usage="x.t()",
     test=("matrix", lambda h, x: t))
 
 
@@ -278,47 +278,47 @@ SQUEEZE_DIMS = unary("squeeze_dims", None, "g", "SqueezeBackward2", usage="x.squ
     test=(_shape_test(2), lambda h, x: partial(squeeze, dim=_as_tuple(h.dims(x)))))
 UNSQUEEZE = unary("unsqueeze", None, "g", "UnsqueezeBackward0", usage="x.unsqueeze(dim)",
     test=("same", lambda h, x: partial(unsqueeze, dim=_int(h, -x.ndim - 1, x.ndim))))
-EXPAND = kernel("expand", "adj_strided", "ExpandBackward0",
+EXPAND = kernel("expand", "tapegrad.ops._kernels_shape:adj_strided", "ExpandBackward0",
                 usage="x.expand(*sizes), x.expand_as(y), broadcast_to(x, shape)",
     test=(_shape_test(2), lambda h, x: lambda x, s=_expand_target(h, x): x.expand(*s)))
-REPEAT = kernel("repeat", "tapegrad._kernels_shape:adj_walk", "RepeatBackward0",
+REPEAT = kernel("repeat", "tapegrad.ops._kernels_shape:adj_walk", "RepeatBackward0",
                 usage="x.repeat(*sizes)",
     test=("same", lambda h, x: lambda x, r=tuple(_int(h, 1, 2) for _ in range(
         x.ndim + _int(h, 0 if x.ndim else 1, 1))): x.repeat(*r)))
-FLIP = kernel("flip", "adj_strided", "FlipBackward0", usage="x.flip(dims)",
+FLIP = kernel("flip", "tapegrad.ops._kernels_shape:adj_strided", "FlipBackward0", usage="x.flip(dims)",
     test=("same", lambda h, x: partial(flip, dims=_as_tuple(h.dims(x)))))
-ROLL = kernel("roll", "tapegrad._kernels_shape:adj_roll", "RollBackward0",
+ROLL = kernel("roll", "tapegrad.ops._kernels_shape:adj_roll", "RollBackward0",
               usage="x.roll(shifts, dims)",
     test=("same", lambda h, x: lambda x, a=_roll_args(h, x): roll(x, *a)))
-NARROW = kernel("narrow", "adj_strided", "SliceBackward0", usage="x.narrow(dim, start, length)",
+NARROW = kernel("narrow", "tapegrad.ops._kernels_shape:adj_strided", "SliceBackward0", usage="x.narrow(dim, start, length)",
     test=("nonscalar", lambda h, x: lambda x, a=_narrow_args(h, x): narrow(x, *a)))
-TRIL = kernel("tril", "tapegrad._kernels_shape:adj_tri", "TrilBackward0",
+TRIL = kernel("tril", "tapegrad.ops._kernels_shape:adj_tri", "TrilBackward0",
               usage="x.tril(diagonal)",
     test=(_shape_test(3, 2), lambda h, x: partial(tril, diagonal=_int(h, -3, 3))))
-TRIU = kernel("triu", "tapegrad._kernels_shape:adj_tri", "TriuBackward0",
+TRIU = kernel("triu", "tapegrad.ops._kernels_shape:adj_tri", "TriuBackward0",
               usage="x.triu(diagonal)",
     test=(_shape_test(3, 2), lambda h, x: partial(triu, diagonal=_int(h, -3, 3))))
-DIAGONAL = kernel("diagonal", "adj_strided", "DiagonalBackward0",
+DIAGONAL = kernel("diagonal", "tapegrad.ops._kernels_shape:adj_strided", "DiagonalBackward0",
                   usage="x.diagonal(offset, dim1, dim2)",
     test=(_shape_test(3, 2), lambda h, x: lambda x, o=_int(h, -2, 2), d=_two_dims(h, x):
           diagonal(x, o, *d)))
-CAT = kernel("cat", "tapegrad._kernels_shape:adj_cat", "CatBackward0",
+CAT = kernel("cat", "tapegrad.ops._kernels_shape:adj_cat", "CatBackward0",
              usage="cat(tensors, dim), concat(...)",
     test=(_cat_inputs, lambda h, *xs: partial(_cat_fn, d=h.draw(h.st.sampled_from(
         _cat_dims(xs))))))
-STACK = kernel("stack", "tapegrad._kernels_shape:adj_cat", "StackBackward0",
+STACK = kernel("stack", "tapegrad.ops._kernels_shape:adj_cat", "StackBackward0",
                usage="stack(tensors, dim)",
     test=(lambda h: (lambda s: tuple(h.tensor(s) for _ in range(_int(h, 1, 3))))(h.shape()),
           lambda h, *xs: partial(_stack_fn, d=_int(h, -xs[0].ndim - 1, xs[0].ndim))))
-SPLIT = kernel("split", "adj_strided", "SplitBackward0",
+SPLIT = kernel("split", "tapegrad.ops._kernels_shape:adj_strided", "SplitBackward0",
                usage="x.split(size, dim), x.chunk(chunks, dim)",
     test=("nonscalar", lambda h, x: partial(_piece, how=(
         split if h.flag() else chunk, _int(h, 1, 3), h.dim(x)), i=_int(h, 0, 2))))
-SPLIT_SIZES = kernel("split_with_sizes", "adj_strided", "SplitWithSizesBackward0",
+SPLIT_SIZES = kernel("split_with_sizes", "tapegrad.ops._kernels_shape:adj_strided", "SplitWithSizesBackward0",
                      usage="x.split([sizes], dim)",
     test=("nonscalar", lambda h, x: (lambda d: partial(_piece, how=(
         split, _sections(h, x.shape[d]), d), i=_int(h, 0, 3)))(h.dim(x))))
-UNBIND = kernel("unbind", "adj_strided", "UnbindBackward0", usage="x.unbind(dim), list(x)",
+UNBIND = kernel("unbind", "tapegrad.ops._kernels_shape:adj_strided", "UnbindBackward0", usage="x.unbind(dim), list(x)",
     test=("nonscalar", lambda h, x: partial(_piece, how=(_unbind_fn, None, h.dim(x)),
                                             i=_int(h, 0, 2))))
 

@@ -30,8 +30,8 @@ from numba import carray, njit, types
 from llvmlite import ir
 from numba.extending import intrinsic
 
-from . import _numba_cache  # noqa: F401 -- corrupted cache files heal (before any compile)
-from ._blas import NO_TRANS, TRANS, dgemm_acc, sgemm_acc
+from . import numba_cache  # noqa: F401 -- corrupted cache files heal (before any compile)
+from .blas import NO_TRANS, TRANS, dgemm_acc, sgemm_acc
 
 IN_CONST, IN_LEAF = -1, -2   # pseudo-opcodes of input records
 IN_FL = -1                   # record address meaning "the value is in fl" (see above)
@@ -70,7 +70,7 @@ f32_ptr = _ptr_intrinsic(types.float32)
 i64_ptr = _ptr_intrinsic(types.int64)
 u8_ptr = _ptr_intrinsic(types.uint8)
 
-# every op's adjoint kernel is a cfunc of this signature (see _sweep.py): the entry, then the
+# every op's adjoint kernel is a cfunc of this signature (see codegen.py): the entry, then the
 # address and length of tab (rows), rec, fl, adj, adj32, and the addresses of live and env
 KERNEL_SIG = types.void(*([types.int64] * 13))
 
@@ -97,30 +97,6 @@ def vals64(addr, n):
 @njit(cache=True, inline="always", error_model="numpy")
 def vals32(addr, n):
     return carray(f32_ptr(addr), n)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def pow_m05(x):
-    """x ** -0.5 as torch computes it (rsqrt: -inf at -0., nan at -inf)."""
-    return 1.0 / np.sqrt(x)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def div_floor(a, b):
-    """torch's floor division of floats (remainder's backward multiplies by it): its rounding
-    and its nan for an infinite dividend, where floor(a / b) gives +-inf."""
-    if b == 0.0:
-        return a / b
-    mod = np.fmod(a, b)
-    div = (a - mod) / b
-    if mod != 0.0 and (b < 0.0) != (mod < 0.0):
-        div -= 1.0
-    if div != 0.0:
-        fd = np.floor(div)
-        if div - fd > 0.5:
-            fd += 1.0
-        return fd
-    return np.copysign(0.0, a / b)
 
 
 @njit(cache=True, error_model="numpy")
@@ -350,88 +326,8 @@ def bindex(tab, rec, small, big):
 
 
 # ----------------------------------------------------------------------------------------------
-# hand-written adjoints (kind='kernel' ops); uniform signature
+# slot values and BLAS, for the ops' hand-written kernels (`tapegrad/ops/_kernels_*.py`)
 # ----------------------------------------------------------------------------------------------
-
-@njit(cache=True, error_model="numpy")
-def reduced_index(tab, rec, a, mask):
-    """For each flat index of slot `a`, the flat index of the output of reducing the dims in
-    bitmask `mask` (with or without keepdim: both have the same C order)."""
-    ishape = slot_shape(tab, rec, a)
-    nd = ishape.shape[0]
-    st = np.zeros(nd, np.int64)
-    acc = 1
-    for d in range(nd - 1, -1, -1):
-        if not (mask >> d) & 1:
-            st[d] = acc
-            acc *= ishape[d]
-    return strided_map(ishape, st)
-
-
-@njit(cache=True, error_model="numpy")
-def adj_reduce(e, tab, rec, fl, adj, live, env):
-    """sum / mean over the dims in ints (bitmask): gx[i] += g[reduced(i)] * fl[0]."""
-    a = tab[e, T_A]
-    if not tab[a, T_NEED]:
-        return
-    idx = reduced_index(tab, rec, a, rec[tab[e, T_IOFS]])
-    scale = fl[tab[e, T_FOFS]]
-    go = tab[e, T_ADJ]
-    ga = tab[a, T_ADJ]
-    for i in range(idx.shape[0]):
-        adj[ga + i] += adj[go + idx[i]] * scale
-    live[a] = 1
-
-
-@njit(cache=True, error_model="numpy")
-def adj_take(e, tab, rec, fl, adj, live, env):
-    """out[k] = a.flat[ints[k]] (advanced indexing, gather, index_select, max/min along a dim):
-    ga[ints[k]] += g[k]; repeated indices accumulate."""
-    a = tab[e, T_A]
-    if not tab[a, T_NEED]:
-        return
-    k0 = tab[e, T_IOFS]
-    size = tab[a, T_SIZE]
-    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
-    for k in range(min(tab[e, T_ICNT], tab[e, T_SIZE])):
-        p = rec[k0 + k]
-        if 0 <= p < size:  # validated in Python; never write outside the adjoint
-            adj[ga + p] += adj[go + k]
-    live[a] = 1
-
-
-@njit(cache=True, error_model="numpy")
-def adj_permute(e, tab, rec, fl, adj, live, env):
-    """out = a.permute(perm) (perm in ints): ga[map[i]] += g[i]."""
-    o = e
-    a = tab[e, T_A]
-    if not tab[a, T_NEED]:
-        return
-    k = tab[e, T_IOFS]
-    nd = tab[e, T_ICNT]
-    ist = contiguous_strides(slot_shape(tab, rec, a))
-    pst = np.empty(nd, np.int64)
-    for d in range(nd):
-        pst[d] = ist[rec[k + d]]
-    idx = strided_map(slot_shape(tab, rec, o), pst)
-    go = tab[o, T_ADJ]
-    ga = tab[a, T_ADJ]
-    for i in range(idx.shape[0]):
-        adj[ga + idx[i]] += adj[go + i]
-    live[a] = 1
-
-
-@njit(cache=True, error_model="numpy")
-def _mat_dims(tab, rec, s, is_left):
-    """(batch shape, rows, cols) of a matmul operand; a 1-D operand is a row (left) or column."""
-    sh = slot_shape(tab, rec, s)
-    nd = sh.shape[0]
-    if nd == 1:
-        if is_left:
-            return sh[:0], 1, sh[0]
-        return sh[:0], sh[0], 1
-    return sh[:nd - 2], sh[nd - 2], sh[nd - 1]
-
 
 @njit(cache=True, error_model="numpy")
 def _values_f64(tab, s):
@@ -477,74 +373,3 @@ def gemm_acc(blas, single, ta, tb, m, n, k, a, b, c):
             av = a[p * lda + i] if ta == TRANS else a[i * lda + p]
             for j in range(n):
                 c[i * n + j] += av * (b[j * ldb + p] if tb == TRANS else b[p * ldb + j])
-
-
-@njit(cache=True, error_model="numpy")
-def adj_matmul(e, tab, rec, fl, adj, live, env):
-    """out[..., m, n] = a[..., m, k] @ b[..., k, n] with broadcast batch dims:
-    ga += g @ b^T and gb += a^T @ g, accumulated by dgemm / sgemm straight into the
-    adjoints."""
-    _matmul_adjoints(e, tab[e, T_A], tab[e, T_B], tab, rec, adj, live, env)
-
-
-@njit(cache=True, error_model="numpy")
-def adj_addmm(e, tab, rec, fl, adj, live, env):
-    """out[m, n] = bias + a[m, k] @ b[k, n], inputs (bias, a, b), bias of n or m * n values:
-    the matmul's adjoints, and gbias[j] += sum_i g[i, j] (or gbias += g)."""
-    ins = tab[e, T_INS]
-    bias, a, b = rec[ins], rec[ins + 1], rec[ins + 2]
-    _matmul_adjoints(e, a, b, tab, rec, adj, live, env)
-    if not tab[bias, T_NEED]:
-        return
-    go, gb, nb, size = tab[e, T_ADJ], tab[bias, T_ADJ], tab[bias, T_SIZE], tab[e, T_SIZE]
-    for i in range(size):
-        adj[gb + i % nb] += adj[go + i]
-    live[bias] = 1
-
-
-@njit(cache=True, error_model="numpy")
-def _matmul_adjoints(e, a, b, tab, rec, adj, live, env):
-    o = e
-    ba, m, k = _mat_dims(tab, rec, a, True)
-    bb, k2, n = _mat_dims(tab, rec, b, False)
-    nbd = max(ba.shape[0], bb.shape[0])
-    obatch = slot_shape(tab, rec, o)[:nbd]
-    ia = strided_map(obatch, bcast_strides(obatch, ba))
-    ib = strided_map(obatch, bcast_strides(obatch, bb))
-    A = values_like(adj, tab, a)
-    B = values_like(adj, tab, b)
-    single = tab[e, T_IS32] == 1
-    blas = env[ENV_SGEMM] if single else env[ENV_DGEMM]
-    go, ga, gb = tab[o, T_ADJ], tab[a, T_ADJ], tab[b, T_ADJ]
-    for t in range(ia.shape[0]):
-        g2 = adj[go + t * m * n:go + (t + 1) * m * n]
-        if tab[a, T_NEED]:
-            gemm_acc(blas, single, NO_TRANS, TRANS, m, k, n, g2,
-                     B[ib[t] * k * n:(ib[t] + 1) * k * n],
-                     adj[ga + ia[t] * m * k:ga + (ia[t] + 1) * m * k])
-        if tab[b, T_NEED]:
-            gemm_acc(blas, single, TRANS, NO_TRANS, k, n, m,
-                     A[ia[t] * m * k:(ia[t] + 1) * m * k], g2,
-                     adj[gb + ib[t] * k * n:gb + (ib[t] + 1) * k * n])
-    if tab[a, T_NEED]:
-        live[a] = 1
-    if tab[b, T_NEED]:
-        live[b] = 1
-    _ = k2
-
-
-@njit(cache=True, error_model="numpy")
-def adj_strided(e, tab, rec, fl, adj, live, env):
-    """out = a viewed at (offset, strides) in ints (basic indexing): ga[off + map[i]] += g[i]."""
-    o = e
-    a = tab[e, T_A]
-    if not tab[a, T_NEED]:
-        return
-    k = tab[e, T_IOFS]
-    nd = tab[e, T_ICNT] - 1
-    idx = strided_map(slot_shape(tab, rec, o), rec[k + 1:k + 1 + nd])
-    base = tab[a, T_ADJ] + rec[k]
-    go = tab[o, T_ADJ]
-    for i in range(idx.shape[0]):
-        adj[base + idx[i]] += adj[go + i]
-    live[a] = 1

@@ -6,7 +6,7 @@ Every index a kernel reads comes from the record's ints, which the front-ends in
 import numpy as np
 from numba import njit
 
-from ._kernels import (T_A, T_ADJ, T_B, T_ICNT, T_IOFS, T_NEED, T_SIZE, bindex, bmode,
+from ..engine.kernels import (T_A, T_ADJ, T_B, T_ICNT, T_IOFS, T_NEED, T_SIZE, bindex, bmode,
                        slot_shape, strided_map)
 
 

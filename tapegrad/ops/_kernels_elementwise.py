@@ -11,7 +11,16 @@ import math
 import numpy as np
 from numba import njit
 
-from ._kernels import T_ADJ, T_FOFS, T_INS, T_IOFS, T_NEED, T_NIN, _values_f64, bindex
+from ..engine.kernels import (
+    T_ADJ,
+    T_FOFS,
+    T_INS,
+    T_IOFS,
+    T_NEED,
+    T_NIN,
+    _values_f64,
+    bindex,
+)
 
 
 @njit(cache=True, error_model="numpy")
@@ -123,3 +132,27 @@ def erf_ufunc():
         from numba import vectorize
         _ERF = vectorize(["float64(float64)", "float32(float32)"], cache=True)(_erf_scalar)
     return _ERF
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def pow_m05(x):
+    """x ** -0.5 as torch computes it (rsqrt: -inf at -0., nan at -inf)."""
+    return 1.0 / np.sqrt(x)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def div_floor(a, b):
+    """torch's floor division of floats (remainder's backward multiplies by it): its rounding
+    and its nan for an infinite dividend, where floor(a / b) gives +-inf."""
+    if b == 0.0:
+        return a / b
+    mod = np.fmod(a, b)
+    div = (a - mod) / b
+    if mod != 0.0 and (b < 0.0) != (mod < 0.0):
+        div -= 1.0
+    if div != 0.0:
+        fd = np.floor(div)
+        if div - fd > 0.5:
+            fd += 1.0
+        return fd
+    return np.copysign(0.0, a / b)

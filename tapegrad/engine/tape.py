@@ -6,9 +6,9 @@ the non-leaf tensors recorded on it, so it is freed (with its arena) by referenc
 as the last of them goes, and explicitly after a backward without ``retain_graph``. This is what
 keeps memory bounded: an unrelated live graph pins only its own tape.
 
-Each value gets one variable-length record (layout in `_kernels`), appended to a Python list with
+Each value gets one variable-length record (layout in `kernels`), appended to a Python list with
 one `extend` (the cheapest append from Python) and converted to int64 in batches of ~1k records
-(`np.fromiter`); at backward the batches are joined and `_kernels.decode` turns them into a
+(`np.fromiter`); at backward the batches are joined and `engine.kernels.decode` turns them into a
 fixed-width table. See docs/architecture.md.
 """
 from __future__ import annotations
@@ -21,13 +21,13 @@ from typing import Optional
 
 import numpy as np
 
-from . import _quiet
-from ._blas import DGEMM, SGEMM
-from ._grad_mode import STATE
-from ._kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NIN, T_OP, T_SHP, T_SIZE,
+from .. import _quiet
+from .blas import DGEMM, SGEMM
+from .._grad_mode import STATE
+from .kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NIN, T_OP, T_SHP, T_SIZE,
                        consumers, decode, kernel_codes, read_values, shift_inputs, sweep)
-from ._sweep import kernel_table
-from ._version import Version
+from .codegen import kernel_table
+from .._version import Version
 
 _FIRST_CHUNK = 1 << 13      # bytes in a tape's first arena chunk
 _MAX_CHUNK = 1 << 23        # chunks double up to this (8 MiB)
@@ -390,7 +390,7 @@ class Tape:
         return rec, fl, tab, (n64, n32)
 
     def table(self) -> np.ndarray:
-        """The decoded fixed-width table (columns T_* of `_kernels`); a copy, for inspection."""
+        """The decoded fixed-width table (columns T_* of `kernels`); a copy, for inspection."""
         return self.decode()[2]
 
     def fields(self, s: int) -> tuple:
@@ -429,7 +429,7 @@ def _drop_unread(tape: Tape, tab, rec) -> None:
     """Before a backward after which the tape is freed: free the values that have a chunk of
     their own (large ones) when no adjoint reads them and no tensor holds them -- torch frees
     such intermediates once the forward is done; here they would add to the backward's peak."""
-    from ._opdef import BY_CODE
+    from .._opdef import BY_CODE
     big, chunks = [], tape.chunks
     for i in range(len(chunks)):
         c = chunks[i]
@@ -503,7 +503,7 @@ def _check_modified(tape: Tape, tab, rec, live) -> None:
     """torch's error when a value that a live adjoint reads was changed in place after that
     entry was recorded (entries recorded later read the new value, as torch's would). Of all
     such reads, the one torch's backward meets first (the latest entry) is reported."""
-    from ._opdef import BY_CODE
+    from .._opdef import BY_CODE
     worst = None  # (reader entry, slot, expected, actual)
     for s, (expected, actual, mark, view) in tape.dirty.items():
         readers = [e for e in consumers(tab, rec, s).tolist()
@@ -535,7 +535,7 @@ def _check_modified(tape: Tape, tab, rec, live) -> None:
 def _current_op(tape: Tape, tab, rec, s: int) -> int:
     """The opcode of the node the tensor of slot s has now: after its in-place moves, through
     internal copies (transparent entries)."""
-    from ._opdef import BY_CODE
+    from .._opdef import BY_CODE
     while s in tape.renamed:
         s = tape.renamed[s]
     op = tab[s, T_OP]
@@ -571,7 +571,7 @@ class _NanWatch:
         e = self.entry
         for k, s in enumerate(self._inputs(e) if e >= 0 else ()):
             if s in self.clean and np.isnan(adjoint(self.tab, self.adj, s)).any():
-                from ._opdef import BY_CODE
+                from .._opdef import BY_CODE
                 name = BY_CODE[self.tab[e, T_OP]].grad_fn
                 where = self.tape.traces.get(e, "(not recorded in anomaly mode)")
                 raise RuntimeError(f"Function '{name}' returned nan values in its {k}th output. "
@@ -586,10 +586,19 @@ def adjoint(tab: np.ndarray, adj: tuple, s: int) -> np.ndarray:
     return adj[1 if tab[s, T_IS32] else 0][off:off + tab[s, T_SIZE]]
 
 
+def bind_wrap(wrap) -> None:
+    """`wrap(ndarray) -> tensor`, for the Python callbacks (hooks) that get tensors: given by
+    `tapegrad.tensor` at import (the engine does not import it)."""
+    _WRAP[0] = wrap
+
+
+_WRAP: list = [None]
+
+
 def _callbacks(tape: Tape, tab, adj, live, e: int) -> tuple:
     """Run the hooks on slot e's (now complete) gradient, then a Python op recorded at e.
     Returns where the sweep resumes: (stop, resume)."""
-    from .tensor import _wrap
+    _wrap = _WRAP[0]
     seg = adjoint(tab, adj, e)
     hooks = tape.hooks.get(e) if live[e] else None
     shape = tape.fields(e)[3] if hooks else ()
@@ -610,36 +619,6 @@ def _grad_array(g, shape: tuple, who: str) -> np.ndarray:
         raise RuntimeError(f"{who} returned a gradient of shape {list(data.shape)} but expected "
                            f"shape {list(shape)}")
     return data
-
-
-def run_backward(tape: Tape, roots: list, retain_graph: bool, only=None) -> None:
-    """`Tensor.backward`: sweep, then accumulate into the `.grad` of leaves (running their hooks)
-    and of tensors with `retain_grad()`; with `only`, just into those tensors."""
-    from .tensor import _wrap
-    tab, adj, live = sweep_tape(tape, roots, final=not retain_graph)
-    wanted = None if only is None else {id(t) for t in only}
-
-    def grad_of(s, like):
-        return adjoint(tab, adj, s).reshape(like.shape).astype(like.dtype)
-
-    try:
-        with GRAD_LOCK:
-            for t, s in tape.leaves:
-                if live[s] and t._rg and (wanted is None or id(t) in wanted):
-                    g = grad_of(s, t._data)
-                    for hook in list(t.__dict__.get("_hooks", {}).values()):
-                        new = hook(_wrap(g))
-                        if new is not None:
-                            g = _grad_array(new, t._data.shape, "hook").astype(t._data.dtype)
-                    _accumulate(t, g, _wrap)
-            for ref, s in tape.retained:
-                t = ref()
-                if t is not None and live[s] and (wanted is None or id(t) in wanted):
-                    _accumulate(t, grad_of(s, t._data), _wrap)
-    finally:
-        release(adj)
-    if not retain_graph:
-        tape.free()
 
 
 class _Scratch(threading.local):
@@ -678,10 +657,3 @@ def release(adj: tuple) -> None:
     bufs = _SCRATCH.bufs
     if any(a.base is not None and a.base is b for a, b in zip(adj, bufs)):
         _SCRATCH.busy = False
-
-
-def _accumulate(t, g: np.ndarray, wrap) -> None:
-    if t._grad is None:
-        t._grad = wrap(g)
-    else:
-        t._grad._data += g

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ._kernels import (
+from ..engine.kernels import (
     T_A,
     T_ADJ,
     T_FOFS,
@@ -19,8 +19,8 @@ from ._kernels import (
     T_NEED,
     T_SIZE,
     _values_f64,
-    reduced_index,
     slot_shape,
+    strided_map,
 )
 
 
@@ -262,4 +262,34 @@ def adj_cumprod(e, tab, rec, fl, adj, live, env):
                 p = base + k * inner
                 acc += adj[go + p] * out[p]
                 adj[ga + p] += acc / x[p]
+    live[a] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def reduced_index(tab, rec, a, mask):
+    """For each flat index of slot `a`, the flat index of the output of reducing the dims in
+    bitmask `mask` (with or without keepdim: both have the same C order)."""
+    ishape = slot_shape(tab, rec, a)
+    nd = ishape.shape[0]
+    st = np.zeros(nd, np.int64)
+    acc = 1
+    for d in range(nd - 1, -1, -1):
+        if not (mask >> d) & 1:
+            st[d] = acc
+            acc *= ishape[d]
+    return strided_map(ishape, st)
+
+
+@njit(cache=True, error_model="numpy")
+def adj_reduce(e, tab, rec, fl, adj, live, env):
+    """sum / mean over the dims in ints (bitmask): gx[i] += g[reduced(i)] * fl[0]."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    idx = reduced_index(tab, rec, a, rec[tab[e, T_IOFS]])
+    scale = fl[tab[e, T_FOFS]]
+    go = tab[e, T_ADJ]
+    ga = tab[a, T_ADJ]
+    for i in range(idx.shape[0]):
+        adj[ga + i] += adj[go + idx[i]] * scale
     live[a] = 1

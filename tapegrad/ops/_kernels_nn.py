@@ -7,7 +7,7 @@ import math
 
 from numba import njit
 
-from ._kernels import (
+from ..engine.kernels import (
     T_A,
     T_ADJ,
     T_B,

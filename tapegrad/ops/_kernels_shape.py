@@ -1,12 +1,12 @@
 """Adjoint kernels of the shape ops that are not a plain strided view of their input.
 
 (Views whose walk is the output's own shape -- expand, flip, narrow, diagonal, split, unbind --
-use `_kernels.adj_strided`.) Same uniform signature as every kernel: see `_kernels.py`.
+use `adj_strided` below.) Same uniform signature as every kernel: see `engine/kernels.py`.
 """
 import numpy as np
 from numba import njit
 
-from ._kernels import (
+from ..engine.kernels import (
     T_A,
     T_ADJ,
     T_ICNT,
@@ -127,3 +127,58 @@ def adj_cat(e, tab, rec, fl, adj, live, env):
                     adj[dst + t] += adj[src + t]
             live[s] = 1
         start += w
+
+
+@njit(cache=True, error_model="numpy")
+def adj_take(e, tab, rec, fl, adj, live, env):
+    """out[k] = a.flat[ints[k]] (advanced indexing, gather, index_select, max/min along a dim):
+    ga[ints[k]] += g[k]; repeated indices accumulate."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k0 = tab[e, T_IOFS]
+    size = tab[a, T_SIZE]
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    for k in range(min(tab[e, T_ICNT], tab[e, T_SIZE])):
+        p = rec[k0 + k]
+        if 0 <= p < size:  # validated in Python; never write outside the adjoint
+            adj[ga + p] += adj[go + k]
+    live[a] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def adj_permute(e, tab, rec, fl, adj, live, env):
+    """out = a.permute(perm) (perm in ints): ga[map[i]] += g[i]."""
+    o = e
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k = tab[e, T_IOFS]
+    nd = tab[e, T_ICNT]
+    ist = contiguous_strides(slot_shape(tab, rec, a))
+    pst = np.empty(nd, np.int64)
+    for d in range(nd):
+        pst[d] = ist[rec[k + d]]
+    idx = strided_map(slot_shape(tab, rec, o), pst)
+    go = tab[o, T_ADJ]
+    ga = tab[a, T_ADJ]
+    for i in range(idx.shape[0]):
+        adj[ga + idx[i]] += adj[go + i]
+    live[a] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def adj_strided(e, tab, rec, fl, adj, live, env):
+    """out = a viewed at (offset, strides) in ints (basic indexing): ga[off + map[i]] += g[i]."""
+    o = e
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    k = tab[e, T_IOFS]
+    nd = tab[e, T_ICNT] - 1
+    idx = strided_map(slot_shape(tab, rec, o), rec[k + 1:k + 1 + nd])
+    base = tab[a, T_ADJ] + rec[k]
+    go = tab[o, T_ADJ]
+    for i in range(idx.shape[0]):
+        adj[base + idx[i]] += adj[go + i]
+    live[a] = 1
