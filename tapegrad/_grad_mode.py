@@ -14,6 +14,7 @@ class _State(threading.local):
     enabled = True   # grad mode
     anomaly = False  # anomaly mode (`autograd.set_detect_anomaly`)
     fast = True      # enabled and not anomaly: the scalar fast path may record (`_scalar.py`)
+    trace = None     # the `_trace.Trace` of a function being recorded for `tapegrad.compile`
 
     def __init__(self):
         self.key = self.ek = self.fk = object()

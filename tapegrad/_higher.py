@@ -468,7 +468,8 @@ TENSOR_VJP = {
     "copy_slices": _copy_slices_vjp, "copy_slices_take": _index_put_vjp,
 }
 # every view-like op (offset + strides in its ints) and every gather (flat positions in its ints)
-_BY_KERNEL = {"adj_strided": _strided_vjp, "adj_take": _take_vjp}
+_BY_KERNEL = {"adj_strided": _strided_vjp, "adj_take": _take_vjp, "adj_max_dim": _take_vjp,
+              "adj_min_dim": _take_vjp}
 
 
 def _rule(op: Op):

@@ -70,6 +70,11 @@ class Op:
     #                                    f(x), f(x, p0, p1) with params, f(x, y) for binary ops
     scalar_head: int = 0           # first word of its compact records (`engine.kernels.compact`)
     transparent: bool = False      # an internal copy entry: `grad_fn` shows its input's node
+    value_ints: bool = False       # its ints depend on the input values (argmax positions): a
+    #                                replayed program drops them and the adjoint finds them again
+    replay: str = ""               # its Numba forward, for replaying a recorded program
+    #                                (`engine/replay.py`): an expression in x (y, p0, p1) for
+    #                                elementwise ops, "module:function" for kernel ops
     extra: dict = field(default_factory=dict)
 
 
@@ -78,6 +83,7 @@ OPS: dict[str, Op] = {}
 FRAGMENT_HELPERS = "tapegrad.ops._kernels_elementwise"
 # hand-written adjoints that move gradients around without reading any value
 _STRUCTURAL = {"adj_reduce", "adj_permute", "adj_strided", "adj_take", "adj_cat", "adj_walk",
+               "adj_max_dim", "adj_min_dim",  # (eager: they read the recorded positions)
                "adj_roll", "adj_tri", "adj_index_put", "adj_copy", "adj_copy_slices"}
 BY_CODE: list[Op] = []
 
@@ -86,8 +92,11 @@ def register(op: Op) -> Op:
     if op.name in OPS:
         raise ValueError(f"op {op.name!r} registered twice")
     op.code = len(BY_CODE)
-    # elementwise adjoints that read p0/p1 get two floats on every record
-    op.nfloat = 2 if re.search(r"\bp[01]\b", op.gx + " " + op.gy) else 0
+    op.replay = op.extra.pop("replay", "")
+    op.value_ints = bool(op.extra.pop("value_ints", False))
+    # ops with float params record two floats (their adjoint or their replayed forward reads them)
+    reads = re.search(r"\bp[01]\b", op.gx + " " + op.gy)
+    op.nfloat = 2 if ("params" in op.extra or reads) else 0
     op.keeps_int = bool(op.extra.get("keeps_int"))
     op.float_out = bool(op.extra.get("float_out"))
     op.takes_params = "params" in op.extra
@@ -100,7 +109,9 @@ def register(op: Op) -> Op:
     op.test = op.extra.pop("test", None) or _default_test(op)
     # does the adjoint read input / output values? (in-place changes to them then matter)
     frag = op.gx + " " + op.gy
-    if op.kind in ("unary", "binary"):
+    if op.kind == "forward":
+        op.reads_inputs = op.reads_output = False
+    elif op.kind in ("unary", "binary"):
         op.reads_inputs = bool(re.search(r"\b[xy]\b", frag))
         op.reads_output = bool(re.search(r"\bout\b", frag))
     else:
@@ -118,6 +129,14 @@ def python_op(name: str, grad_fn: str, usage: str) -> Op:
     sweep pauses at its entries and `engine.tape._callbacks` runs it. Tested in tests/test_autograd.py."""
     return register(Op(name, "python", grad_fn, None, "python callback", "", (), extra=dict(
         usage=usage, test=("python", None))))
+
+
+def forward_op(name: str, replay: str, usage: str) -> Op:
+    """Register an op with no gradient that is recorded only while a function is traced for
+    `tapegrad.compile` (comparisons: their 0/1 result feeds `where` and branch guards), so that
+    it replays. No adjoint kernel: the sweep skips its entries."""
+    return register(Op(name, "forward", name, None, "no gradient", "", (), extra=dict(
+        usage=usage, test=("forward", None), replay=replay)))
 
 
 def _default_test(op: Op) -> tuple:
@@ -160,6 +179,8 @@ def op_table_markdown() -> str:
             adj = f"kernel `{op.gx}`"
         elif op.kind == "python":
             adj = "Python callback (`backward` of the Function)"
+        elif op.kind == "forward":
+            adj = "none (recorded only for replay)"
         adj = adj.replace("|", "\\|")
         rows.append(f"| {op.name} | `{op.usage}` | {op.grad_fn} | {adj} |")
     return "\n".join(rows)

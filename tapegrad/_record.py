@@ -59,6 +59,8 @@ def _live_tape(t: Tensor):
     if tp.freed:
         return None
     if tp.ok is not STATE.key:
+        if STATE.trace is not None:  # tracing: other graphs enter as inputs
+            return None
         claim(tp)  # another thread's graph: ours if that thread is gone, else a clear error
     return tp
 
@@ -69,7 +71,7 @@ def tape_for1(t: Tensor) -> Tape:
     if tp is not None and tp.ok is STATE.key:
         return tp
     tp = _live_tape(t)
-    return tp if tp is not None else Tape()
+    return tp if tp is not None else new_tape()
 
 
 def tape_for(*ts: Tensor) -> Tape:
@@ -84,7 +86,13 @@ def tape_for(*ts: Tensor) -> Tape:
         else:  # two computations meet: merge the smaller into the larger
             small, tape = (tp, tape) if tp.n <= tape.n else (tape, tp)
             tape.absorb(small)
-    return tape if tape is not None else Tape()
+    return tape if tape is not None else new_tape()
+
+
+def new_tape() -> Tape:
+    """A tape for a computation that starts here (the trace's own while tracing)."""
+    tr = STATE.trace
+    return Tape() if tr is None else tr.tape
 
 
 def slot_in(tape: Tape, t: Tensor, np_dtype) -> int:

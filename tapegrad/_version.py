@@ -144,6 +144,9 @@ def attach_view(base, view, multi=None):
         view._ngv = True  # torch: such a view must not be changed in place with grad mode on
         view._rg = base._rg
     vc.add_member(view)  # (one not bound yet may join a graph when its base does)
+    tr = STATE.trace
+    if tr is not None and id(base) in tr.pure:  # a view of a constant is a constant
+        tr.pure[id(view)] = (view, None)
     return view
 
 

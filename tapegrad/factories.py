@@ -9,6 +9,7 @@ import numpy as np
 
 from ._device import check_device
 from ._dtype import as_dtype, get_default_dtype
+from ._trace import factory
 from .tensor import Size, Tensor, _leaf_check_dtype, _wrap
 
 _RNG = [np.random.default_rng()]
@@ -85,6 +86,7 @@ def _unwrap_nested(data):
     return data
 
 
+@factory("pure")
 def tensor(data, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A new leaf tensor holding a copy of `data` (nested lists, numbers, ndarrays, tensors).
 
@@ -110,6 +112,7 @@ def tensor(data, *, dtype=None, requires_grad: bool = False, device=None) -> Ten
     return _finish(np.array(arr, dtype=nd, copy=True), requires_grad)
 
 
+@factory("pure")
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like `tensor`, but shares memory with a numpy array (or tensor) of the same dtype."""
     check_device(device)
@@ -122,6 +125,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return tensor(data, dtype=dtype)
 
 
+@factory("pure")
 def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor sharing memory with `ndarray` (changes to one show in the other).
 
@@ -155,24 +159,28 @@ def _float_dtype(dtype) -> np.dtype:
     return as_dtype(dtype).np_dtype if dtype is not None else get_default_dtype().np_dtype
 
 
+@factory("pure")
 def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of ones. ``tapegrad.ones(2, 2, requires_grad=True)``."""
     check_device(device)
     return _finish(np.ones(_size(size), _float_dtype(dtype)), requires_grad)
 
 
+@factory("pure")
 def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor of zeros."""
     check_device(device)
     return _finish(np.zeros(_size(size), _float_dtype(dtype)), requires_grad)
 
 
+@factory("pure")
 def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """An uninitialised tensor."""
     check_device(device)
     return _finish(np.empty(_size(size), _float_dtype(dtype)), requires_grad)
 
 
+@factory("pure")
 def full(size, fill_value, *, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A tensor filled with `fill_value` (its dtype inferred from the value, as torch)."""
     check_device(device)
@@ -202,6 +210,7 @@ def _sampled(draw, shape: tuple, dt: np.dtype) -> np.ndarray:
     return out.reshape(shape)
 
 
+@factory("random")
 def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Standard normal samples (seeded by `manual_seed`)."""
     check_device(device)
@@ -209,6 +218,7 @@ def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device
     return _finish(_sampled(rng.standard_normal, _size(size), _float_dtype(dtype)), requires_grad)
 
 
+@factory("random")
 def rand(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Uniform samples in [0, 1) (seeded by `manual_seed`)."""
     check_device(device)
@@ -216,6 +226,7 @@ def rand(*size, dtype=None, requires_grad: bool = False, generator=None, device=
     return _finish(_sampled(rng.random, _size(size), _float_dtype(dtype)), requires_grad)
 
 
+@factory("random")
 def randint(low, high=None, size=(), *, dtype=None, generator=None, device=None) -> Tensor:
     """Integers in [low, high)."""
     check_device(device)
@@ -226,6 +237,7 @@ def randint(low, high=None, size=(), *, dtype=None, generator=None, device=None)
     return _wrap(rng.integers(low, high, _size((size,))).astype(nd))
 
 
+@factory("pure")
 def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False,
            device=None) -> Tensor:
     """Values from start to end (exclusive); integer arguments give int64, as torch."""
@@ -243,6 +255,7 @@ def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False,
                    requires_grad)
 
 
+@factory("pure")
 def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
              device=None) -> Tensor:
     """`steps` evenly spaced values from start to end inclusive."""
@@ -252,6 +265,7 @@ def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False,
     return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
 
 
+@factory("pure")
 def eye(n: int, m: Optional[int] = None, *, dtype=None, requires_grad: bool = False,
         device=None) -> Tensor:
     """The identity matrix (n x m)."""
@@ -273,6 +287,7 @@ ones_like, zeros_like, empty_like = _like(ones), _like(zeros), _like(empty)
 randn_like, rand_like = _like(randn), _like(rand)
 
 
+@factory("pure")
 def full_like(input: Tensor, fill_value, *, dtype=None, requires_grad: bool = False,
               device=None) -> Tensor:
     """`full` with the shape (and by default the dtype) of `input`."""

@@ -15,6 +15,7 @@ from typing import Optional
 import numpy as np
 
 from . import _dtype
+from ._grad_mode import STATE
 from ._printing import tensor_repr
 from ._version import Poisoned
 from .engine import tape as _tape_engine
@@ -298,6 +299,8 @@ class Tensor:
     @builtin_method
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The data as a numpy array (shared memory)."""
+        if STATE.trace is not None:
+            STATE.trace.exit(self)
         if self._rg and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
@@ -321,6 +324,8 @@ class Tensor:
     @builtin_method
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        if STATE.trace is not None:
+            STATE.trace.exit(self)
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
                                f"Scalar")
@@ -328,6 +333,8 @@ class Tensor:
 
     @builtin_method
     def tolist(self):
+        if STATE.trace is not None:
+            STATE.trace.exit(self)
         return self._data.tolist()
 
     def __float__(self) -> float:
@@ -344,6 +351,8 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        if STATE.trace is not None:
+            STATE.trace.exit(self, truth=True)
         return bool(self._data.reshape(-1)[0])
 
     def __len__(self) -> int:
@@ -475,6 +484,8 @@ class _Small(Tensor):
 
     @builtin_method
     def tolist(self):
+        if STATE.trace is not None:
+            STATE.trace.exit(self)
         return self._val if type(self._val) is float else list(self._val)
 
 
@@ -487,6 +498,8 @@ class _Scalar(_Small):
 
     @builtin_method
     def item(self) -> float:
+        if STATE.trace is not None:
+            STATE.trace.exit(self)
         return self._val
 
     @builtin_method
@@ -502,9 +515,13 @@ class _Scalar(_Small):
         return 1
 
     def __float__(self) -> float:
+        if STATE.trace is not None:
+            STATE.trace.exit(self)
         return self._val
 
     def __bool__(self) -> bool:
+        if STATE.trace is not None:
+            STATE.trace.exit(self, truth=True)
         return bool(self._val)
 
     def __format__(self, spec: str) -> str:

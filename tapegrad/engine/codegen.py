@@ -1,4 +1,5 @@
-"""Per-op adjoint kernels: Numba source generated from the op table, compiled lazily, cached.
+"""Per-op kernels (adjoints, and the forwards a replay runs): Numba source generated from the
+op table, compiled lazily, cached.
 
 The reverse sweep itself (`engine.kernels.sweep`) is one fixed `@njit` function. For each entry it calls
 the adjoint kernel of the entry's op and dtype through an address table (`kernel_table`, indexed
@@ -6,7 +7,9 @@ by 2 * opcode + is32): every such kernel is a `cfunc` in a generated module of i
 adjoint fragment spliced into its family's template), compiled the first time a tape holding that
 op in that dtype is differentiated and cached on disk. So a user pays compile time once per op
 and dtype they use, never per combination of ops; later processes load the kernels from Numba's
-cache.
+cache. A replayed program (`engine/replay.py`) calls each entry's *forward* kernel the same way,
+through a second address table (`forward_table`): the op's ``replay`` expression spliced into
+the elementwise templates below, or a call of its hand-written forward.
 """
 from __future__ import annotations
 
@@ -137,13 +140,71 @@ def _for_dtype(body: str, is32: int, mixed: bool) -> str:
 
 def _kernel_ref(op: Op) -> tuple:
     """(module, function) of a hand-written adjoint, ``"tapegrad.ops._kernels_reduce:adj_x"``."""
-    mod, _, fn = op.gx.rpartition(":")
+    return _ref(op.gx, op)
+
+
+def _ref(name: str, op: Op) -> tuple:
+    mod, _, fn = name.rpartition(":")
     if not mod:
-        raise ValueError(f"op {op.name!r}: its kernel {op.gx!r} must be named module:function")
+        raise ValueError(f"op {op.name!r}: its kernel {name!r} must be named module:function")
     return mod, fn
 
 
 _FAMILY = {"unary": _unary, "binary": _binary, "kernel": _kernel}
+
+
+def _fwd_unary(op: Op) -> str:
+    ex = op.replay
+    src = "ca = @VA@(tab[a, T_ADDR], tab[a, T_SIZE])\nco = @V@(tab[e, T_ADDR], n)\n"
+    if _uses(ex, "p0") or _uses(ex, "p1"):  # (p0 in the entry's dtype, as the eager forward)
+        src += "p0 = @DT@(fl[tab[e, T_FOFS]])\np1 = fl[tab[e, T_FOFS] + 1]\n"
+    # values in their own dtype: float32 arithmetic rounds as numpy's does
+    return src + f"for i in range(n):\n    x = ca[i]\n    co[i] = {ex}\n"
+
+
+def _fwd_binary(op: Op) -> str:
+    return ("ma = bmode(tab, a, e)\nmb = bmode(tab, b, e)\n"
+            "ia = bindex(tab, rec, a, e) if ma == 2 else rec[:0]\n"
+            "ib = bindex(tab, rec, b, e) if mb == 2 else rec[:0]\n"
+            "ca = @V@(tab[a, T_ADDR], tab[a, T_SIZE])\ncb = @V@(tab[b, T_ADDR], tab[b, T_SIZE])\n"
+            "co = @V@(tab[e, T_ADDR], n)\n"
+            "for i in range(n):\n"
+            "    x = ca[i if ma == 0 else (0 if ma == 1 else ia[i])]\n"
+            "    y = cb[i if mb == 0 else (0 if mb == 1 else ib[i])]\n"
+            f"    co[i] = {op.replay}\n")
+
+
+def _fwd_kernel(op: Op) -> str:
+    return f"{_ref(op.replay, op)[1]}(e, tab, rec, fl, @ADJ@, env)\n"
+
+
+_FORWARD = {"unary": _fwd_unary, "binary": _fwd_binary, "kernel": _fwd_kernel,
+            "forward": _fwd_binary}
+
+
+def replays(op: Op) -> bool:
+    """Whether entries of `op` can be replayed (it has a Numba forward)."""
+    return bool(op.replay) and op.kind in _FORWARD
+
+
+def forward_source_for(op: Op, is32: int) -> str:
+    """The generated forward kernel module of one op and dtype (deterministic)."""
+    src = _HEADER.replace("@HELPERS@", FRAGMENT_HELPERS)
+    if op.kind == "kernel":
+        mod, fn = _ref(op.replay, op)
+        src = src.replace("\n\n\n@cfunc", f"\nfrom {mod} import {fn}  # noqa: F811\n\n\n@cfunc", 1)
+    body = _FORWARD[op.kind](op)
+    v = "vals32" if is32 else "vals64"
+    body = body.replace("@ADJ@", "adj32" if is32 else "adj").replace("@V@", v).replace(
+        "@DT@", "np.float32" if is32 else "np.float64")
+    if "@VA@" in body:  # (a cast's input has either dtype: one loop per input dtype)
+        if op.name in _MIXED:
+            body = (f"if tab[a, T_IS32]:\n{_indent(body.replace('@VA@', 'vals32'), 4)}"
+                    f"else:\n{_indent(body.replace('@VA@', 'vals64'), 4)}")
+        else:
+            body = body.replace("@VA@", v)
+    return (src + f"    # forward of {op.name}, {'float32' if is32 else 'float64'}\n"
+            + _indent(body, 4))
 
 
 def source_for(op: Op, is32: int) -> str:
@@ -157,12 +218,13 @@ def source_for(op: Op, is32: int) -> str:
     return src + f"    # {op.name}, {'float32' if is32 else 'float64'}\n" + _indent(body, 4)
 
 
-def _callee_hash(op: Op) -> str:
+def _callee_hash(op: Op, ref: str = "") -> str:
     """Hash of the source files the op's kernel calls into (part of its file name: Numba's
     cache does not notice edits to callees)."""
     files = [kernels.__file__, blas.__file__, importlib.import_module(FRAGMENT_HELPERS).__file__]
-    if op.kind == "kernel":
-        files.append(importlib.import_module(_kernel_ref(op)[0]).__file__)
+    if op.kind == "kernel":  # (a forward may call into its adjoint's module: both count)
+        for name in (op.gx, ref) if ref else (op.gx,):
+            files.append(importlib.import_module(_ref(name, op)[0]).__file__)
     h = hashlib.sha1()
     for name in sorted(set(files)):
         with open(name, "rb") as f:
@@ -171,9 +233,11 @@ def _callee_hash(op: Op) -> str:
 
 
 _lock = threading.Lock()
-_table = np.zeros(0, np.int64)   # kernel code (2 * opcode + is32) -> address of its compiled
-                                 # kernel (0: not loaded yet)
+# kernel code (2 * opcode + is32) -> address of its compiled adjoint [0] / forward [1] kernel
+# (0: not loaded yet)
+_tables = [np.zeros(0, np.int64), np.zeros(0, np.int64)]
 _keep: list = []                 # the cfunc objects behind the addresses
+_NO_ADJOINT = ("python", "forward")
 
 
 _FALLBACK: list = []  # a temporary directory, once the cache directory proved unwritable
@@ -256,28 +320,43 @@ def _drop_numba_cache(path: str) -> None:
 
 
 def kernel_table(codes) -> np.ndarray:
-    """The address table with the kernels of `codes` (2 * opcode + is32) loaded, compiling
-    those never built."""
-    global _table
-    table = _table
-    if table.shape[0] >= 2 * len(BY_CODE) and all(table[c] or BY_CODE[c // 2].kind == "python"
-                                                   for c in codes):
+    """The adjoint address table with the kernels of `codes` (2 * opcode + is32) loaded,
+    compiling those never built."""
+    return _load(codes, 0)
+
+
+def forward_table(codes) -> np.ndarray:
+    """The forward address table (for replay) with the forwards of `codes` loaded; every code
+    must be of an op that `replays`."""
+    return _load(codes, 1)
+
+
+def _load(codes, which: int) -> np.ndarray:
+    table = _tables[which]
+    if table.shape[0] >= 2 * len(BY_CODE) and all(table[c] or _skip(c, which) for c in codes):
         return table
     with _lock:
-        table = np.concatenate([_table, np.zeros(2 * len(BY_CODE) - _table.shape[0], np.int64)])
+        table = _tables[which]
+        table = np.concatenate([table, np.zeros(2 * len(BY_CODE) - table.shape[0], np.int64)])
         for c in codes:
-            if not table[c] and BY_CODE[c // 2].kind != "python":  # Python ops have no kernel
-                fn = _import(BY_CODE[c // 2], c % 2)
+            if not table[c] and not _skip(c, which):
+                fn = _import(BY_CODE[c // 2], c % 2, which)
                 _keep.append(fn)
                 table[c] = fn.address
-        _table = table
+        _tables[which] = table
     return table
 
 
-def _import(op: Op, is32: int):
-    src = source_for(op, is32)
-    digest = hashlib.sha1((src + _callee_hash(op)).encode()).hexdigest()[:16]
-    stem = f"adj_{op.name}_{'f32' if is32 else 'f64'}"
+def _skip(c: int, which: int) -> bool:
+    """Codes with no kernel of that kind (Python ops and forward-only ops have no adjoint)."""
+    return which == 0 and BY_CODE[c // 2].kind in _NO_ADJOINT
+
+
+def _import(op: Op, is32: int, which: int = 0):
+    src = forward_source_for(op, is32) if which else source_for(op, is32)
+    digest = hashlib.sha1((src + _callee_hash(op, op.replay if which else "")).encode()
+                          ).hexdigest()[:16]
+    stem = f"{'fwd' if which else 'adj'}_{op.name}_{'f32' if is32 else 'f64'}"
     path = _source_file(stem, src, digest)
     name = f"tapegrad_{stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)

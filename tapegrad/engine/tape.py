@@ -267,6 +267,11 @@ class Tape:
 
     def input_slot(self, t, np_dtype) -> int:
         """Slot holding tensor `t` (a leaf, a constant, or a non-leaf of a freed tape)."""
+        tr = STATE.trace
+        if tr is not None and tr.tape is self:  # recording for tapegrad.compile (`_trace`)
+            a = tr.alias.get(id(t))
+            if a is not None and self.fields(a[1])[2] == (np_dtype == np.float32):
+                return a[1]   # a recorded comparison's result
         need = bool(t._rg)
         # (requires_grad may be switched on between two uses; a constant may enter in two
         # dtypes, a tensor requiring grad only in its own: casts are entries, `entry_slot`)
@@ -297,6 +302,8 @@ class Tape:
         self.pend.extend((IN_LEAF if need else IN_CONST, 0, addr, is32, data.ndim,
                          *data.shape, 0, 0))
         self.inputs[key] = s
+        if tr is not None and tr.tape is self:
+            tr.inputs[s] = t
         if t._tape is not None:             # non-leaf whose graph was freed earlier
             self.dead.append(s)
             self.consts.append(t)

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from .._trace import mark_random, reads
 from .._dtype import result_type, torch_name
 from ..ops._kernels_nn import BCE, BCE_LOGITS, MSE, SMOOTH_L1
 from .._opdef import REAL, Domain, kernel
@@ -63,22 +64,28 @@ def _loss_test(fn, domain: Domain = REAL, target: Domain = REAL, **kw):
     return shapes, make
 
 
+_FWD = "tapegrad.ops._forward_nn:"  # (their forwards, for replay)
 NLL = kernel("nll_loss", "tapegrad.ops._kernels_nn:adj_nll", "NllLossBackward0",
-             usage="F.nll_loss(x, target) (x 1-D or 2-D)", test=(_nll_inputs(1, 2), _nll_test))
+             usage="F.nll_loss(x, target) (x 1-D or 2-D)", test=(_nll_inputs(1, 2), _nll_test),
+             replay=_FWD + "fwd_nll")
 NLL2D = kernel("nll_loss2d", "tapegrad.ops._kernels_nn:adj_nll", "NllLoss2DBackward0",
-               usage="F.nll_loss(x, target) (x (N, C, d...))", test=(_nll_inputs(3, 4), _nll_test))
+               usage="F.nll_loss(x, target) (x (N, C, d...))", test=(_nll_inputs(3, 4), _nll_test),
+               replay=_FWD + "fwd_nll")
 _PTLOSS = "tapegrad.ops._kernels_nn:adj_pointwise_loss"
+_PTFWD = _FWD + "fwd_pointwise_loss"
 MSE_LOSS = kernel("mse_loss", _PTLOSS, "MseLossBackward0", usage="F.mse_loss(x, y)",
-                  test=_loss_test(lambda *a, **k: mse_loss(*a, **k)))
+                  test=_loss_test(lambda *a, **k: mse_loss(*a, **k)), replay=_PTFWD)
 SMOOTH_L1_LOSS = kernel("smooth_l1_loss", _PTLOSS, "SmoothL1LossBackward0",
                         usage="F.smooth_l1_loss(x, y, beta=1.0)",
-                        test=_loss_test(lambda *a, **k: smooth_l1_loss(*a, **k), beta=0.7))
+                        test=_loss_test(lambda *a, **k: smooth_l1_loss(*a, **k), beta=0.7),
+                        replay=_PTFWD)
 BCE_LOSS = kernel("binary_cross_entropy", _PTLOSS, "BinaryCrossEntropyBackward0",
                   usage="F.binary_cross_entropy(p, y)",
-                  test=_loss_test(lambda *a, **k: binary_cross_entropy(*a, **k), _PROB, _PROB))
+                  test=_loss_test(lambda *a, **k: binary_cross_entropy(*a, **k), _PROB, _PROB),
+                  replay=_PTFWD)
 BCE_LOGITS_LOSS = kernel(
     "binary_cross_entropy_with_logits", _PTLOSS, "BinaryCrossEntropyWithLogitsBackward0",
-    usage="F.binary_cross_entropy_with_logits(x, y)",
+    usage="F.binary_cross_entropy_with_logits(x, y)", replay=_PTFWD,
     test=_loss_test(lambda *a, **k: binary_cross_entropy_with_logits(*a, **k), target=_PROB,
                     pos_weight=_wrap(np.array(1.7))))
 
@@ -136,9 +143,14 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     from ..factories import _RNG
     dt = input._data.dtype if input._data.dtype.kind == "f" else np.dtype(np.float64)
-    keep = _RNG[0].random(input._data.shape) >= p
+    shape = input._data.shape
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return input * _wrap((keep * scale).astype(dt))
+
+    def draw() -> np.ndarray:
+        return ((_RNG[0].random(shape) >= p) * scale).astype(dt)
+    mask = _wrap(draw())
+    mark_random(mask, draw)  # (a compiled function draws a new mask at every call)
+    return input * mask
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -172,6 +184,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """Negative log likelihood of class indices: -weight[t] * input[n, t, ...], reduced.
     ``F.nll_loss(tg.tensor([[-1., -2.]]), tg.tensor([1]))`` -> ``tensor(2.)``."""
     _check_reduction(reduction)
+    reads(target)  # (the targets go into the record: guarded when compiled)
     xd, td = input._data, np.asarray(target._data)
     if td.dtype not in (np.int64, np.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
@@ -206,6 +219,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     x3 = xd.reshape(nb, c, nd)
     picked = x3[np.arange(nb)[:, None], t.reshape(nb, nd), np.arange(nd)[None, :]]
     losses = -(picked.astype(np.float64) * w.reshape(nb, nd))
+    left = 1.0  # the divisor the sum still needs (`fwd_nll`): 0 for a mean over no weight
     if reduction == "none":
         scaled, reduced = w, 0
         shape = (nb, 1, nd) if xd.ndim >= 3 and xd.ndim != 4 else tshape
@@ -214,12 +228,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         total = w.sum()
         with np.errstate(invalid="ignore", divide="ignore"):
             scaled = w / total if reduction == "mean" and total else w  # all ignored: grad 0
+            left = 0.0 if reduction == "mean" and not total else 1.0
             value = np.asarray(losses.sum() / total if reduction == "mean" else losses.sum())
         shape, reduced = (), 1
     op = NLL if xd.ndim <= 2 else NLL2D
     dt = xd.dtype if xd.dtype.kind == "f" else np.dtype(np.float64)
     out = apply_kernel(op, (input,), shape, dt, lambda out: into(value.astype(dt), out),
-                       (nb, c, nd, reduced, *t.tolist()), tuple(scaled.tolist()))
+                       (nb, c, nd, reduced, *t.tolist()), (*scaled.tolist(), left))
     if reduction == "none" and shape != tshape:
         out = out.reshape(tshape)  # torch views (N, 1, d) back to (N, d...): ViewBackward0
     return out

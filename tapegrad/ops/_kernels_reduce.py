@@ -15,7 +15,9 @@ from ..engine.kernels import (
     T_A,
     T_ADJ,
     T_FOFS,
+    T_ICNT,
     T_IOFS,
+    T_NDIM,
     T_NEED,
     T_SIZE,
     _values_f64,
@@ -293,3 +295,56 @@ def adj_reduce(e, tab, rec, fl, adj, live, env):
     for i in range(idx.shape[0]):
         adj[ga + i] += adj[go + idx[i]] * scale
     live[a] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def _arg_extreme_adj(e, tab, rec, fl, adj, live, sign):
+    """max/min along a dim: ga[argmax] += g. The positions are the record's ints (eager: the
+    ones the forward chose), or -- in a replayed program, which drops them because they depend
+    on the values -- found again in the input (numpy's choice: the first extreme, the first
+    NaN); the dim is the record's float."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    if tab[e, T_ICNT] > 0:
+        k0 = tab[e, T_IOFS]
+        for k in range(min(tab[e, T_ICNT], tab[e, T_SIZE])):
+            p = rec[k0 + k]
+            if 0 <= p < tab[a, T_SIZE]:
+                adj[ga + p] += adj[go + k]
+        live[a] = 1
+        return
+    shape = slot_shape(tab, rec, a)
+    d = int(fl[tab[e, T_FOFS]])
+    outer, n, inner = 1, 1, 1
+    for i in range(tab[a, T_NDIM]):
+        if i < d:
+            outer *= shape[i]
+        elif i == d:
+            n = shape[i]
+        else:
+            inner *= shape[i]
+    x = _values_f64(tab, a)
+    for o in range(outer):
+        for j in range(inner):
+            base = o * n * inner + j
+            best = base
+            for c in range(1, n):
+                v, b = x[base + c * inner], x[best]
+                if b != b:
+                    break
+                if v != v or sign * v > sign * b:
+                    best = base + c * inner
+            adj[ga + best] += adj[go + o * inner + j]
+    live[a] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def adj_max_dim(e, tab, rec, fl, adj, live, env):
+    _arg_extreme_adj(e, tab, rec, fl, adj, live, 1.0)
+
+
+@njit(cache=True, error_model="numpy")
+def adj_min_dim(e, tab, rec, fl, adj, live, env):
+    _arg_extreme_adj(e, tab, rec, fl, adj, live, -1.0)

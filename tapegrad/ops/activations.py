@@ -36,55 +36,66 @@ def _sigmoid(t: str) -> str:
 
 _S = _sigmoid("x")
 
+_FE = "tapegrad.ops._forward_elementwise:"  # hand-written forwards a replay runs
 LEAKY_RELU = unary(
     "leaky_relu", lambda x, p0, p1, out: into(np.where(x > 0, x, x * p0), out),
     "g if x > 0.0 else g * p0", "LeakyReluBackward0", _KINK0, params=(0.1, 0.0),
     usage="F.leaky_relu(x, negative_slope)",
-    test=("same", lambda h, x: lambda x: leaky_relu(x, 0.1)))
+    test=("same", lambda h, x: lambda x: leaky_relu(x, 0.1)),
+    replay='x if x > 0.0 else x * p0')
 ELU = unary(
     "elu", lambda x, p0, p1, out: into(np.where(x > 0, x, p0 * np.expm1(np.minimum(x, 0))), out),
     # (at 0 the value of torch's backward, whose own derivative there is 0, as torch's)
     "g if x > 0.0 else (g * p0 if x == 0.0 else g * p0 * math.exp(0.0 if x >= 0.0 else x))",
     "EluBackward0",
     _KINK0, params=(1.5, 0.0),
-    usage="F.elu(x, alpha)", test=("same", lambda h, x: lambda x: elu(x, 1.5)))
+    usage="F.elu(x, alpha)", test=("same", lambda h, x: lambda x: elu(x, 1.5)),
+    replay='x if x > 0.0 else p0 * math.expm1(x)')
 GELU = unary(
     "gelu", lambda x, out: into(0.5 * x * (1 + erf(x * math.sqrt(0.5))), out),
     "g * (0.5 * (1.0 + math.erf(x * 0.7071067811865476))"
     " + x * 0.3989422804014327 * math.exp(-0.5 * x * x))", "GeluBackward0",
-    usage="F.gelu(x)", test=("same", lambda h, x: gelu))
+    usage="F.gelu(x)", test=("same", lambda h, x: gelu),
+    replay='0.5 * x * (1.0 + math.erf(x * 0.7071067811865476))')
 GELU_TANH = unary(
     "gelu_tanh",
     lambda x, out: into(0.5 * x * (1 + np.tanh(_K_TANH * (x + 0.044715 * x ** 3))), out),
     f"g * (0.5 * (1.0 + {_T}) + 0.5 * x * (1.0 - {_T} ** 2)"
     " * 0.7978845608028654 * (1.0 + 0.134145 * x * x))", "GeluBackward0",
     usage="F.gelu(x, approximate='tanh')",
-    test=("same", lambda h, x: partial(gelu, approximate="tanh")))
+    test=("same", lambda h, x: partial(gelu, approximate="tanh")),
+    replay='0.5 * x * (1.0 + math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))')
 SILU = unary(
     "silu", lambda x, out: into(x * np.exp(-np.logaddexp(0, -x)), out),
     f"g * {_S} * (1.0 + x * (1.0 - {_S}))",
-    "SiluBackward0", usage="F.silu(x)", test=("same", lambda h, x: silu))
+    "SiluBackward0", usage="F.silu(x)", test=("same", lambda h, x: silu),
+    replay='x / (1.0 + math.exp(-x))')
 SOFTPLUS = unary(
     "softplus",
     lambda x, p0, p1, out: into(np.where(x * p0 > p1, x, np.logaddexp(0, x * p0) / p0), out),
     f"g if x * p0 > p1 else g * {_sigmoid('x * p0')}", "SoftplusBackward0",
     params=(1.5, 20.0), usage="F.softplus(x, beta, threshold)",
     scalar=lambda x, p0, p1: x if x * p0 > p1 else math.log1p(math.exp(x * p0)) / p0,
-    test=("same", lambda h, x: lambda x: softplus(x, 1.5)))
+    test=("same", lambda h, x: lambda x: softplus(x, 1.5)),
+    replay='x if x * p0 > p1 else (max(x * p0, 0.0) + math.log1p(math.exp(-abs(x * p0)))) / p0')
 LOGSIGMOID = unary(
     "logsigmoid", lambda x, out: into(-np.logaddexp(0, -x), out),
     f"g * {_sigmoid('-x')}", "LogSigmoidBackward0", usage="F.logsigmoid(x)",
-    test=("same", lambda h, x: logsigmoid))
+    test=("same", lambda h, x: logsigmoid),
+    replay='-(max(-x, 0.0) + math.log1p(math.exp(-abs(x))))')
 HARDTANH = unary(
     "hardtanh", lambda x, p0, p1, out: np.clip(x, p0, p1, out=out),
     "g if (x > p0 and x < p1) else 0.0", "HardtanhBackward0",
     Domain(-3.0, 3.0, kinks=(-1.0, 1.0), gap=0.1), keeps_int=True, params=(-1.0, 1.0),
-    usage="F.hardtanh(x, min_val, max_val)", test=("same", lambda h, x: hardtanh))
+    usage="F.hardtanh(x, min_val, max_val)", test=("same", lambda h, x: hardtanh),
+    replay='x if x != x else min(max(x, p0), p1)')
 SOFTMAX = kernel("softmax", "tapegrad.ops._kernels_nn:adj_softmax", "SoftmaxBackward0",
+                 replay=_FE + "fwd_softmax",
                  usage="x.softmax(dim)",
                  test=("same", lambda h, x: partial(softmax, dim=h.dim(x))))
 LOG_SOFTMAX = kernel("log_softmax", "tapegrad.ops._kernels_nn:adj_log_softmax",
-                     "LogSoftmaxBackward0", usage="x.log_softmax(dim)",
+                     "LogSoftmaxBackward0", replay=_FE + "fwd_log_softmax",
+                     usage="x.log_softmax(dim)",
                      test=("same", lambda h, x: partial(log_softmax, dim=h.dim(x))))
 
 

@@ -20,66 +20,85 @@ from .._record import (apply_binary, apply_kernel, apply_unary, binary_operator,
 from ..tensor import Tensor, _Scalar, _wrap
 from ._util import INF, SCALAR, as_tensor_arg, into
 
+_FE = "tapegrad.ops._forward_elementwise:"  # hand-written forwards a replay runs
+
 # ------------------------------------------------------------------------------------------------
 # elementwise, one input
 # ------------------------------------------------------------------------------------------------
 EXP = unary("exp", np.exp, "g * out", "ExpBackward0",
-    scalar=math.exp)
+    scalar=math.exp,
+    replay='math.exp(x)')
 LOG = unary("log", np.log, "g / x", "LogBackward0", POSITIVE,
-    scalar=math.log)
+    scalar=math.log,
+    replay='math.log(x)')
 SQRT = unary("sqrt", np.sqrt, "g * 0.5 / out", "SqrtBackward0", POSITIVE,
-    scalar=math.sqrt)
+    scalar=math.sqrt,
+    replay='math.sqrt(x)')
 SIN = unary("sin", np.sin, "g * math.cos(x)", "SinBackward0",
-    scalar=math.sin)
+    scalar=math.sin,
+    replay='math.sin(x)')
 COS = unary("cos", np.cos, "-g * math.sin(x)", "CosBackward0",
-    scalar=math.cos)
+    scalar=math.cos,
+    replay='math.cos(x)')
 TANH = unary("tanh", np.tanh, "g * (1.0 - out * out)", "TanhBackward0",
-    scalar=math.tanh)
+    scalar=math.tanh,
+    replay='math.tanh(x)')
 SIGMOID = unary("sigmoid", lambda x, out: into(np.exp(-np.logaddexp(0, -x)), out),
                 "g * out * (1.0 - out)", "SigmoidBackward0",
-    scalar=lambda x: 1.0 / (1.0 + math.exp(-x)))
+    scalar=lambda x: 1.0 / (1.0 + math.exp(-x)),
+    replay='1.0 / (1.0 + math.exp(-x))')
 RELU = unary("relu", lambda x, out: np.maximum(x, 0, out=out),
              "0.0 if out <= 0.0 else g", "ReluBackward0", NONZERO, keeps_int=True,  # (torch's
              # relu backward reads its result too: relu_ then keeps no copy of its input)
-    scalar=lambda x: x if x > 0.0 or x != x else 0.0)
+    scalar=lambda x: x if x > 0.0 or x != x else 0.0,
+    replay='x if x > 0.0 or x != x else 0.0')
 ABS = unary("abs", np.abs, "g if x > 0.0 else (-g if x < 0.0 else 0.0)", "AbsBackward0",
             NONZERO, keeps_int=True,
-    scalar=abs)
+    scalar=abs,
+    replay='abs(x)')
 NEG = unary("neg", np.negative, "-g", "NegBackward0", keeps_int=True,
-    scalar=operator.neg)
+    scalar=operator.neg,
+    replay='-x')
 RECIPROCAL = unary("reciprocal", lambda x, out: np.divide(1.0, x, out=out),
                    "-g * out * out", "ReciprocalBackward0", NONZERO,
-    scalar=lambda x: 1.0 / x)
+    scalar=lambda x: 1.0 / x,
+    replay='1.0 / x')
 CLAMP = unary("clamp", lambda x, p0, p1, out: np.clip(x, None if p0 == -INF else p0,
                                                       None if p1 == INF else p1, out=out),
               "g if (x >= p0 and x <= p1) else 0.0", "ClampBackward1",
               Domain(-3, 3, kinks=(-1.0, 1.0), gap=0.1), keeps_int=True, params=(-1.0, 1.0),
               usage="x.clamp(min, max)",
-    test=("same", lambda h, x: lambda x: x.clamp(-1.0, 1.0)))
+    test=("same", lambda h, x: lambda x: x.clamp(-1.0, 1.0)),
+    replay='x if x != x else min(max(x, p0), p1)')
 # tensor (op) Python scalar; the scalar is p0
 ADD_S = unary("add_scalar", lambda x, p0, p1, out: np.add(x, p0, out), "g", "AddBackward0",
               keeps_int=True, params=(1.5, 0.0), usage="x + 2, 2 + x",
     test=("same", lambda h, x: lambda x: x + 1.5),
-    scalar=lambda x, p0, p1: x + p0)
+    scalar=lambda x, p0, p1: x + p0,
+    replay='x + p0')
 SUB_S = unary("sub_scalar", lambda x, p0, p1, out: np.subtract(x, p0, out), "g",
               "SubBackward0", keeps_int=True, params=(1.5, 0.0),
               usage="x - 2",
     test=("same", lambda h, x: lambda x: x - 1.5),
-    scalar=lambda x, p0, p1: x - p0)
+    scalar=lambda x, p0, p1: x - p0,
+    replay='x - p0')
 RSUB_S = unary("rsub_scalar", lambda x, p0, p1, out: np.subtract(p0, x, out), "-g",
                "RsubBackward1", keeps_int=True, params=(1.5, 0.0),
                usage="2 - x",
     test=("same", lambda h, x: lambda x: 1.5 - x),
-    scalar=lambda x, p0, p1: p0 - x)
+    scalar=lambda x, p0, p1: p0 - x,
+    replay='p0 - x')
 MUL_S = unary("mul_scalar", lambda x, p0, p1, out: np.multiply(x, p0, out), "g * p0",
               "MulBackward0", keeps_int=True, params=(-2.5, 0.0),
               usage="x * 2, 2 * x",
     test=("same", lambda h, x: lambda x: x * -2.5),
-    scalar=lambda x, p0, p1: x * p0)
+    scalar=lambda x, p0, p1: x * p0,
+    replay='x * p0')
 DIV_S = unary("div_scalar", lambda x, p0, p1, out: np.true_divide(x, p0, out), "g / p0",
               "DivBackward0", params=(-2.5, 0.0), usage="x / 2",
     test=("same", lambda h, x: lambda x: x / -2.5),
-    scalar=lambda x, p0, p1: x / p0)
+    scalar=lambda x, p0, p1: x / p0,
+    replay='x / p0')
 def _pow_scalar(x, p0, p1, out):
     """x ** p0 as torch computes it: p0 = +-0.5 are sqrt / rsqrt (so (-0.) ** 0.5 is -0. and
     (-inf) ** 0.5 is nan, where C's pow gives 0. and inf)."""
@@ -100,46 +119,64 @@ POW_S = unary("pow_scalar", _pow_scalar,
               "pow_m05(x) if p0 == 0.5 else x ** (p0 - 1.0)))", "PowBackward0", POSITIVE,
               keeps_int=True, params=(2.5, 0.0), usage="x ** 2",
     test=("same", lambda h, x: lambda x: x ** 2.5),
-    scalar=_pow_scalar_float)
+    scalar=_pow_scalar_float,
+    replay='math.sqrt(x) if p0 == 0.5 else (1.0 / math.sqrt(x) if p0 == -0.5 else x ** p0)')
 RPOW_S = unary("rpow_scalar", lambda x, p0, p1, out: np.power(p0, x, out),
                "0.0 if p0 == 0.0 and x >= 0.0 else g * out * math.log(p0)", "PowBackward2",
                params=(1.7, 0.0),
                usage="2 ** x",
     test=("same", lambda h, x: lambda x: 1.7 ** x),
-    scalar=lambda x, p0, p1: math.pow(p0, x))
+    scalar=lambda x, p0, p1: math.pow(p0, x),
+    replay='p0 ** x')
 
 # more math functions (integer inputs give the default float dtype, as torch)
 LOG1P = unary("log1p", np.log1p, "g / (1.0 + x)", "Log1PBackward0", Domain(-0.9, 3.0),
-    scalar=math.log1p)
+    scalar=math.log1p,
+    replay='math.log1p(x)')
 EXPM1 = unary("expm1", np.expm1, "g * (out + 1.0)", "Expm1Backward0",
-    scalar=math.expm1)
-LOG2 = unary("log2", np.log2, "g / (x * 0.6931471805599453)", "Log2Backward0", POSITIVE)
-LOG10 = unary("log10", np.log10, "g / (x * 2.302585092994046)", "Log10Backward0", POSITIVE)
+    scalar=math.expm1,
+    replay='math.expm1(x)')
+LOG2 = unary("log2", np.log2, "g / (x * 0.6931471805599453)", "Log2Backward0", POSITIVE,
+    replay='math.log2(x)')
+LOG10 = unary("log10", np.log10, "g / (x * 2.302585092994046)", "Log10Backward0", POSITIVE,
+    replay='math.log10(x)')
 
 
 RSQRT = unary("rsqrt", lambda x, out: np.divide(1.0, np.sqrt(x), out=out),
-              "-0.5 * g * out * out * out", "RsqrtBackward0", POSITIVE)
+              "-0.5 * g * out * out * out", "RsqrtBackward0", POSITIVE,
+    replay='1.0 / math.sqrt(x)')
 SQUARE = unary("square", np.square, "2.0 * g * x", "PowBackward0", keeps_int=True,
-    scalar=lambda x: x * x)
+    scalar=lambda x: x * x,
+    replay='x * x')
 TAN = unary("tan", np.tan, "g * (1.0 + out * out)", "TanBackward0", Domain(-1.3, 1.3),
-    scalar=math.tan)
-ASIN = unary("asin", np.arcsin, "g / math.sqrt(1.0 - x * x)", "AsinBackward0", Domain(-0.9, 0.9))
+    scalar=math.tan,
+    replay='math.tan(x)')
+ASIN = unary("asin", np.arcsin, "g / math.sqrt(1.0 - x * x)", "AsinBackward0", Domain(-0.9, 0.9),
+    replay='math.asin(x)')
 ACOS = unary("acos", np.arccos, "-g / math.sqrt(1.0 - x * x)", "AcosBackward0",
-             Domain(-0.9, 0.9))
+             Domain(-0.9, 0.9),
+    replay='math.acos(x)')
 ATAN = unary("atan", np.arctan, "g / (1.0 + x * x)", "AtanBackward0",
-    scalar=math.atan)
+    scalar=math.atan,
+    replay='math.atan(x)')
 SINH = unary("sinh", np.sinh, "g * math.cosh(x)", "SinhBackward0",
-    scalar=math.sinh)
+    scalar=math.sinh,
+    replay='math.sinh(x)')
 COSH = unary("cosh", np.cosh, "g * math.sinh(x)", "CoshBackward0",
-    scalar=math.cosh)
+    scalar=math.cosh,
+    replay='math.cosh(x)')
 ASINH = unary("asinh", np.arcsinh, "g / math.sqrt(x * x + 1.0)", "AsinhBackward0",
-    scalar=math.asinh)
+    scalar=math.asinh,
+    replay='math.asinh(x)')
 ACOSH = unary("acosh", np.arccosh, "g / math.sqrt(x * x - 1.0)", "AcoshBackward0",
-              Domain(1.1, 3.0))
-ATANH = unary("atanh", np.arctanh, "g / (1.0 - x * x)", "AtanhBackward0", Domain(-0.9, 0.9))
+              Domain(1.1, 3.0),
+    replay='math.acosh(x)')
+ATANH = unary("atanh", np.arctanh, "g / (1.0 - x * x)", "AtanhBackward0", Domain(-0.9, 0.9),
+    replay='math.atanh(x)')
 ERF = unary("erf", lambda x, out: erf_ufunc()(x, out=out),
             "g * 1.1283791670955126 * math.exp(-x * x)", "ErfBackward0",
-    scalar=math.erf)
+    scalar=math.erf,
+    replay='math.erf(x)')
 
 
 # piecewise constant: zero gradient, as torch
@@ -165,26 +202,34 @@ def _whole(fn, name: str):
 _INTEGERS = Domain(-3.0, 3.0, kinks=tuple(float(k) for k in range(-3, 4)), gap=0.05)
 _HALVES = Domain(-3.0, 3.0, kinks=tuple(k + 0.5 for k in range(-4, 3)), gap=0.05)
 _TENTHS = Domain(-3.0, 3.0, kinks=tuple((k + 0.5) / 10 for k in range(-31, 31)), gap=0.01)
-SIGN = unary("sign", _sign, "0.0", "SignBackward0", NONZERO, keeps_int=True)
+SIGN = unary("sign", _sign, "0.0", "SignBackward0", NONZERO, keeps_int=True,
+    replay='(1.0 if x > 0.0 else 0.0) - (1.0 if x < 0.0 else 0.0)')
 FLOOR = unary("floor", _whole(np.floor, "floor"), "0.0", "FloorBackward0", _INTEGERS,
-              keeps_int=True)
-CEIL = unary("ceil", _whole(np.ceil, "ceil"), "0.0", "CeilBackward0", _INTEGERS, keeps_int=True)
+              keeps_int=True,
+    replay='np.floor(x)')
+CEIL = unary("ceil", _whole(np.ceil, "ceil"), "0.0", "CeilBackward0", _INTEGERS, keeps_int=True,
+    replay='np.ceil(x)')
 TRUNC = unary("trunc", _whole(np.trunc, "trunc"), "0.0", "TruncBackward0", _INTEGERS,
-              keeps_int=True)
+              keeps_int=True,
+    replay='np.trunc(x)')
 ROUND = unary("round", _whole(np.rint, "round"), "0.0", "RoundBackward0", _HALVES,
-              keeps_int=True)  # half to even, as torch
+              keeps_int=True,
+    replay='np.rint(x)')  # half to even, as torch
 ROUND_D = unary("round_decimals", lambda x, p0, p1, out: np.round(x, int(p0), out=out), "0.0",
                 "RoundBackward1", _TENTHS, params=(1.0, 0.0), usage="x.round(decimals=1)",
-    test=("same", lambda h, x: lambda x: x.round(decimals=1)))
+    test=("same", lambda h, x: lambda x: x.round(decimals=1)),
+    replay='np.rint(x * 10.0 ** p0) / 10.0 ** p0 if p0 >= 0.0 else np.rint(x / 10.0 ** -p0) * 10.0 ** -p0')
 # tensor (mod) Python scalar; the scalar is p0
 FMOD_S = unary("fmod_scalar", lambda x, p0, p1, out: np.fmod(x, p0, out=out), "g",
                "FmodBackward0", Domain(-3, 3, kinks=(-1.7, 1.7), gap=0.05), keeps_int=True,
                params=(1.7, 0.0), usage="x.fmod(2.5)",
-    test=("same", lambda h, x: lambda x: x.fmod(1.7)))
+    test=("same", lambda h, x: lambda x: x.fmod(1.7)),
+    replay='np.fmod(x, p0)')
 REMAINDER_S = unary("remainder_scalar", lambda x, p0, p1, out: np.remainder(x, p0, out=out), "g",
                     "RemainderBackward0", Domain(-3, 3, kinks=(-1.7, 0.0, 1.7), gap=0.05),
                     keeps_int=True, params=(1.7, 0.0), usage="x.remainder(2.5), x % 2.5",
-    test=("same", lambda h, x: lambda x: x % 1.7))
+    test=("same", lambda h, x: lambda x: x % 1.7),
+    replay='np.remainder(x, p0)')
 
 
 exp = unary_function(EXP, "Elementwise e**x. ``tapegrad.exp(tapegrad.zeros(2))`` -> "
@@ -281,18 +326,23 @@ def _scalar_op(op, x: Tensor, c) -> Tensor:
 # elementwise, two inputs (broadcasting)
 # ------------------------------------------------------------------------------------------------
 ADD = binary("add", np.add, "g", "g", "AddBackward0",
-    scalar=operator.add)
+    scalar=operator.add,
+    replay='x + y')
 SUB = binary("sub", np.subtract, "g", "-g", "SubBackward0",
-    scalar=operator.sub)
+    scalar=operator.sub,
+    replay='x - y')
 MUL = binary("mul", np.multiply, "g * y", "g * x", "MulBackward0",
-    scalar=operator.mul)
+    scalar=operator.mul,
+    replay='x * y')
 DIV = binary("div", np.true_divide, "g / y", "-g * out / y", "DivBackward0", (REAL, NONZERO),
              float_out=True,
-    scalar=operator.truediv)
+    scalar=operator.truediv,
+    replay='x / y')
 POW = binary("pow", np.power, "0.0 if y == 0.0 else g * y * x ** (y - 1.0)",
              "0.0 if x == 0.0 and y >= 0.0 else g * out * math.log(x)", "PowBackward1",
              (POSITIVE, NONZERO),  # (torch's masks at y = 0 make its second derivative 0 there)
-    scalar=math.pow)
+    scalar=math.pow,
+    replay='x ** y')
 
 
 def _arith(op, sop, a, b):
@@ -411,22 +461,28 @@ def _quotients(h) -> tuple:
 MAXIMUM = binary("maximum", lambda x, y, out=None: np.maximum(x, y, out=out),
                  "0.0 if x < y else (0.5 * g if x == y else g)",
                  "0.0 if x > y else (0.5 * g if x == y else g)", "MaximumBackward0",
-                 test=(_apart, lambda h, x, y: maximum))
+                 test=(_apart, lambda h, x, y: maximum),
+    replay='x if x != x else (y if y != y else (x if x >= y else y))')
 MINIMUM = binary("minimum", lambda x, y, out=None: np.minimum(x, y, out=out),
                  "0.0 if x > y else (0.5 * g if x == y else g)",
                  "0.0 if x < y else (0.5 * g if x == y else g)", "MinimumBackward0",
-                 test=(_apart, lambda h, x, y: minimum))
+                 test=(_apart, lambda h, x, y: minimum),
+    replay='x if x != x else (y if y != y else (x if x <= y else y))')
 FMOD = binary("fmod", np.fmod, "g", "-g * np.trunc(x / y)", "FmodBackward1",
-              test=(_quotients, lambda h, x, y: fmod))
+              test=(_quotients, lambda h, x, y: fmod),
+    replay='np.fmod(x, y)')
 REMAINDER = binary("remainder", np.remainder, "g", "-g * div_floor(x, y)", "RemainderBackward1",
-                   usage="x.remainder(y), x % y", test=(_quotients, lambda h, x, y: remainder))
+                   usage="x.remainder(y), x % y", test=(_quotients, lambda h, x, y: remainder),
+    replay='np.remainder(x, y)')
 # (torch: 0 where x = y = 0)
 ATAN2 = binary("atan2", np.arctan2,
                "g * y * (0.0 if x * x + y * y == 0.0 else 1.0 / (x * x + y * y))",
                "-g * x * (0.0 if x * x + y * y == 0.0 else 1.0 / (x * x + y * y))",
-               "Atan2Backward0", (NONZERO, REAL), float_out=True)  # x away from the branch cut
+               "Atan2Backward0", (NONZERO, REAL), float_out=True,
+    replay='math.atan2(x, y)')  # x away from the branch cut
 HYPOT = binary("hypot", np.hypot, "g * x / out", "g * y / out", "HypotBackward0",
-               (NONZERO, REAL))
+               (NONZERO, REAL),
+    replay='math.hypot(x, y)')
 
 
 
@@ -572,16 +628,22 @@ def _clamp_test(h, x, lo, hi):
     return lambda x, lo, hi: clamp(x, lo, hi)
 
 
-LERP_S = kernel("lerp_scalar", "tapegrad.ops._kernels_elementwise:adj_lerp", "LerpBackward0",
+LERP_S = kernel("lerp_scalar", "tapegrad.ops._kernels_elementwise:adj_lerp",
+                "LerpBackward0",
+               replay=_FE + "fwd_lerp",
                 usage="x.lerp(end, 0.3)", test=("broadcast", _lerp_scalar_test))
 LERP = kernel("lerp", "tapegrad.ops._kernels_elementwise:adj_lerp", "LerpBackward1",
+               replay=_FE + "fwd_lerp",
               usage="x.lerp(end, weight_tensor)",
     test=(lambda h: tuple(h.tensor(s) for s in _pair_shapes(h, 3)), lambda h, a, b, w: lerp))
-WHERE = kernel("where", "tapegrad.ops._kernels_elementwise:adj_where", "WhereBackward0",
+WHERE = kernel("where", "tapegrad.ops._kernels_elementwise:adj_where",
+               "WhereBackward0",
+               replay=_FE + "fwd_where",
                usage="tapegrad.where(cond, x, y), x.where(cond, y)",
     test=("broadcast", _where_test))
 CLAMP_T = kernel("clamp_tensor", "tapegrad.ops._kernels_elementwise:adj_clamp_tensor",
-                 "ClampBackward0", usage="x.clamp(min_tensor, max_tensor)",
+                 "ClampBackward0", replay=_FE + "fwd_clamp_tensor",
+                 usage="x.clamp(min_tensor, max_tensor)",
     test=(_clamp_inputs, _clamp_test))
 
 # torch's C++ names of dtypes, as lerp's messages print them

@@ -15,6 +15,7 @@ from functools import partial
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._trace import reads
 from .._dtype import torch_name
 from .._grad_mode import STATE
 from .._opdef import kernel
@@ -24,6 +25,9 @@ from ..tensor import Tensor, _wrap, normalize_dim
 from ._util import SCALAR, into
 
 _K = "tapegrad.ops._kernels_index:"
+# the forwards a replayed program runs (views and puts share the shape ops' forwards)
+_F = "tapegrad.ops._forward_index:"
+_S = "tapegrad.ops._forward_shape:"
 
 
 def _ints(h, n: int, size: int, lo: int = 0):
@@ -109,32 +113,38 @@ def _mask(h, x):
 
 
 INDEX = kernel("index", "tapegrad.ops._kernels_shape:adj_take", "IndexBackward0",
-               usage="x[idx], x[mask], x[:, [0, 2]]",
+               usage="x[idx], x[mask], x[:, [0, 2]]", replay=_S + "fwd_take",
     test=(_gather_inputs, lambda h, x: lambda x, k=_adv_key(h, x): x[k]))
 UNSQUEEZE = kernel("index_unsqueeze", "tapegrad.ops._kernels_shape:adj_strided", "UnsqueezeBackward0", usage="x[None]",
+                   replay=_S + "fwd_strided",
     test=("same", lambda h, x: lambda x: x[..., None]))
 ALIAS = kernel("alias", "tapegrad.ops._kernels_shape:adj_strided", "AliasBackward0", usage="x[...], x[:, :]",
+               replay=_S + "fwd_strided",
     test=("same", lambda h, x: lambda x: x[...]))
 INDEX_SELECT = kernel("index_select", "tapegrad.ops._kernels_shape:adj_take", "IndexSelectBackward0",
-                      usage="x.index_select(dim, index)",
+                      usage="x.index_select(dim, index)", replay=_S + "fwd_take",
     test=(_gather_inputs, lambda h, x: _index_select_make(h, x)))
 GATHER = kernel("gather", "tapegrad.ops._kernels_shape:adj_take", "GatherBackward0",
                 usage="x.gather(dim, index), tapegrad.take_along_dim(x, index, dim)",
+                replay=_S + "fwd_take",
     test=(_gather_inputs, _gather_make))
 SCATTER_ADD = kernel("scatter_add", _K + "adj_scatter_add", "ScatterAddBackward0",
-                     usage="x.scatter_add(dim, index, src)", test=(_scatter_inputs, _scatter_make))
+                     usage="x.scatter_add(dim, index, src)", replay=_F + "fwd_scatter_add",
+                     test=(_scatter_inputs, _scatter_make))
 MASKED_FILL = kernel("masked_fill", _K + "adj_masked_fill", "MaskedFillBackward0",
-                     usage="x.masked_fill(mask, 0.5)",
+                     usage="x.masked_fill(mask, 0.5)", replay=_F + "fwd_masked_fill",
     test=(_masked_fill_inputs, lambda h, x: partial(masked_fill, mask=_mask(h, x), value=0.5)))
 MASKED_FILL_T = kernel("masked_fill_tensor", _K + "adj_masked_fill", "MaskedFillBackward1",
-                       usage="x.masked_fill(mask, value_0d_tensor)",
+                       usage="x.masked_fill(mask, value_0d_tensor)", replay=_F + "fwd_masked_fill",
     test=(lambda h: (h.tensor(h.shape()), h.tensor(())),
           lambda h, x, v: lambda x, v, m=_mask(h, x): masked_fill(x, m, v)))
 
 # basic indexing records an offset + strides view; torch names the last view-making step
 SELECT = kernel("select", "tapegrad.ops._kernels_shape:adj_strided", "SelectBackward0", usage="x[i], x[i, j]",
+                replay=_S + "fwd_strided",
                 test=("nonscalar", lambda h, x: lambda x, i=h.int_index(x): x[i]))
 SLICE = kernel("slice", "tapegrad.ops._kernels_shape:adj_strided", "SliceBackward0", usage="x[1:], x[:, ::2]",
+               replay=_S + "fwd_strided",
                test=("nonscalar", lambda h, x: lambda x, k=_slice_key(h, x): x[k]))
 
 
@@ -147,6 +157,8 @@ _BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or b
 
 def _index_array(k):
     """A tensor / ndarray / list index as an int64 array, a bool mask, or an int (0-d int)."""
+    if isinstance(k, Tensor):
+        reads(k)   # (its values go into the record: guarded when compiled)
     a = k._data if isinstance(k, Tensor) else np.asarray(k)
     if isinstance(k, (list, tuple)) and a.size == 0:
         a = a.astype(np.int64)
@@ -388,6 +400,7 @@ def setitem(x: Tensor, key, value) -> None:
 
 INDEX_PUT = kernel("index_put", _K + "adj_index_put", "IndexPutBackward0",
                    usage="x[idx] = v (x in a graph), index_put(x, idx, v)",
+                   replay=_S + "fwd_put",
                    test=(lambda h: _index_put_inputs(h),
                          lambda h, x, v: lambda x, v, k=v.__dict__["_key"]: index_put(x, k, v)))
 
@@ -456,6 +469,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     tensor([[2., 2.],
             [5., 5.]])
     """
+    reads(index)
     _require_tensor(index, "index_select", "index", 2)
     xd, ix = input._data, index._data
     nd = xd.ndim
@@ -508,6 +522,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     tensor([[1., 1.],
             [4., 3.]])
     """
+    reads(index)
     _require_tensor(index, "gather", "index", 2)
     xd, ix = input._data, index._data
     d = normalize_dim(dim, xd.ndim)
@@ -568,6 +583,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     >>> tg.zeros(3).scatter_add(0, tg.tensor([0, 0, 2]), tg.tensor([1., 2., 3.]))
     tensor([3., 0., 3.])
     """
+    reads(index)
     _require_tensor(src, "scatter_add", "src", 3)
     xd, ix, sd = input._data, index._data, src._data
     d = normalize_dim(dim, xd.ndim)
@@ -608,6 +624,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     >>> tg.tensor([1., 2., 3.]).masked_fill(tg.tensor([True, False, True]), 0.)
     tensor([0., 2., 0.])
     """
+    reads(mask)
     _require_tensor(mask, "masked_fill", "mask", 1)
     xd, md = input._data, mask._data
     if md.dtype != np.bool_:
@@ -632,7 +649,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         return _wrap(compute(None).astype(xd.dtype, copy=False))
     filled = np.flatnonzero(np.broadcast_to(md, shape))
     op = MASKED_FILL if len(ins) == 1 and not isinstance(value, Tensor) else MASKED_FILL_T
-    return apply_kernel(op, ins, shape, xd.dtype, compute, filled.tolist())
+    # the value as a float too: a replay fills with it when it is not an input (b)
+    return apply_kernel(op, ins, shape, xd.dtype, compute, filled.tolist(), (float(v),))
 
 
 __all__ = ['select', "index_select", "gather", "take_along_dim", "scatter_add", "masked_fill",

@@ -32,6 +32,7 @@ from ..tensor import Tensor, _address, _nonleaf, _wrap
 from ._util import into
 
 _KI = "tapegrad.ops._kernels_index:"
+_FS = "tapegrad.ops._forward_shape:"  # the forwards a replay runs
 
 
 def _inplace_test(h, x):
@@ -42,34 +43,43 @@ def _inplace_test(h, x):
 SNAPSHOT = unary("snapshot", lambda x, out: into(x.copy(), out), "g", "CloneBackward0",
                  usage="(internal: old values an in-place op or a refresh keeps)",
                  transparent=True,
-                 test=("same", lambda h, x: lambda x: _snapshot_of(x * 1)))
+                 test=("same", lambda h, x: lambda x: _snapshot_of(x * 1)),
+    replay='x')
 AS_STRIDED = kernel("as_strided", "tapegrad.ops._kernels_shape:adj_strided", "AsStridedBackward0",
+                    replay=_FS + "fwd_strided",
                     usage="(a view rebound after its base changed in place)",
     test=("nonscalar", lambda h, x: lambda x, i=h.draw(h.st.integers(0, x.shape[0] - 1)):
           _regenerated(x, i)))
 AS_STRIDED_TAKE = kernel("as_strided_take", "tapegrad.ops._kernels_shape:adj_take", "AsStridedBackward0",
+                         replay=_FS + "fwd_take",
                          usage="(the same, over a base whose memory is not C-ordered)",
     test=(lambda h: (h.tensor((h.draw(h.st.integers(2, 3)), h.draw(h.st.integers(2, 3)))),),
           lambda h, x: _regenerated_take))
 COPY_SLICES = kernel("copy_slices", _KI + "adj_copy_slices", "CopySlices",
+                     replay=_FS + "fwd_copy_slices",
                      usage="view.op_(...), x[i:j] = v (x in a graph)",
     test=(lambda h: (lambda x: (x, h.tensor(x.shape[1:])))(h.tensor(h.shape(min_dims=1))),
           lambda h, x, v: lambda x, v, i=h.draw(h.st.integers(0, x.shape[0] - 1)):
           _set_row(x * 1, i, v)))
 COPY_SLICES_TAKE = kernel("copy_slices_take", _KI + "adj_index_put", "CopySlices",
+                          replay=_FS + "fwd_put",
                           usage="(the same, on a base whose memory is not C-ordered)",
     test=(lambda h: (lambda x: (x, h.tensor(x.shape[:1])))(h.tensor(
               (h.draw(h.st.integers(2, 3)), h.draw(h.st.integers(2, 3))))),
           lambda h, x, v: _set_column_of_transposed))
 ZERO = kernel("zero", _KI + "adj_copy", "ZeroBackward0", usage="x.zero_()",
+              replay=_FS + "fwd_copy",
               test=("same", lambda h, x: lambda x: (x * 1).zero_() + x))
 FILL = kernel("fill", _KI + "adj_copy", "FillBackward2", usage="x.fill_(value)",
+              replay=_FS + "fwd_copy",
               test=("same", lambda h, x: lambda x: (x * 1).fill_(1.5) * x))
 FILL_T = kernel("fill_tensor", _KI + "adj_copy", "FillBackward3",
+                replay=_FS + "fwd_copy",
                 usage="x.fill_(0-d tensor)",
     test=(lambda h: (h.tensor(h.shape()), h.tensor(())),
           lambda h, x, v: lambda x, v: (x * 1).fill_(v) * x))
 COPY = kernel("copy", _KI + "adj_copy", "CopyBackwards", usage="x.copy_(src)",
+              replay=_FS + "fwd_copy",
     test=("broadcast", lambda h, x, y: lambda x, y: _copied(x, y)))
 
 

@@ -21,13 +21,17 @@ from ._util import into
 # reductions
 # ------------------------------------------------------------------------------------------------
 SUM = kernel("sum", "tapegrad.ops._kernels_reduce:adj_reduce", "SumBackward0", usage="x.sum()",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce",
     test=("same", lambda h, x: sum))
 SUM_DIM = kernel("sum_dim", "tapegrad.ops._kernels_reduce:adj_reduce", "SumBackward1", usage="x.sum(dim, keepdim)",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce",
     test=(
     "same", lambda h, x: partial(sum, dim=h.dims(x), keepdim=h.flag())))
 MEAN = kernel("mean", "tapegrad.ops._kernels_reduce:adj_reduce", "MeanBackward0", usage="x.mean()",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce",
     test=("same", lambda h, x: mean))
 MEAN_DIM = kernel("mean_dim", "tapegrad.ops._kernels_reduce:adj_reduce", "MeanBackward1", usage="x.mean(dim, keepdim)",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce",
     test=(
     "same", lambda h, x: partial(mean, dim=h.dims(x), keepdim=h.flag())))
 
@@ -91,6 +95,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 # test specs: inputs for ops with kinks at ties (max, norm ...) and shared argument draws
 # ------------------------------------------------------------------------------------------------
 _K = "tapegrad.ops._kernels_reduce:"
+_F = "tapegrad.ops._forward_reduce:"
 _AWAY_FROM_ZERO = Domain(-2.0, 2.0, kinks=(0.0,), gap=0.4)
 
 
@@ -134,42 +139,47 @@ def _var_make(fn):
 
 
 PROD = kernel("prod", _K + "adj_prod", "ProdBackward0", (_AWAY_FROM_ZERO,), usage="x.prod()",
+    replay=_F + "fwd_prod",
     test=("same", lambda h, x: prod))
 PROD_DIM = kernel("prod_dim", _K + "adj_prod", "ProdBackward1", (_AWAY_FROM_ZERO,),
-    usage="x.prod(dim, keepdim)",
+    usage="x.prod(dim, keepdim)", replay=_F + "fwd_prod",
     test=("same", lambda h, x: partial(prod, dim=h.dim(x), keepdim=h.flag())))
-MAX = kernel("max", _K + "adj_extreme", "MaxBackward1", usage="x.max()",
+MAX = kernel("max", _K + "adj_extreme", "MaxBackward1", usage="x.max()", replay=_F + "fwd_max",
     test=(_distinct, lambda h, x: max))
-MIN = kernel("min", _K + "adj_extreme", "MinBackward1", usage="x.min()",
+MIN = kernel("min", _K + "adj_extreme", "MinBackward1", usage="x.min()", replay=_F + "fwd_min",
     test=(_distinct, lambda h, x: min))
-MAX_DIM = kernel("max_dim", "tapegrad.ops._kernels_shape:adj_take", "MaxBackward0",
-    usage="x.max(dim, keepdim) -> (values, indices)",
+MAX_DIM = kernel("max_dim", _K + "adj_max_dim", "MaxBackward0", value_ints=True,
+    usage="x.max(dim, keepdim) -> (values, indices)", replay=_F + "fwd_max_dim",
     test=(_distinct, lambda h, x: _values_of(max, h.dim(x), h.flag())))
-MIN_DIM = kernel("min_dim", "tapegrad.ops._kernels_shape:adj_take", "MinBackward0",
-    usage="x.min(dim, keepdim) -> (values, indices)",
+MIN_DIM = kernel("min_dim", _K + "adj_min_dim", "MinBackward0", value_ints=True,
+    usage="x.min(dim, keepdim) -> (values, indices)", replay=_F + "fwd_min_dim",
     test=(_distinct, lambda h, x: _values_of(min, h.dim(x), h.flag())))
 AMAX = kernel("amax", _K + "adj_amax", "AmaxBackward0", usage="x.amax(dim, keepdim)",
+    replay=_F + "fwd_max",
     test=(_distinct, lambda h, x: partial(amax, dim=h.dims(x), keepdim=h.flag())))
 AMIN = kernel("amin", _K + "adj_amax", "AminBackward0", usage="x.amin(dim, keepdim)",
+    replay=_F + "fwd_min",
     test=(_distinct, lambda h, x: partial(amin, dim=h.dims(x), keepdim=h.flag())))
 VAR = kernel("var", _K + "adj_var", "VarBackward0",
-    usage="x.var(dim, correction=1, keepdim=False)",
+    usage="x.var(dim, correction=1, keepdim=False)", replay=_F + "fwd_var",
     test=("same", _var_make(lambda *a, **k: var(*a, **k))))
 STD = kernel("std", _K + "adj_var", "StdBackward0",
-    usage="x.std(dim, correction=1, keepdim=False)",
+    usage="x.std(dim, correction=1, keepdim=False)", replay=_F + "fwd_var",
     test=(_distinct, _var_make(lambda *a, **k: std(*a, **k))))
 LOGSUMEXP = kernel("logsumexp", _K + "adj_logsumexp", "LogsumexpBackward0",
-    usage="x.logsumexp(dim, keepdim)",
+    usage="x.logsumexp(dim, keepdim)", replay=_F + "fwd_logsumexp",
     test=("same", lambda h, x: partial(logsumexp, dim=h.dims(x), keepdim=h.flag())))
 NORM = kernel("norm", _K + "adj_norm", "LinalgVectorNormBackward0",
-    usage="x.norm(p='fro', dim=None, keepdim=False)",
+    usage="x.norm(p='fro', dim=None, keepdim=False)", replay=_F + "fwd_norm",
     test=(_distinct, lambda h, x: partial(
         norm, p=h.draw(h.st.sampled_from(["fro", 0, 0.5, 1, 2, 3, math.inf, -math.inf])),
         dim=None if h.flag() else h.dim(x), keepdim=h.flag())))
 CUMSUM = kernel("cumsum", _K + "adj_cumsum", "CumsumBackward0", usage="x.cumsum(dim)",
+    replay=_F + "fwd_cumsum",
     test=("same", lambda h, x: partial(cumsum, dim=h.dim(x))))
 CUMPROD = kernel("cumprod", _K + "adj_cumprod", "CumprodBackward0", (_AWAY_FROM_ZERO,),
-    usage="x.cumprod(dim)", test=("same", lambda h, x: partial(cumprod, dim=h.dim(x))))
+    usage="x.cumprod(dim)", replay=_F + "fwd_cumprod",
+    test=("same", lambda h, x: partial(cumprod, dim=h.dim(x))))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -276,7 +286,7 @@ def _extreme(name: str, whole_op, dim_op, input: Tensor, dim, keepdim: bool, oth
     idx = pick.reshape(shape)
     values = np.take_along_axis(x1, pick, axis=d).reshape(shape)
     values = apply_kernel(dim_op, (input,), shape, xd.dtype, lambda out: into(values, out),
-                          tuple(where.ravel().tolist()))
+                          tuple(where.ravel().tolist()), (float(d),))  # (d: for the replay)
     return getattr(return_types, name)(values, _wrap(idx.astype(np.int64)))
 
 

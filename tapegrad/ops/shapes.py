@@ -26,31 +26,39 @@ from ..tensor import Tensor, _nonleaf, _Vec, _wrap, normalize_dim
 from ._util import into
 
 _F64 = np.dtype(np.float64)
+_FS = "tapegrad.ops._forward_shape:"  # the forwards a replay runs
 
 # flat identities: reshape/view, dtype casts, clone (recorded with their own output shape/dtype)
 VIEW = unary("view", None, "g", "ViewBackward0",
              usage="x.reshape(...), x.view(...)",
-    test=("same", lambda h, x: lambda x, s=h.reshape_target(x): x.reshape(s)))
+    test=("same", lambda h, x: lambda x, s=h.reshape_target(x): x.reshape(s)),
+    replay='x')
 TO = unary("to_copy", None, "g", "ToCopyBackward0", tol=dict(eps=1e-2, atol=1e-4),
            usage="x.to(dtype), x.double(), x.float()",
-    test=("same", lambda h, x: lambda x: x.float()))  # float32 output: a coarser step
-CLONE = unary("clone", lambda x, out: into(x.copy(), out), "g", "CloneBackward0")
+    test=("same", lambda h, x: lambda x: x.float()),
+    replay='x')  # float32 output: a coarser step
+CLONE = unary("clone", lambda x, out: into(x.copy(), out), "g", "CloneBackward0",
+    replay='x')
 UNSAFE_VIEW = unary("unsafe_view", None, "g", "UnsafeViewBackward0",
                     usage="x.reshape(...) of memory that needs a copy",
     test=(lambda h: (h.tensor((h.draw(h.st.integers(2, 3)), h.draw(h.st.integers(2, 3)))),),
-          lambda h, x: lambda x: x.t().reshape(-1)))
+          lambda h, x: lambda x: x.t().reshape(-1)),
+    replay='x')
 
 
 # ------------------------------------------------------------------------------------------------
 # shapes
 # ------------------------------------------------------------------------------------------------
 PERMUTE = kernel("permute", "tapegrad.ops._kernels_shape:adj_permute", "PermuteBackward0",
+                 replay=_FS + "fwd_permute",
                  usage="x.permute(dims), x.T",
     test=("same", lambda h, x: lambda x, p=h.perm(x): x.permute(p)))
 TRANSPOSE = kernel("transpose", "tapegrad.ops._kernels_shape:adj_permute", "TransposeBackward0",
+                   replay=_FS + "fwd_permute",
                    usage="x.transpose(d0, d1)",
     test=("same", lambda h, x: partial(transpose, dim0=h.dim(x), dim1=h.dim(x))))
 T_OP = kernel("t", "tapegrad.ops._kernels_shape:adj_permute", "TBackward0", usage="x.t()",
+              replay=_FS + "fwd_permute",
     test=("matrix", lambda h, x: t))
 
 
@@ -271,54 +279,71 @@ def _sections(h, n: int) -> list:
 
 
 SQUEEZE = unary("squeeze", None, "g", "SqueezeBackward0", usage="x.squeeze()",
-    test=(_shape_test(2), lambda h, x: squeeze))
+    test=(_shape_test(2), lambda h, x: squeeze),
+    replay='x')
 SQUEEZE_DIM = unary("squeeze_dim", None, "g", "SqueezeBackward1", usage="x.squeeze(dim)",
-    test=(_shape_test(2), lambda h, x: partial(squeeze, dim=h.dim(x))))
+    test=(_shape_test(2), lambda h, x: partial(squeeze, dim=h.dim(x))),
+    replay='x')
 SQUEEZE_DIMS = unary("squeeze_dims", None, "g", "SqueezeBackward2", usage="x.squeeze((d0, d1))",
-    test=(_shape_test(2), lambda h, x: partial(squeeze, dim=_as_tuple(h.dims(x)))))
+    test=(_shape_test(2), lambda h, x: partial(squeeze, dim=_as_tuple(h.dims(x)))),
+    replay='x')
 UNSQUEEZE = unary("unsqueeze", None, "g", "UnsqueezeBackward0", usage="x.unsqueeze(dim)",
-    test=("same", lambda h, x: partial(unsqueeze, dim=_int(h, -x.ndim - 1, x.ndim))))
+    test=("same", lambda h, x: partial(unsqueeze, dim=_int(h, -x.ndim - 1, x.ndim))),
+    replay='x')
 EXPAND = kernel("expand", "tapegrad.ops._kernels_shape:adj_strided", "ExpandBackward0",
+                replay=_FS + "fwd_strided",
                 usage="x.expand(*sizes), x.expand_as(y), broadcast_to(x, shape)",
     test=(_shape_test(2), lambda h, x: lambda x, s=_expand_target(h, x): x.expand(*s)))
 REPEAT = kernel("repeat", "tapegrad.ops._kernels_shape:adj_walk", "RepeatBackward0",
+                replay=_FS + "fwd_walk",
                 usage="x.repeat(*sizes)",
     test=("same", lambda h, x: lambda x, r=tuple(_int(h, 1, 2) for _ in range(
         x.ndim + _int(h, 0 if x.ndim else 1, 1))): x.repeat(*r)))
 FLIP = kernel("flip", "tapegrad.ops._kernels_shape:adj_strided", "FlipBackward0", usage="x.flip(dims)",
+              replay=_FS + "fwd_strided",
     test=("same", lambda h, x: partial(flip, dims=_as_tuple(h.dims(x)))))
 ROLL = kernel("roll", "tapegrad.ops._kernels_shape:adj_roll", "RollBackward0",
+              replay=_FS + "fwd_roll",
               usage="x.roll(shifts, dims)",
     test=("same", lambda h, x: lambda x, a=_roll_args(h, x): roll(x, *a)))
 NARROW = kernel("narrow", "tapegrad.ops._kernels_shape:adj_strided", "SliceBackward0", usage="x.narrow(dim, start, length)",
+                replay=_FS + "fwd_strided",
     test=("nonscalar", lambda h, x: lambda x, a=_narrow_args(h, x): narrow(x, *a)))
 TRIL = kernel("tril", "tapegrad.ops._kernels_shape:adj_tri", "TrilBackward0",
+              replay=_FS + "fwd_tri",
               usage="x.tril(diagonal)",
     test=(_shape_test(3, 2), lambda h, x: partial(tril, diagonal=_int(h, -3, 3))))
 TRIU = kernel("triu", "tapegrad.ops._kernels_shape:adj_tri", "TriuBackward0",
+              replay=_FS + "fwd_tri",
               usage="x.triu(diagonal)",
     test=(_shape_test(3, 2), lambda h, x: partial(triu, diagonal=_int(h, -3, 3))))
 DIAGONAL = kernel("diagonal", "tapegrad.ops._kernels_shape:adj_strided", "DiagonalBackward0",
+                  replay=_FS + "fwd_strided",
                   usage="x.diagonal(offset, dim1, dim2)",
     test=(_shape_test(3, 2), lambda h, x: lambda x, o=_int(h, -2, 2), d=_two_dims(h, x):
           diagonal(x, o, *d)))
 CAT = kernel("cat", "tapegrad.ops._kernels_shape:adj_cat", "CatBackward0",
+             replay=_FS + "fwd_cat",
              usage="cat(tensors, dim), concat(...)",
     test=(_cat_inputs, lambda h, *xs: partial(_cat_fn, d=h.draw(h.st.sampled_from(
         _cat_dims(xs))))))
 STACK = kernel("stack", "tapegrad.ops._kernels_shape:adj_cat", "StackBackward0",
+               replay=_FS + "fwd_cat",
                usage="stack(tensors, dim)",
     test=(lambda h: (lambda s: tuple(h.tensor(s) for _ in range(_int(h, 1, 3))))(h.shape()),
           lambda h, *xs: partial(_stack_fn, d=_int(h, -xs[0].ndim - 1, xs[0].ndim))))
 SPLIT = kernel("split", "tapegrad.ops._kernels_shape:adj_strided", "SplitBackward0",
+               replay=_FS + "fwd_strided",
                usage="x.split(size, dim), x.chunk(chunks, dim)",
     test=("nonscalar", lambda h, x: partial(_piece, how=(
         split if h.flag() else chunk, _int(h, 1, 3), h.dim(x)), i=_int(h, 0, 2))))
 SPLIT_SIZES = kernel("split_with_sizes", "tapegrad.ops._kernels_shape:adj_strided", "SplitWithSizesBackward0",
+                     replay=_FS + "fwd_strided",
                      usage="x.split([sizes], dim)",
     test=("nonscalar", lambda h, x: (lambda d: partial(_piece, how=(
         split, _sections(h, x.shape[d]), d), i=_int(h, 0, 3)))(h.dim(x))))
 UNBIND = kernel("unbind", "tapegrad.ops._kernels_shape:adj_strided", "UnbindBackward0", usage="x.unbind(dim), list(x)",
+                replay=_FS + "fwd_strided",
     test=("nonscalar", lambda h, x: partial(_piece, how=(_unbind_fn, None, h.dim(x)),
                                             i=_int(h, 0, 2))))
 

@@ -1,0 +1,433 @@
+"""`tapegrad.compile`: record a function once, replay its tape forward and backward in Numba.
+
+The first call with a new input signature runs the function eagerly while tracing it
+(`_trace`), which gives the call's result and a tape; the tape becomes a `Program`
+(`engine/replay.py`) together with the guards the recording depended on. Later calls check the
+Python-side guards (captured tensors are still the same objects, Python values the function
+reads are unchanged, integer arguments hold the recorded values), copy the inputs into a frame,
+and run the program's forward in one Numba call, which checks the value guards as it goes. The
+result is one autograd node (``CompiledFunctionBackward``) whose backward is the program's
+reverse sweep. A guard that fails means the recording is not what the function would do at
+these inputs: the function is recorded again (a few recordings are kept per signature).
+Whatever cannot be replayed runs eagerly, with one warning saying why.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+import warnings
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from . import _trace
+from ._grad_mode import STATE, enable_grad, set_modes
+from .autograd import Function, grad as _grad
+from .engine.kernels import IN_CONST, T_OP
+from .engine.replay import NotReplayable, Program
+from .engine.tape import _ENV, Tape
+from .tensor import Tensor, _wrap
+
+MAX_RECORDINGS = 8  # per signature; then the function runs eagerly (with a warning)
+
+
+class CompileWarning(UserWarning):
+    """A compiled function runs eagerly (it cannot be replayed, or keeps being recorded)."""
+
+
+def compile(fn: Optional[Callable] = None, **options: Any):  # noqa: A001 -- torch's name
+    """Record `fn` once per input signature and replay it (forward and backward) in Numba.
+
+    Works as a decorator (``@tg.compile`` or ``@tg.compile()``) or a call; torch.compile's
+    options (``mode=``, ``fullgraph=``, ``dynamic=``, ``backend=``) are accepted and ignored.
+
+    >>> import tapegrad as tg
+    >>> @tg.compile
+    ... def f(w, x):
+    ...     return ((x @ w) ** 2).sum()
+    >>> w = tg.ones(3, requires_grad=True)
+    >>> f(w, tg.ones(2, 3)).backward(); w.grad
+    tensor([12., 12., 12.])
+    """
+    if fn is None:
+        return lambda f: CompiledFunction(f)
+    return CompiledFunction(fn)
+
+
+class CompiledFunction:
+    """The callable `compile` returns; `stats()` tells how its calls went."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        functools.update_wrapper(self, fn, updated=())
+        self._recordings: dict = {}    # signature -> [Recording]
+        self._eager: dict = {}         # signature -> why it runs eagerly
+        self._lock = threading.Lock()
+        self._stats = dict(recordings=0, replays=0, eager_calls=0, rerecords=[])
+        self._warned: set = set()
+
+    def stats(self) -> dict:
+        """Recordings made, replays run, eager calls, and each re-record with the guard that
+        failed (and the source line that created it); ``eager`` maps signatures that run
+        eagerly to why."""
+        s = dict(self._stats)
+        s["rerecords"] = list(s["rerecords"])
+        s["eager"] = {str(k): v for k, v in self._eager.items()}
+        return s
+
+    def __call__(self, *args, **kwargs):
+        if STATE.trace is not None:   # inside another compiled function's recording: inline
+            return self.fn(*args, **kwargs)
+        names = tuple(sorted(kwargs))
+        flat = args + tuple(kwargs[k] for k in names)
+        try:
+            key = (STATE.enabled, names, tuple(_arg_key(a) for a in flat))
+        except TypeError as err:
+            return self._run_eagerly(None, str(err), args, kwargs)
+        why = self._eager.get(key)
+        if why is not None:
+            return self._run_eagerly(key, why, args, kwargs)
+        failed = None
+        for rec in list(self._recordings.get(key, ())):
+            out, failed = rec.call(flat)
+            if failed is None:
+                self._stats["replays"] += 1
+                return out
+        with self._lock:
+            n = len(self._recordings.get(key, ()))
+            if failed is not None:
+                self._stats["rerecords"].append(failed)
+        if n >= MAX_RECORDINGS:
+            why = (f"recorded {n} times for one input signature (the last guard that failed: "
+                   f"{failed['guard']} at {failed['line']})")
+            self._eager[key] = why
+            return self._run_eagerly(key, why, args, kwargs)
+        return self._record(key, flat, args, kwargs)
+
+    # -- recording -------------------------------------------------------------------------------
+    def _record(self, key, flat: tuple, args: tuple, kwargs: dict):
+        self._stats["recordings"] += 1
+        caps, pyvals = _trace.reachable(self.fn, flat)
+        before = {i: (t, t._version) for i, (t, _) in caps.items()}
+        call_args = []
+        proxies, arg_ids, arg_ints = {}, {}, {}
+        for k, a in enumerate(flat):
+            if isinstance(a, Tensor):
+                arg_ids[id(a)] = k
+                if a._data.dtype.kind == "f" and not a._rg:
+                    p = _wrap(a._data)   # records the ops on it (a leaf that requires grad)
+                    p._rg = True
+                    proxies[id(p)] = k
+                    a = p
+                elif a._data.dtype.kind != "f":
+                    arg_ints[id(a)] = k
+            call_args.append(a)
+        enabled, key_state = STATE.enabled, (STATE.key, STATE.ek, STATE.fk)
+        tr = None
+        try:
+            STATE.key = object()  # a fresh owner: no outer tape is live while tracing
+            set_modes(True, STATE.anomaly)
+            tr = _trace.Trace(Tape(), proxies, caps)
+            tr.arg_ints, tr.args = arg_ints, arg_ids
+            STATE.trace = tr
+            pos = call_args[:len(args)]
+            kw = dict(zip(tuple(sorted(kwargs)), call_args[len(args):]))
+            out = self.fn(*pos, **kw)
+        finally:
+            STATE.trace = None
+            STATE.key = key_state[0]
+            set_modes(enabled, STATE.anomaly)
+            if tr is not None and tr.tape.ok is not False:
+                tr.tape.ok = STATE.key  # the call's result: an ordinary graph of this thread
+        changed = [t for t, v in before.values() if t._version != v]
+        if changed:
+            tr.fail("it changes a tensor it captures in place")
+        rec = None
+        if tr.abort is None:
+            try:
+                rec = Recording(self, tr, flat, arg_ids, pyvals, out, enabled)
+            except _trace.Abort as err:
+                tr.fail(str(err))
+            except NotReplayable as err:
+                tr.fail(f"ops without a replay: {err}")
+        if rec is None:
+            self._eager[key] = tr.abort
+            self._warn(tr.abort)
+        else:
+            with self._lock:
+                self._recordings.setdefault(key, []).append(rec)
+        return _eager_result(out, tr, enabled)
+
+    def _run_eagerly(self, key, why: str, args: tuple, kwargs: dict):
+        self._stats["eager_calls"] += 1
+        self._warn(why)
+        return self.fn(*args, **kwargs)
+
+    def _warn(self, why: str) -> None:
+        if why not in self._warned:
+            self._warned.add(why)
+            name = getattr(self.fn, "__qualname__", type(self.fn).__name__)
+            warnings.warn(f"tapegrad.compile: {name} runs eagerly: {why}", CompileWarning,
+                          stacklevel=4)
+
+
+def _arg_key(a) -> tuple:
+    if isinstance(a, Tensor):
+        return ("T", a._data.shape, a._data.dtype.char, bool(a._rg))
+    if a is None or isinstance(a, (bool, int, float, str)):
+        return ("v", type(a).__name__, a)
+    if isinstance(a, tuple) and all(x is None or isinstance(x, (bool, int, float, str))
+                                    for x in a):
+        return ("v", "tuple", a)
+    raise TypeError(f"an argument of type {type(a).__name__} (only tensors and Python "
+                    f"numbers, strings and tuples of them are replayed)")
+
+
+def _eager_result(out, tr, enabled: bool):
+    """The traced call's own result: an eager result (its graph holds the real leaves; the
+    stand-ins of arguments that do not require grad only add entries nobody reads). Without
+    grad mode, or when no real input requires grad, it is detached."""
+    real = [t for t, _ in tr.tape.leaves if id(t) not in tr.proxies] if tr else []
+    if enabled and (real or (tr and tr.tape.dead)):
+        return out
+    return _map_out(out, lambda t: t.detach())
+
+
+def _map_out(out, f):
+    if isinstance(out, Tensor):
+        return f(out)
+    if isinstance(out, (tuple, list)):
+        return type(out)(_map_out(o, f) for o in out)
+    return out
+
+
+class Recording:
+    """One recorded program with its guards and the way each input slot is filled."""
+
+    def __init__(self, owner: CompiledFunction, tr, flat: tuple, arg_ids: dict, pyvals: list,
+                 out, enabled: bool):
+        tape = tr.tape
+        if tape.pyops:
+            raise _trace.Abort("it calls a custom autograd.Function")
+        if tape.hooks:
+            raise _trace.Abort("it registers a tensor hook")
+        self.outputs = []   # (slot, shape) per output tensor
+        self.single = isinstance(out, Tensor)
+        for o in ((out,) if self.single else out if isinstance(out, (tuple, list)) else None) or ():
+            s = tr.slot_of(o) if isinstance(o, Tensor) else None
+            if s is None:
+                raise _trace.Abort("it returns something other than tensors computed from "
+                                   "its inputs")
+            self.outputs.append((s, o._data.shape if type(o) is Tensor else tuple(o.shape)))
+        if not self.outputs:
+            raise _trace.Abort("it returns no tensor")
+        self.owner = owner
+        rec, fl = tape.arrays()
+        tab = tape.table()
+        self.fills = []     # (slot, kind, source): kind 'arg' (index), 'cap' (tensor), ...
+        need = {}
+        self.captures = {}  # id -> (tensor, path, shape, dtype)
+        self.node_inputs = []   # (kind, source, slot): what the autograd node takes
+        for s in range(tape.n):
+            if tab[s, T_OP] >= 0:
+                continue
+            t = tr.inputs.get(s)
+            kind, src = _classify(tr, s, tab, t, arg_ids, flat)
+            rg = (kind == "arg" and isinstance(flat[src], Tensor) and flat[src]._rg) or (
+                kind == "cap" and t._rg)
+            need[s] = bool(rg)
+            if kind == "cap":
+                self.captures[id(t)] = (t, tr.captures[id(t)][1], t._data.shape, t._data.dtype)
+            if rg:
+                self.node_inputs.append((kind, src, s))
+            self.fills.append((s, kind, src))
+        self.out_type = type(out)
+        guards = [(s, kind, vals) for s, kind, vals, _ in tr.guards]
+        self.guard_lines = [(s, kind, line) for s, kind, _, line in
+                            sorted(tr.guards, key=lambda g: g[0])]
+        self.prog = Program(rec, fl, tape.n, need, guards)
+        self.pyvals = pyvals
+        self.int_args = [(k, np.array(flat[k]._data, copy=True)) for k in
+                         {v for v in tr.arg_ints.values()}]
+        self.enabled = enabled
+        self._verify(tr, flat, out)
+
+    def _verify(self, tr, flat: tuple, out) -> None:
+        """Replay at the recording's own inputs (random tensors as drawn then): the program must
+        give what the eager run gave."""
+        frame = self.prog.acquire()
+        self._fill(frame, flat, redraw=False)
+        g = self.prog.forward(frame, _ENV)
+        if g >= 0:
+            raise _trace.Abort(f"its replay does not meet its own guard at "
+                               f"{self.guard_lines[g][2]}")
+        outs = (out,) if self.single else tuple(out)
+        for (s, shape), o in zip(self.outputs, outs):
+            got = frame.values(self.prog, s)
+            want = np.asarray(o._val if hasattr(o, "_val") else o._data, np.float64)
+            tol = 1e-4 if got.dtype == np.float32 else 1e-8
+            if not np.allclose(got, want, rtol=tol, atol=tol, equal_nan=True):
+                raise _trace.Abort("its replay differs from its eager run (an op whose "
+                                   "forward depends on something the tape does not hold)")
+        self.prog.give_back(frame)
+
+    # -- a call --------------------------------------------------------------------------------
+    def _fill(self, frame, flat: tuple, redraw: bool = True) -> None:
+        for s, kind, src in self.fills:
+            dst = frame.values(self.prog, s)
+            if kind == "arg":
+                v = flat[src]._data
+            elif kind == "cap":
+                v = src._data
+            elif kind == "rand":
+                v = src[1]() if redraw else src[0]._data
+            else:  # 'const': frozen values
+                v = src.reshape(dst.shape)
+            np.copyto(dst, v, casting="unsafe")
+
+    def _check(self, flat: tuple) -> Optional[dict]:
+        """The Python-side guards; None when all hold, else what failed."""
+        fn = self.owner.fn
+        for path, value in self.pyvals:
+            try:
+                now = _trace.resolve_path(fn, path)
+            except LookupError:
+                return dict(guard=f"{_path(path)} is gone", line="")
+            if type(now) is not type(value) or now != value:
+                return dict(guard=f"{_path(path)} == {value!r}", line="")
+        for t, path, shape, dt in self.captures.values():
+            try:
+                now = _trace.resolve_path(fn, path)
+            except LookupError:
+                return dict(guard=f"{_path(path)} is gone", line="")
+            if now is not t or t._data.shape != shape or t._data.dtype != dt:
+                return dict(guard=f"{_path(path)} is the captured tensor of shape "
+                                  f"{list(shape)}", line="")
+        for k, vals in self.int_args:
+            if not np.array_equal(flat[k]._data, vals):
+                return dict(guard=f"argument {k} (integer) has the recorded values", line="")
+        return None
+
+    def call(self, flat: tuple) -> tuple:
+        """(result, None), or (None, the guard that failed)."""
+        failed = self._check(flat)
+        if failed is not None:
+            return None, failed
+        prog = self.prog
+        frame = prog.acquire()
+        self._fill(frame, flat)
+        g = prog.forward(frame, _ENV)
+        if g >= 0:
+            prog.give_back(frame)
+            s, kind, line = self.guard_lines[g]
+            what = "the truth value" if kind == 1 else "the values"
+            return None, dict(guard=f"{what} read in Python", line=line)
+        outs = [_wrap(frame.values(prog, s).copy()) for s, _ in self.outputs]
+        ins = [flat[src] if kind == "arg" else src for kind, src, _ in self.node_inputs]
+        if STATE.enabled and ins:
+            res = _Node.apply(_Run(self, frame, flat), *outs, *ins)
+            res = res if isinstance(res, tuple) else (res,)
+        else:
+            prog.give_back(frame)
+            res = outs
+        if self.single:
+            return res[0], None
+        return self.out_type(res), None
+
+
+def _classify(tr, s: int, tab, t, arg_ids: dict, flat: tuple) -> tuple:
+    """Where an input slot's values come from at a call: (kind, source)."""
+    if t is None:
+        raise _trace.Abort("an input of the recording is unaccounted for")
+    k = tr.proxies.get(id(t), arg_ids.get(id(t)))
+    if k is not None:
+        return "arg", k
+    if id(t) in tr.captures:
+        return "cap", t
+    if id(t) in tr.random:
+        return "rand", tr.random[id(t)]
+    if id(t) in tr.pure:  # (frozen as it entered the tape)
+        return "const", tr.tape_values(s, tab)
+    raise _trace.Abort("a tensor computed outside the recorded ops (e.g. through .detach(), "
+                       ".data, .numpy(), integer ops or an unrecorded no_grad block) enters "
+                       "the recorded computation")
+
+
+def _path(path: tuple) -> str:
+    out = ""
+    for step in path:
+        if step[0] in ("cell", "global"):
+            out += step[1]
+        elif step[0] == "self":
+            out += "self"
+        elif step[0] == "default":
+            out += f"<default {step[1]}>"
+        elif step[0] == "item":
+            out += f"[{step[1]!r}]"
+        else:
+            out += f".{step[1]}"
+    return out
+
+
+class _Run:
+    """One replayed call's frame, held by its autograd node until the node goes."""
+
+    __slots__ = ("rec", "frame", "flat")
+
+    def __init__(self, rec: Recording, frame, flat: tuple):
+        self.rec, self.frame, self.flat = rec, frame, flat
+
+    def __del__(self):
+        try:
+            self.rec.prog.give_back(self.frame)
+        except Exception:  # noqa: BLE001 -- never raise from a finalizer
+            pass
+
+
+class CompiledFunctionNode(Function):
+    """The autograd node of a replayed call: its backward is the program's reverse sweep."""
+
+    @staticmethod
+    def forward(ctx, run: _Run, *outs_and_ins):
+        ctx.run = run
+        n = len(run.rec.outputs)
+        return outs_and_ins[:n] if n > 1 else outs_and_ins[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        run = ctx.run
+        rec = run.rec
+        n = len(rec.outputs)
+        if STATE.enabled:  # create_graph: differentiate an eager run instead (recorded VJPs)
+            return (None,) + (None,) * n + _graph_grads(rec, run.flat, grads)
+        seeds = []
+        for (s, _), g in zip(rec.outputs, grads):
+            if g is not None:
+                seeds.append((s, np.asarray(g._data).reshape(-1)))
+        slots = [s for _, _, s in rec.node_inputs]
+        adjs = rec.prog.backward(run.frame, _ENV, seeds, slots)
+        res = []
+        for (kind, src, s), a in zip(rec.node_inputs, adjs):
+            t = run.flat[src] if kind == "arg" else src
+            res.append(None if a is None else _wrap(a.reshape(t._data.shape)))
+        return (None,) + (None,) * n + tuple(res)
+
+
+CompiledFunctionNode.__name__ = CompiledFunctionNode.__qualname__ = "CompiledFunction"
+_Node = CompiledFunctionNode
+
+
+def _graph_grads(rec: Recording, flat: tuple, grads: tuple) -> tuple:
+    """Gradients with a graph of their own (create_graph=True): the function run eagerly at
+    the call's inputs and differentiated by the recorded reverse pass."""
+    ins = [flat[src] if kind == "arg" else src for kind, src, _ in rec.node_inputs]
+    with enable_grad():
+        out = rec.owner.fn(*flat)
+    outs = (out,) if isinstance(out, Tensor) else tuple(out)
+    pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
+    gs = _grad([o for o, _ in pairs], ins, [g for _, g in pairs], create_graph=True,
+               allow_unused=True)
+    return tuple(gs)
+
+
+__all__ = ["compile", "CompiledFunction", "CompileWarning"]

@@ -1,0 +1,313 @@
+"""Replay of a recorded program: the forward and the reverse sweep at new inputs, in Numba.
+
+A `Program` is made once from a tape recorded while tracing a function (`tapegrad.compile`):
+
+* its records (``rec``) are the tape's, re-emitted in the full layout (the scalar fast path's
+  compact records and values kept in the float stream become ordinary records) with every
+  value's address replaced by an **offset into a frame**, a per-call buffer; its float stream
+  (``fl``) keeps only parameters. So a program holds no address of its own and is immutable:
+  threads share it; each call takes a `Frame` (the buffer and the decoded table with the
+  frame's addresses), from a pool, and gives it back when its results are no longer needed.
+* ``tab0`` is the decoded table (offsets, not addresses), with ``T_NEED`` propagated: an
+  entry needs an adjoint only if one of its inputs does, so the sweep skips what leads only
+  to constants.
+* guards: slots whose values left the tape into Python while tracing (``item()``, ``bool()``,
+  comparisons feeding an ``if``); `forward` checks each right after computing its slot and
+  stops at the first that does not hold (the recording is then not what the function would
+  do at these inputs).
+
+`forward` walks the entries in order and calls each one's forward kernel by address
+(`codegen.forward_table`), as `kernels.sweep` calls the adjoints in reverse; the backward is
+that same sweep over the program's table. No code is generated per program.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from numba import njit
+
+from .codegen import forward_table, kernel_table, replays
+from .kernels import (COMPACT, IN_CONST, IN_FL, IN_LEAF, T_ADDR, T_ADJ, T_INS, T_IS32, T_NDIM,
+                      T_NEED, T_NIN, T_OP, T_SHP, T_SIZE, call_kernel, decode, kernel_codes,
+                      sweep, vals32, vals64)
+from .._opdef import BY_CODE
+
+
+@njit(cache=True, error_model="numpy")
+def rebuild(rec, n, fl, drop_ints):
+    """The program's records and floats from a tape's first `n` records: full layout, every
+    value at an offset into the frame (8-byte aligned), floats without stored values, no ints
+    for the opcodes marked in `drop_ints` (they held values of the recording: argmax
+    positions, which the adjoint then finds again). Returns (rec, fl, frame size in bytes)."""
+    out = np.empty(rec.shape[0] + 6 * n + 8, np.int64)
+    fout = np.empty(fl.shape[0] + 1, np.float64)
+    fout[0] = 0.0  # (fl[0] is a placeholder, as on a tape)
+    p = 0
+    q = 0
+    fi = 1
+    fo = 1
+    off = 0
+    for s in range(n):
+        head = rec[p]
+        if head >= COMPACT:
+            h = head - COMPACT
+            op = h >> 12
+            nin = (h >> 8) & 15
+            ni = (h >> 4) & 15
+            nf = h & 15
+            ins = p + 1
+            iofs = p + 1 + nin
+            is32 = 0
+            nd = 0
+            shp = p
+            size = 1
+            keep = nf - 1  # the last float is the value
+            p += 1 + nin + ni
+        else:
+            op = head
+            nin = rec[p + 1]
+            ins = p + 2
+            p += 2 + nin
+            addr = rec[p]
+            is32 = rec[p + 1]
+            nd = rec[p + 2]
+            shp = p + 3
+            size = 1
+            for d in range(nd):
+                size *= rec[p + 3 + d]
+            r = p + 3 + nd
+            ni = rec[r]
+            iofs = r + 1
+            nf = rec[r + 1 + ni]
+            keep = nf - size if addr == IN_FL else nf
+            p = r + 2 + ni
+        out[q] = op
+        out[q + 1] = nin
+        q += 2
+        for i in range(nin):
+            out[q + i] = rec[ins + i]
+        q += nin
+        out[q] = off
+        out[q + 1] = is32
+        out[q + 2] = nd
+        for d in range(nd):
+            out[q + 3 + d] = rec[shp + d]
+        q += 3 + nd
+        if op >= 0 and drop_ints[op]:
+            ni = 0
+        out[q] = ni
+        for i in range(ni):
+            out[q + 1 + i] = rec[iofs + i]
+        q += 1 + ni
+        out[q] = keep
+        q += 1
+        for i in range(keep):
+            fout[fo + i] = fl[fi + i]
+        fo += keep
+        fi += nf
+        off += (size * 4 + 7) // 8 * 8 if is32 else size * 8
+    return out[:q].copy(), fout[:fo].copy(), off
+
+
+@njit(cache=True, error_model="numpy")
+def propagate_need(tab, rec):
+    """T_NEED of every entry: whether one of its inputs needs an adjoint (inputs keep theirs)."""
+    for e in range(tab.shape[0]):
+        if tab[e, T_OP] < 0:
+            continue
+        need = 0
+        for i in range(tab[e, T_NIN]):
+            if tab[rec[tab[e, T_INS] + i], T_NEED]:
+                need = 1
+        tab[e, T_NEED] = need
+
+
+@njit(cache=True, error_model="numpy")
+def forward(tab, rec, fl, fwd, env, w64, w32, live, gslot, gkind, goff, gval, start):
+    """Compute entries start.. in order, each through its op's forward kernel (by address), and
+    check each guard right after its slot is computed. Returns -1, or the index of the first
+    guard that does not hold (the entries after it are not computed)."""
+    ns = tab.shape[0]
+    g = 0
+    while g < gslot.shape[0] and gslot[g] < start:
+        g += 1
+    for e in range(start, ns):
+        op = tab[e, T_OP]
+        if op >= 0:
+            call_kernel(fwd[2 * op + tab[e, T_IS32]], e, tab.ctypes.data, ns, rec.ctypes.data,
+                        rec.shape[0], fl.ctypes.data, fl.shape[0], w64.ctypes.data, 0,
+                        w32.ctypes.data, 0, live.ctypes.data, env.ctypes.data)
+        while g < gslot.shape[0] and gslot[g] == e:
+            if not _holds(tab, e, gkind[g], gval[goff[g]:goff[g + 1]]):
+                return g
+            g += 1
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def _holds(tab, s, kind, want):
+    """Guard kinds: 0 -- the values are the recorded ones (NaN matches NaN); 1 -- the truth
+    value (nonzero) of each is the recorded one."""
+    n = tab[s, T_SIZE]
+    v32 = vals32(tab[s, T_ADDR], n if tab[s, T_IS32] else 0)
+    v64 = vals64(tab[s, T_ADDR], 0 if tab[s, T_IS32] else n)
+    for i in range(n):
+        v = np.float64(v32[i]) if tab[s, T_IS32] else v64[i]
+        w = want[i]
+        if kind == 1:
+            if (v != 0.0) != (w != 0.0):
+                return False
+        elif v != w and not (v != v and w != w):
+            return False
+    return True
+
+
+class Frame:
+    """One call's memory: the value buffer and the table holding its addresses."""
+
+    __slots__ = ("buf", "tab")
+
+    def __init__(self, prog: "Program"):
+        self.buf = np.zeros(max(prog.nbytes // 8, 1), np.float64)
+        self.tab = prog.tab0.copy()
+        self.tab[:, T_ADDR] += self.buf.ctypes.data
+
+    def values(self, prog: "Program", s: int) -> np.ndarray:
+        """Slot s's values in this frame: a numpy view of its shape and dtype."""
+        start, is32, shape = prog.layout(s)
+        if is32:
+            n, i = self.tab[s, T_SIZE], start // 4
+            return self.buf.view(np.float32)[i:i + n].reshape(shape)
+        return self.buf[start // 8:start // 8 + self.tab[s, T_SIZE]].reshape(shape)
+
+
+class Program:
+    """An immutable replayable program (see module docstring).
+
+    `need`: slot -> whether that input needs an adjoint (others are constants); `guards`:
+    [(slot, kind, recorded values)] (kinds: see `_holds`)."""
+
+    def __init__(self, rec: np.ndarray, fl: np.ndarray, n: int, need: dict, guards: list = ()):
+        drop = np.array([op.value_ints for op in BY_CODE], np.uint8)
+        self.rec, self.fl, self.nbytes = rebuild(rec, n, fl, drop)
+        tab, self.n64, self.n32 = decode(self.rec, n, self.fl.ctypes.data)
+        self.n = n
+        bad = [BY_CODE[c // 2].name for c in kernel_codes(tab).tolist()
+               if not replays(BY_CODE[c // 2])]
+        if bad:
+            raise NotReplayable(sorted(set(bad)))
+        for s in range(n):
+            if tab[s, T_OP] < 0:
+                on = need.get(s, False)
+                tab[s, T_NEED] = 1 if on else 0
+                self.rec[tab[s, T_INS] - 2] = IN_LEAF if on else IN_CONST
+        propagate_need(tab, self.rec)
+        self.tab0 = tab
+        codes = kernel_codes(tab).tolist()
+        self.fwd = forward_table(codes)
+        self.adj_codes = codes
+        guards = sorted(guards, key=lambda g: g[0])
+        self.gslot = np.array([g[0] for g in guards], np.int64)
+        self.gkind = np.array([g[1] for g in guards], np.int64)
+        sizes = [np.asarray(g[2]).size for g in guards]
+        self.goff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.gval = (np.concatenate([np.asarray(g[2], np.float64).reshape(-1) for g in guards])
+                     if guards else np.zeros(0))
+        self.live0 = np.zeros(n, np.uint8)
+        self.w64, self.w32 = np.zeros(1), np.zeros(1, np.float32)
+        self._free: list = []
+        self._lock = threading.Lock()
+
+    def layout(self, s: int) -> tuple:
+        """(byte offset in the frame, is32, shape) of slot s."""
+        t = self.tab0
+        start = int(t[s, T_ADDR])
+        o = int(t[s, T_SHP])
+        return start, bool(t[s, T_IS32]), tuple(self.rec[o:o + t[s, T_NDIM]].tolist())
+
+    # -- frames --------------------------------------------------------------------------------
+    def acquire(self) -> Frame:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return Frame(self)
+
+    def give_back(self, frame: Frame) -> None:
+        with self._lock:
+            if len(self._free) < 4:
+                self._free.append(frame)
+
+    # -- running -------------------------------------------------------------------------------
+    def forward(self, frame: Frame, env: np.ndarray) -> int:
+        """Compute every entry in `frame` (its inputs written); -1, or the failing guard."""
+        return int(forward(frame.tab, self.rec, self.fl, self.fwd, env, self.w64, self.w32,
+                           self.live0, self.gslot, self.gkind, self.goff, self.gval, 0))
+
+    def backward(self, frame: Frame, env: np.ndarray, seeds: list, wanted: list) -> list:
+        """Seed the adjoints of `seeds` [(slot, flat gradient)], sweep; the adjoints (flat, in
+        the slot's dtype, copies) of the slots in `wanted` (None where never reached)."""
+        tab = frame.tab
+        adj = (np.zeros(self.n64), np.zeros(self.n32, np.float32))
+        live = np.zeros(self.n, np.uint8)
+        stop = 0
+        for s, g in seeds:
+            seg = _segment(tab, adj, s)
+            seg += g.reshape(-1)
+            live[s] = 1
+            stop = max(stop, s + 1)
+        kernels = kernel_table(self.adj_codes)
+        pause = np.zeros(self.n, np.uint8)
+        sweep(tab, self.rec, self.fl, adj[0], adj[1], live, env, kernels, pause, 0, stop, -1)
+        return [_segment(tab, adj, s).copy() if live[s] else None for s in wanted]
+
+
+def _segment(tab, adj, s):
+    off = tab[s, T_ADJ]
+    return adj[1 if tab[s, T_IS32] else 0][off:off + tab[s, T_SIZE]]
+
+
+class NotReplayable(Exception):
+    """A recorded op has no Numba forward: the program cannot be replayed."""
+
+    def __init__(self, names: list):
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+def check_forward(tape) -> list:
+    """Development check: replay `tape`'s program from its own input values and compare every
+    slot with the eager values. Returns [(slot, op name, max abs difference)] of the slots
+    that differ by more than float tolerance (empty: the forwards agree)."""
+    rec, fl, tab, _ = tape.decode()
+    n = tape.n
+    prog = Program(rec, fl, n, {s: True for s in range(n) if tab[s, T_OP] == IN_LEAF})
+    frame = prog.acquire()
+    eager = [_eager_values(tab, s) for s in range(n)]
+    for s in range(n):
+        if tab[s, T_OP] < 0:
+            frame.values(prog, s).reshape(-1)[...] = eager[s]
+    from .tape import _ENV
+    prog.forward(frame, _ENV)
+    bad = []
+    for s in range(n):
+        if s in tape.dirty:  # (eager memory written in place after it was recorded)
+            continue
+        got = frame.values(prog, s).reshape(-1).astype(np.float64)
+        want = eager[s].astype(np.float64)
+        tol = 1e-5 if tab[s, T_IS32] else 1e-10
+        ok = np.allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
+        if not ok:
+            diff = float(np.nanmax(np.abs(got - want))) if got.size else 0.0
+            bad.append((s, BY_CODE[tab[s, T_OP]].name if tab[s, T_OP] >= 0 else "input", diff))
+    return bad
+
+
+def _eager_values(tab, s) -> np.ndarray:
+    n = int(tab[s, T_SIZE])
+    addr = int(tab[s, T_ADDR])
+    if n == 0:
+        return np.zeros(0, np.float32 if tab[s, T_IS32] else np.float64)
+    import ctypes
+    ct = ctypes.c_float if tab[s, T_IS32] else ctypes.c_double
+    return np.ctypeslib.as_array((ct * n).from_address(addr)).copy()
