@@ -19,6 +19,12 @@ SCRIPT = ("import tapegrad as torch; X=torch.ones(2,2,requires_grad=True); y=X+2
           "out=z.mean(); out.backward(); print(X.grad)")
 TORCH_SCRIPT = SCRIPT.replace("import tapegrad as torch", "import torch")
 EXPECTED = "4.5"
+# a 1,000-op random scalar graph through tapegrad.compile: record, then the first replayed
+# gradient; and the same graph's first gradient in eager mode
+COMPILED_SCRIPT = ("from benchmarks.random_graph import compiled_step; s = compiled_step(1000); "
+                   "s(); s(); print(4.5)")
+EAGER_SCRIPT = ("from benchmarks.random_graph import tapegrad_step; s = tapegrad_step(1000); "
+                "s(); print(4.5)")
 
 
 def launcher(python: str, script: str, cold: bool = False) -> Callable[[], str]:
@@ -55,4 +61,13 @@ def run(cfg: Config) -> list:
                 cold.median <= 5.0, ["ratio to reference: cold / warm"])]
     if th is not None:
         rows.append(Row(name, "torch", th, None, 1.0))
+    name = "first compiled gradient (1,000-op scalar graph: record + first replay)"
+    eager = measure(launcher(py, EAGER_SCRIPT), 3, warmup=1)
+    c_warm = measure(launcher(py, COMPILED_SCRIPT), 3, warmup=1)
+    c_cold = measure(launcher(py, COMPILED_SCRIPT, cold=True), 2, warmup=0)
+    rows += [Row(name, "tapegrad.compile warm cache", c_warm, ratio(c_warm, eager), None,
+                 notes=["ratio to reference: against eager mode's first gradient, warm"]),
+             Row(name, "tapegrad.compile cold cache", c_cold, ratio(c_cold, eager), None,
+                 notes=["jax jit's compile of a 1k-op graph: 8 s here (DESIGN.md)"]),
+             Row(name, "tapegrad eager, warm cache (reference)", eager, 1.0, None)]
     return rows

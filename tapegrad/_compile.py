@@ -23,12 +23,13 @@ import numpy as np
 from . import _trace
 from ._grad_mode import STATE, enable_grad, set_modes
 from .autograd import Function, grad as _grad
-from .engine.kernels import IN_CONST, T_OP
+from .engine.kernels import T_ADDR, T_OP
 from .engine.replay import NotReplayable, Program
 from .engine.tape import _ENV, Tape
 from .tensor import Tensor, _wrap
 
 MAX_RECORDINGS = 8  # per signature; then the function runs eagerly (with a warning)
+_IN_PLACE = 1 << 12  # inputs of at least this many elements are read in place, not copied
 
 
 class CompileWarning(UserWarning):
@@ -272,18 +273,30 @@ class Recording:
         self.prog.give_back(frame)
 
     # -- a call --------------------------------------------------------------------------------
-    def _fill(self, frame, flat: tuple, redraw: bool = True) -> None:
+    def _fill(self, frame, flat: tuple, redraw: bool = True) -> list:
+        """Write the inputs into `frame`. Large float inputs of the slot's dtype are read in
+        place (the frame's table points at their memory) rather than copied; returns them as
+        [(tensor, array, version)]: backward checks they were not changed in place since."""
+        refs = []
+        prog, tab = self.prog, frame.tab
         for s, kind, src in self.fills:
-            dst = frame.values(self.prog, s)
-            if kind == "arg":
-                v = flat[src]._data
-            elif kind == "cap":
-                v = src._data
+            if kind == "arg" or kind == "cap":
+                t = flat[src] if kind == "arg" else src
+                v = t._data
+                start, is32, _ = prog.layout(s)
+                if (v.size >= _IN_PLACE and v.dtype == (np.float32 if is32 else np.float64)
+                        and v.flags.c_contiguous):
+                    tab[s, T_ADDR] = v.ctypes.data
+                    refs.append((t, v, t._version))
+                    continue
+                tab[s, T_ADDR] = frame.buf.ctypes.data + start
             elif kind == "rand":
                 v = src[1]() if redraw else src[0]._data
             else:  # 'const': frozen values
-                v = src.reshape(dst.shape)
-            np.copyto(dst, v, casting="unsafe")
+                v = src
+            dst = frame.values(prog, s)
+            np.copyto(dst, v.reshape(dst.shape), casting="unsafe")
+        return refs
 
     def _check(self, flat: tuple) -> Optional[dict]:
         """The Python-side guards; None when all hold, else what failed."""
@@ -315,7 +328,7 @@ class Recording:
             return None, failed
         prog = self.prog
         frame = prog.acquire()
-        self._fill(frame, flat)
+        refs = self._fill(frame, flat)
         g = prog.forward(frame, _ENV)
         if g >= 0:
             prog.give_back(frame)
@@ -325,7 +338,7 @@ class Recording:
         outs = [_wrap(frame.values(prog, s).copy()) for s, _ in self.outputs]
         ins = [flat[src] if kind == "arg" else src for kind, src, _ in self.node_inputs]
         if STATE.enabled and ins:
-            res = _Node.apply(_Run(self, frame, flat), *outs, *ins)
+            res = _Node.apply(_Run(self, frame, flat, refs), *outs, *ins)
             res = res if isinstance(res, tuple) else (res,)
         else:
             prog.give_back(frame)
@@ -372,10 +385,22 @@ def _path(path: tuple) -> str:
 class _Run:
     """One replayed call's frame, held by its autograd node until the node goes."""
 
-    __slots__ = ("rec", "frame", "flat")
+    __slots__ = ("rec", "frame", "flat", "refs")
 
-    def __init__(self, rec: Recording, frame, flat: tuple):
-        self.rec, self.frame, self.flat = rec, frame, flat
+    def __init__(self, rec: Recording, frame, flat: tuple, refs: list):
+        self.rec, self.frame, self.flat, self.refs = rec, frame, flat, refs
+
+    def check_versions(self) -> None:
+        """torch's error when an input the frame reads in place was changed since the call."""
+        for t, v, version in self.refs:
+            if t._version != version:
+                kind = "Float" if v.dtype == np.float32 else "Double"
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [tapegrad.{kind}Tensor {list(v.shape)}] is at "
+                    f"version {t._version}; expected version {version} instead. Hint: the "
+                    f"input of a compiled function (tapegrad.compile) was changed in place "
+                    f"between the call and its backward.")
 
     def __del__(self):
         try:
@@ -400,6 +425,7 @@ class CompiledFunctionNode(Function):
         n = len(rec.outputs)
         if STATE.enabled:  # create_graph: differentiate an eager run instead (recorded VJPs)
             return (None,) + (None,) * n + _graph_grads(rec, run.flat, grads)
+        run.check_versions()
         seeds = []
         for (s, _), g in zip(rec.outputs, grads):
             if g is not None:

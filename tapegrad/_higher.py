@@ -147,6 +147,8 @@ def _matmul_vjp(g, ins, out, params, ints):
 
 def _addmm_vjp(g, ins, out, params, ints):
     bias, a, b = ins
+    if ints and ints[0]:  # b stored transposed (F.linear's weight)
+        return [_unbroadcast(g, bias.shape), g @ b, g.transpose(-1, -2) @ a]
     return [_unbroadcast(g, bias.shape), g @ b.transpose(-1, -2), a.transpose(-1, -2) @ g]
 
 

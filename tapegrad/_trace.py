@@ -13,6 +13,7 @@ function then runs eagerly.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import types
@@ -167,14 +168,8 @@ def reachable(fn, args: tuple) -> tuple:
     from .tensor import Tensor
     tensors: dict = {}
     values: list = []
-    roots = []
-    f = getattr(fn, "forward", None) if not isinstance(fn, types.FunctionType) else None
-    target = f if f is not None else fn
-    if isinstance(target, types.MethodType):
-        roots.append((("self",), target.__self__))
-        target = target.__func__
-    elif f is not None:
-        roots.append((("self",), fn))
+    owner, target = _parts(fn)
+    roots = [] if owner is None else [(("self",), owner)]
     code = getattr(target, "__code__", None)
     if code is not None:
         for name, cell in zip(code.co_freevars, target.__closure__ or ()):
@@ -216,6 +211,8 @@ def _names(code) -> set:
 def _children(obj):
     if isinstance(obj, (list, tuple)):
         return [(("item", i), v) for i, v in enumerate(obj)]
+    if isinstance(obj, functools.partial):  # its bound arguments (the function: `reachable`)
+        return [(("attr", "args"), obj.args), (("attr", "keywords"), obj.keywords)]
     if isinstance(obj, dict):
         return [(("item", k), v) for k, v in obj.items() if isinstance(k, (str, int))]
     if isinstance(obj, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
@@ -227,24 +224,36 @@ def _children(obj):
     return []
 
 
+def _parts(fn) -> tuple:
+    """(the object behind `fn` or None, the Python function whose code runs): for a bound
+    method its ``self``; for an object with ``forward`` (a module) the object; for a
+    ``functools.partial`` the partial itself (its bound arguments) and its function."""
+    if isinstance(fn, types.FunctionType):
+        return None, fn
+    if isinstance(fn, types.MethodType):
+        return fn.__self__, fn.__func__
+    if isinstance(fn, functools.partial):
+        return fn, fn.func if isinstance(fn.func, types.FunctionType) else None
+    f = getattr(fn, "forward", None)
+    if isinstance(f, types.MethodType):
+        return fn, f.__func__
+    return fn, None
+
+
 def resolve_path(fn, path: tuple):
     """The object at `path` (from `reachable`) now; raises LookupError when it is gone."""
-    f = getattr(fn, "forward", None) if not isinstance(fn, types.FunctionType) else None
-    target = f if f is not None else fn
+    owner, func = _parts(fn)
     obj = None
     for step in path:
         kind = step[0]
         try:
             if kind == "self":
-                obj = target.__self__ if isinstance(target, types.MethodType) else fn
+                obj = owner
             elif kind == "cell":
-                func = target.__func__ if isinstance(target, types.MethodType) else target
                 obj = func.__closure__[func.__code__.co_freevars.index(step[1])].cell_contents
             elif kind == "global":
-                func = target.__func__ if isinstance(target, types.MethodType) else target
                 obj = func.__globals__[step[1]]
             elif kind == "default":
-                func = target.__func__ if isinstance(target, types.MethodType) else target
                 obj = func.__defaults__[step[1]]
             elif kind == "item":
                 obj = obj[step[1]]

@@ -380,7 +380,17 @@ class GradFn:
     @property
     def next_functions(self) -> tuple:
         ins = self._tape.fields(self._entry)[1]
-        return tuple((_node_for_slot(self._tape, s), 0) for s in ins)
+        nodes = [_node_for_slot(self._tape, s) for s in ins]
+        if BY_CODE[self._tape.fields(self._entry)[0]].name == "addmm" and self._reads_t():
+            nodes[2] = _Transposed(nodes[2])  # F.linear: torch's graph has weight.t() there
+        return tuple((n, 0) for n in nodes)
+
+    def _reads_t(self) -> bool:
+        """An addmm that reads its weight transposed in place (its int flag)."""
+        rec = self._tape.arrays()[0]
+        tab = self._tape.table()
+        from .engine.kernels import T_ICNT, T_IOFS
+        return bool(tab[self._entry, T_ICNT] and rec[tab[self._entry, T_IOFS]])
 
     def __eq__(self, other) -> bool:
         return (isinstance(other, GradFn) and other._tape is self._tape
@@ -388,6 +398,29 @@ class GradFn:
 
     def __hash__(self) -> int:
         return hash((id(self._tape), self._entry))
+
+
+class _Transposed:
+    """torch's ``TBackward0`` between F.linear's addmm and its weight (tapegrad reads the
+    weight transposed in place, without an entry of its own)."""
+
+    __slots__ = ("_next",)
+
+    def __init__(self, node):
+        self._next = node
+
+    def name(self) -> str:
+        return "TBackward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ((self._next, 0),)
+
+    def __repr__(self) -> str:
+        return f"<TBackward0 object at {id(self):#x}>"
+
+
+_Transposed.__name__ = _Transposed.__qualname__ = "TBackward0"
 
 
 class AccumulateGrad:

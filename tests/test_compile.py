@@ -327,3 +327,31 @@ def test_two_threads_share_one_compiled_function():
     for t in ts:
         t.join()
     assert not errors and len(results) == 2
+
+
+def test_a_large_input_changed_in_place_before_backward_raises_torchs_error():
+    w = tg.tensor(np.linspace(-1, 1, 5000), requires_grad=True)
+    cf = tg.compile(lambda x: (w * x).sin().sum())
+    x = tg.tensor(np.linspace(0, 1, 5000))
+    cf(x)
+    loss = cf(x)
+    with tg.no_grad():
+        w.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    w.grad = None
+    cf(x).backward()   # a new call reads the new values
+    np.testing.assert_allclose(w.grad.numpy(), (x * (w * x).cos()).detach().numpy(), rtol=1e-12)
+
+
+def test_a_boolean_mask_index_re_records_when_the_mask_changes():
+    def f(x):
+        return (x[x > 0] ** 2).sum()
+    cf = tg.compile(f)
+    for v in ([1.0, -2.0, 3.0], [2.0, -1.0, 1.0], [-1.0, 2.0, 3.0], [-3.0, 1.0, 1.0]):
+        x = tg.tensor(v, requires_grad=True)
+        out = cf(x)
+        (g,) = tg.autograd.grad(out, [x])
+        assert out.item() == sum(u * u for u in v if u > 0)
+        assert g.tolist() == [2.0 * u if u > 0 else 0.0 for u in v]
+    assert cf.stats()["recordings"] == 2 and cf.stats()["replays"] == 2

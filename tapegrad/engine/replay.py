@@ -166,12 +166,14 @@ def _holds(tab, s, kind, want):
 class Frame:
     """One call's memory: the value buffer and the table holding its addresses."""
 
-    __slots__ = ("buf", "tab")
+    __slots__ = ("buf", "tab", "adj", "live")
 
     def __init__(self, prog: "Program"):
         self.buf = np.zeros(max(prog.nbytes // 8, 1), np.float64)
         self.tab = prog.tab0.copy()
         self.tab[:, T_ADDR] += self.buf.ctypes.data
+        self.adj = None   # the adjoint buffers and live marks of a backward (made on first use)
+        self.live = None
 
     def values(self, prog: "Program", s: int) -> np.ndarray:
         """Slot s's values in this frame: a numpy view of its shape and dtype."""
@@ -207,6 +209,7 @@ class Program:
         codes = kernel_codes(tab).tolist()
         self.fwd = forward_table(codes)
         self.adj_codes = codes
+        self.kernels = None
         guards = sorted(guards, key=lambda g: g[0])
         self.gslot = np.array([g[0] for g in guards], np.int64)
         self.gkind = np.array([g[1] for g in guards], np.int64)
@@ -246,20 +249,29 @@ class Program:
 
     def backward(self, frame: Frame, env: np.ndarray, seeds: list, wanted: list) -> list:
         """Seed the adjoints of `seeds` [(slot, flat gradient)], sweep; the adjoints (flat, in
-        the slot's dtype, copies) of the slots in `wanted` (None where never reached)."""
+        the slot's dtype: views of the frame's buffers, valid until its next backward) of the
+        slots in `wanted` (None where never reached)."""
         tab = frame.tab
-        adj = (np.zeros(self.n64), np.zeros(self.n32, np.float32))
-        live = np.zeros(self.n, np.uint8)
+        if frame.adj is None:
+            frame.adj = (np.zeros(self.n64), np.zeros(self.n32, np.float32))
+            frame.live = np.zeros(self.n, np.uint8)
+        else:  # (a second backward through one call: retain_graph)
+            for a in frame.adj:
+                a.fill(0.0)
+            frame.live.fill(0)
+        adj, live = frame.adj, frame.live
         stop = 0
         for s, g in seeds:
             seg = _segment(tab, adj, s)
             seg += g.reshape(-1)
             live[s] = 1
             stop = max(stop, s + 1)
-        kernels = kernel_table(self.adj_codes)
-        pause = np.zeros(self.n, np.uint8)
-        sweep(tab, self.rec, self.fl, adj[0], adj[1], live, env, kernels, pause, 0, stop, -1)
-        return [_segment(tab, adj, s).copy() if live[s] else None for s in wanted]
+        kernels = self.kernels
+        if kernels is None:
+            kernels = self.kernels = kernel_table(self.adj_codes)  # (loaded ones stay put)
+        sweep(tab, self.rec, self.fl, adj[0], adj[1], live, env, kernels, self.live0, 0, stop,
+              -1)
+        return [_segment(tab, adj, s) if live[s] else None for s in wanted]
 
 
 def _segment(tab, adj, s):

@@ -621,7 +621,9 @@ def _callbacks(tape: Tape, tab, adj, live, e: int) -> tuple:
 
 
 def _grad_array(g, shape: tuple, who: str) -> np.ndarray:
-    data = np.asarray(g._data if hasattr(g, "_data") else g, np.float64)
+    data = np.asarray(g._data if hasattr(g, "_data") else g)
+    if data.dtype.kind != "f":  # (float gradients keep their dtype: no conversion pass)
+        data = data.astype(np.float64)
     if data.shape != tuple(shape):
         raise RuntimeError(f"{who} returned a gradient of shape {list(data.shape)} but expected "
                            f"shape {list(shape)}")

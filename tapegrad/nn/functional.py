@@ -31,7 +31,7 @@ from ..ops.activations import (
 from ..ops.activations import log_softmax as _log_softmax
 from ..ops.activations import softmax as _softmax
 from ..ops.elementwise import relu, sigmoid, tanh
-from ..ops.linalg import addmm
+from ..ops.linalg import addmm, linear_rows
 from ..tensor import Tensor, _wrap
 
 _PROB = Domain(0.05, 0.95)
@@ -129,8 +129,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         out = input @ weight.t()
         return out if bias is None else out + bias
     if input.ndim == 2:
-        return addmm(bias, input, weight.t())
-    rows = addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
+        return linear_rows(input, weight, bias)
+    rows = linear_rows(input.reshape(-1, input.shape[-1]), weight, bias)
     return rows.reshape(*input.shape[:-1], rows.shape[-1])
 
 

@@ -83,10 +83,17 @@ def _softmax_fwd(e, tab, rec, w, is_log):
                     top = v
             total = 0.0
             for c in range(n):
-                total += math.exp(x[base + c * inner] - top)
-            for c in range(n):
-                z = x[base + c * inner] - top
-                out[base + c * inner] = z - math.log(total) if is_log else math.exp(z) / total
+                ez = math.exp(x[base + c * inner] - top)
+                total += ez
+                if not is_log:
+                    out[base + c * inner] = ez  # (divided below: one exp per element)
+            if is_log:
+                lt = math.log(total)
+                for c in range(n):
+                    out[base + c * inner] = x[base + c * inner] - top - lt
+            else:
+                for c in range(n):
+                    out[base + c * inner] = out[base + c * inner] / total
 
 
 @njit(cache=True, error_model="numpy")

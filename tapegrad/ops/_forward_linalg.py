@@ -12,9 +12,12 @@ from ..engine.kernels import (
     ENV_DGEMM,
     ENV_SGEMM,
     NO_TRANS,
+    TRANS,
     T_A,
     T_B,
+    T_ICNT,
     T_INS,
+    T_IOFS,
     T_IS32,
     T_SIZE,
     bcast_strides,
@@ -62,4 +65,13 @@ def fwd_addmm(e, tab, rec, fl, w, env):
     out, bv, nb = values_like(w, tab, e), values_like(w, tab, bias), tab[bias, T_SIZE]
     for i in range(tab[e, T_SIZE]):
         out[i] = bv[i % nb]
-    _matmul_acc(e, rec[ins + 1], rec[ins + 2], tab, rec, w, env)
+    a, b = rec[ins + 1], rec[ins + 2]
+    if tab[e, T_ICNT] > 0 and rec[tab[e, T_IOFS]]:  # b stored transposed (n, k): F.linear
+        sa, sb = slot_shape(tab, rec, a), slot_shape(tab, rec, b)
+        m, k, n = sa[0], sa[1], sb[0]
+        if m and n and k:
+            single = tab[e, T_IS32] == 1
+            gemm_acc(env[ENV_SGEMM] if single else env[ENV_DGEMM], single, NO_TRANS, TRANS,
+                     m, n, k, values_like(w, tab, a), values_like(w, tab, b), out)
+        return
+    _matmul_acc(e, a, b, tab, rec, w, env)

@@ -10,6 +10,7 @@ writes its whole output.
 import numpy as np
 from numba import njit
 
+from ._kernels_shape import transpose_into
 from ..engine.kernels import (
     T_A,
     T_B,
@@ -42,6 +43,9 @@ def fwd_strided(e, tab, rec, fl, w, env):
     """A view of a at ints ``(offset, *strides)`` walked over out's shape (expand, flip, narrow,
     diagonal, split, unbind, as_strided): out[i] = a[offset + map[i]]."""
     k = tab[e, T_IOFS]
+    if tab[e, T_SIZE] == 1:  # (an element: unbind of a vector in scalar code) no index map
+        values_like(w, tab, e)[0] = values_like(w, tab, tab[e, T_A])[rec[k]]
+        return
     nd = tab[e, T_ICNT] - 1
     _gather(e, tab, w, rec[k], strided_map(slot_shape(tab, rec, e), rec[k + 1:k + 1 + nd]))
 
@@ -59,6 +63,11 @@ def fwd_permute(e, tab, rec, fl, w, env):
     """out = a.permute(perm), ints ``perm`` (permute, transpose, t)."""
     k = tab[e, T_IOFS]
     nd = tab[e, T_ICNT]
+    if nd == 2 and rec[k] == 1:  # a matrix transpose: no index map
+        sh = slot_shape(tab, rec, tab[e, T_A])
+        transpose_into(values_like(w, tab, tab[e, T_A]), 0, values_like(w, tab, e), 0,
+                       sh[0], sh[1], False)
+        return
     ist = contiguous_strides(slot_shape(tab, rec, tab[e, T_A]))
     pst = np.empty(nd, np.int64)
     for d in range(nd):
@@ -123,6 +132,16 @@ def fwd_cat(e, tab, rec, fl, w, env):
     running offset."""
     k = tab[e, T_IOFS]
     dim = rec[k]
+    out = values_like(w, tab, e)
+    if dim == 0:  # (the inputs one after another: scalar code's stack) no shape walk
+        start = 0
+        for j in range(tab[e, T_NIN]):
+            s = rec[tab[e, T_INS] + j]
+            v = values_like(w, tab, s)
+            for t in range(tab[s, T_SIZE]):
+                out[start + t] = v[t]
+            start += tab[s, T_SIZE]
+        return
     sh = slot_shape(tab, rec, e)
     outer = 1
     for d in range(dim):
@@ -131,7 +150,6 @@ def fwd_cat(e, tab, rec, fl, w, env):
     for d in range(dim + 1, sh.shape[0]):
         inner *= sh[d]
     row = sh[dim] * inner  # one step of the outer dims in out
-    out = values_like(w, tab, e)
     start = 0
     for j in range(tab[e, T_NIN]):
         v = values_like(w, tab, rec[tab[e, T_INS] + j])

@@ -12,7 +12,9 @@ from ..engine.kernels import (
     T_A,
     T_ADJ,
     T_B,
+    T_ICNT,
     T_INS,
+    T_IOFS,
     T_IS32,
     T_NEED,
     T_SIZE,
@@ -68,12 +70,34 @@ def _matmul_adjoints(e, a, b, tab, rec, adj, live, env):
 
 
 @njit(cache=True, error_model="numpy")
+def _linear_adjoints(e, a, w, tab, rec, adj, live, env):
+    """out[m, n] = a[m, k] @ w[n, k]^T (w stored transposed): ga += g @ w, gw += g^T @ a."""
+    sa, sw = slot_shape(tab, rec, a), slot_shape(tab, rec, w)
+    m, k, n = sa[0], sa[1], sw[0]
+    single = tab[e, T_IS32] == 1
+    blas = env[ENV_SGEMM] if single else env[ENV_DGEMM]
+    go, ga, gw = tab[e, T_ADJ], tab[a, T_ADJ], tab[w, T_ADJ]
+    g2 = adj[go:go + m * n]
+    if tab[a, T_NEED]:
+        gemm_acc(blas, single, NO_TRANS, NO_TRANS, m, k, n, g2, values_like(adj, tab, w),
+                 adj[ga:ga + m * k])
+        live[a] = 1
+    if tab[w, T_NEED]:
+        gemm_acc(blas, single, TRANS, NO_TRANS, n, k, m, g2, values_like(adj, tab, a),
+                 adj[gw:gw + n * k])
+        live[w] = 1
+
+
+@njit(cache=True, error_model="numpy")
 def adj_addmm(e, tab, rec, fl, adj, live, env):
     """out[m, n] = bias + a[m, k] @ b[k, n], inputs (bias, a, b), bias of n or m * n values:
     the matmul's adjoints, and gbias[j] += sum_i g[i, j] (or gbias += g)."""
     ins = tab[e, T_INS]
     bias, a, b = rec[ins], rec[ins + 1], rec[ins + 2]
-    _matmul_adjoints(e, a, b, tab, rec, adj, live, env)
+    if tab[e, T_ICNT] > 0 and rec[tab[e, T_IOFS]]:
+        _linear_adjoints(e, a, b, tab, rec, adj, live, env)
+    else:
+        _matmul_adjoints(e, a, b, tab, rec, adj, live, env)
     if not tab[bias, T_NEED]:
         return
     go, gb, nb, size = tab[e, T_ADJ], tab[bias, T_ADJ], tab[bias, T_SIZE], tab[e, T_SIZE]

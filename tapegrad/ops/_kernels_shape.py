@@ -147,6 +147,21 @@ def adj_take(e, tab, rec, fl, adj, live, env):
 
 
 @njit(cache=True, error_model="numpy")
+def transpose_into(src, s0, dst, d0, rows, cols, acc):
+    """dst[d0 + j*rows + i] (+)= src[s0 + i*cols + j] for a rows x cols matrix, in cache
+    blocks (a 2-D transpose without an index map)."""
+    b = 32
+    for i0 in range(0, rows, b):
+        for j0 in range(0, cols, b):
+            for i in range(i0, min(i0 + b, rows)):
+                for j in range(j0, min(j0 + b, cols)):
+                    if acc:
+                        dst[d0 + j * rows + i] += src[s0 + i * cols + j]
+                    else:
+                        dst[d0 + j * rows + i] = src[s0 + i * cols + j]
+
+
+@njit(cache=True, error_model="numpy")
 def adj_permute(e, tab, rec, fl, adj, live, env):
     """out = a.permute(perm) (perm in ints): ga[map[i]] += g[i]."""
     o = e
@@ -155,6 +170,11 @@ def adj_permute(e, tab, rec, fl, adj, live, env):
         return
     k = tab[e, T_IOFS]
     nd = tab[e, T_ICNT]
+    if nd == 2 and rec[k] == 1:  # a matrix transpose (t(), linear's weight)
+        sh = slot_shape(tab, rec, o)  # (cols, rows) of a's (rows, cols)
+        transpose_into(adj, tab[o, T_ADJ], adj, tab[a, T_ADJ], sh[0], sh[1], True)
+        live[a] = 1
+        return
     ist = contiguous_strides(slot_shape(tab, rec, a))
     pst = np.empty(nd, np.int64)
     for d in range(nd):

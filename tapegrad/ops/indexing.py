@@ -104,7 +104,8 @@ def _scatter_make(h, x, src):
     d = h.dim(x) % x.ndim
     shape = tuple(h.draw(h.st.integers(1, n)) for n in x.shape)
     idx = np.array(_ints(h, x.shape[d], int(np.prod(shape)))).reshape(shape)
-    return lambda x, src: scatter_add(x, d, _wrap(idx), src)
+    index = _wrap(idx)
+    return lambda x, src: scatter_add(x, d, index, src)
 
 
 def _mask(h, x):

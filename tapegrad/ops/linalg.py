@@ -43,11 +43,19 @@ def _addmm_inputs(h) -> tuple:
     return h.tensor(bias), h.tensor((m, k)), h.tensor((k, n))
 
 
+def _addmm_make(h, bias, a, b):
+    """addmm itself, or F.linear's form (the weight read transposed in place)."""
+    if h.flag():
+        return addmm
+    return lambda bias, a, b: linear_rows(a, b.t().contiguous() * 1.0, bias)
+
+
 # bias + a @ b in one entry: F.linear with a bias (torch's node for it)
+# ints: (1,) when b is stored transposed, (n, k) (F.linear's weight, read by gemm as it is)
 ADDMM = kernel("addmm", "tapegrad.ops._kernels_linalg:adj_addmm", "AddmmBackward0",
                usage="F.linear(x, w, b), addmm(bias, a, b)",
                replay="tapegrad.ops._forward_linalg:fwd_addmm",
-               test=(_addmm_inputs, lambda h, bias, a, b: addmm))
+               test=(_addmm_inputs, _addmm_make))
 
 
 def _shape_str(s) -> str:
@@ -122,22 +130,34 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     >>> tg.addmm(tg.ones(3), tg.ones(2, 4), tg.ones(4, 3)).tolist()
     [[5.0, 5.0, 5.0], [5.0, 5.0, 5.0]]
     """
+    return _addmm(input, mat1, mat2, beta, alpha, False)
+
+
+def linear_rows(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """bias + input @ weight.T for a matrix `input`: one addmm entry that reads `weight` as it
+    is stored (gemm transposes it), so no copy of weight.T is made (F.linear's hot path)."""
+    return _addmm(bias, input, weight, 1, 1, True)
+
+
+def _addmm(input: Tensor, mat1: Tensor, mat2: Tensor, beta, alpha, trans: bool) -> Tensor:
     for name, t in (("mat1", mat1), ("mat2", mat2)):
         if t.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
-    (m, k), (k2, n) = mat1.shape, mat2.shape
+    (m, k), (k2, n) = mat1.shape, mat2.shape[::-1] if trans else mat2.shape
     if k != k2:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k} and {k2}x{n})")
     bias = as_tensor_arg(input, "input")
     bd, ad, cd = bias._data, mat1._data, mat2._data
     if beta != 1 or alpha != 1 or bd.shape not in ((n,), (1, n), (m, n)) or not (
             bd.dtype == ad.dtype == cd.dtype and bd.dtype.kind == "f"):
-        return bias * beta + matmul(mat1, mat2) * alpha  # the general case, by its parts
+        # the general case, by its parts
+        return bias * beta + matmul(mat1, mat2.t() if trans else mat2) * alpha
 
     def compute(out):
-        prod = np.matmul(ad, cd, out=out)
+        prod = np.matmul(ad, cd.T if trans else cd, out=out)
         return np.add(prod, bd, out=prod)
-    return apply_kernel(ADDMM, (bias, mat1, mat2), (m, n), ad.dtype, compute)
+    return apply_kernel(ADDMM, (bias, mat1, mat2), (m, n), ad.dtype, compute,
+                        (1,) if trans else ())
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
