@@ -13,7 +13,7 @@ import sys
 import tempfile
 from typing import Callable, Optional
 
-from benchmarks.harness import ROOT, Config, Row, measure, ratio, torch_python
+from benchmarks.harness import ROOT, Config, Row, measure, peer, ratio, torch_python
 
 SCRIPT = ("import tapegrad as torch; X=torch.ones(2,2,requires_grad=True); y=X+2; z=y*y*3; "
           "out=z.mean(); out.backward(); print(X.grad)")
@@ -25,6 +25,8 @@ COMPILED_SCRIPT = ("from benchmarks.random_graph import compiled_step; s = compi
                    "s(); s(); print(4.5)")
 EAGER_SCRIPT = ("from benchmarks.random_graph import tapegrad_step; s = tapegrad_step(1000); "
                 "s(); print(4.5)")
+JAX_SCRIPT = ("from benchmarks.random_graph import jax_step; s = jax_step(1000); s(); "
+              "print(4.5)")
 
 
 def launcher(python: str, script: str, cold: bool = False) -> Callable[[], str]:
@@ -70,4 +72,8 @@ def run(cfg: Config) -> list:
              Row(name, "tapegrad.compile cold cache", c_cold, ratio(c_cold, eager), None,
                  notes=["jax jit's compile of a 1k-op graph: 8 s here (DESIGN.md)"]),
              Row(name, "tapegrad eager, warm cache (reference)", eager, 1.0, None)]
+    if peer("jax") is not None:
+        jx = measure(launcher(py, JAX_SCRIPT), 2, warmup=1)
+        rows.append(Row(name, "jax jit(grad), first call", jx, ratio(jx, eager), None,
+                        notes=[f"tapegrad.compile cold / jax: {c_cold.median / jx.median:.2f}"]))
     return rows

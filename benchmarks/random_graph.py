@@ -94,6 +94,33 @@ def compiled_step(n_ops: int, seed: int = 0):
     return step
 
 
+def jax_step(n_ops: int, seed: int = 0):
+    """The same graph in jax: ``jit(grad)`` of the leaves (the first call compiles)."""
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    leaves, ops = graph(n_ops, seed)
+
+    def f(xs):
+        nodes = list(xs)
+        for op, ins in ops:
+            if op == SOFTPLUS:
+                nodes.append(jax.nn.softplus(nodes[ins[0]]))
+            elif op == SUM4:
+                nodes.append(sum(nodes[i] for i in ins))
+            elif op == PROD:
+                nodes.append(nodes[ins[0]] * nodes[ins[1]])
+            else:
+                nodes.extend(jax.nn.softmax(jnp.stack([nodes[i] for i in ins])))
+        return nodes[-1]
+    g = jax.jit(jax.grad(f))
+    xs = [jnp.asarray(v, jnp.float64) for v in leaves]
+
+    def step() -> np.ndarray:
+        return np.array([float(v) for v in g(xs)])
+    return step
+
+
 def torch_step(n_ops: int, seed: int = 0):
     import torch
     return eager_step(torch, n_ops, seed)
@@ -207,7 +234,8 @@ def flat_tape(n_ops: int, seed: int = 0) -> tuple:
 
 def run(cfg: Config, sizes: tuple = (2_000, 10_000)) -> list:
     """Workload "random graph": tapegrad vs torch eager vs the hand-written Numba reference."""
-    from benchmarks.reference import scalar_graph as reference
+    from benchmarks.reference import c_scalar_graph, scalar_graph as reference
+    c_ref = c_scalar_graph()
     rows = []
     for n_ops in sizes:
         name = f"random scalar graph ({n_ops:,} ops)"
@@ -236,16 +264,21 @@ def run(cfg: Config, sizes: tuple = (2_000, 10_000)) -> list:
         cerr = float(np.max(np.abs(first - want) / (1 + np.abs(want))))
         ct = measure(cstep, cfg.repeats(21, 5))
         r = ratio(ct, ref)
+        cr = measure(lambda: c_ref(*arrays), cfg.repeats(21, 5)) if c_ref else None
         rows.append(Row(name, "tapegrad.compile (replay)", ct, r, ratio(ct, th) if th else None,
                         "≤ 1.5× reference", r <= 1.5,
                         [f"{ct.median / n_ops * 1e9:,.0f} ns per op (forward + backward)",
                          f"first call (record): {t_first / tg.median:.2f}× eager's step",
+                         f"vs the C reference: {ratio(ct, cr):.1f}×" if cr else "no C compiler",
                          f"gradient vs the reference: max rel. error {cerr:.1e}"]))
         if th:
             rows.append(Row(name, "torch eager", th, ratio(th, ref), 1.0,
                             notes=[f"{th.median / n_ops * 1e9:,.0f} ns per op"]))
         rows.append(Row(name, "Numba reference (hand-written)", ref, 1.0,
                         ratio(ref, th) if th else None))
+        if cr is not None:
+            rows.append(Row(name, "C reference (hand-written, cc -O2)", cr, ratio(cr, ref),
+                            ratio(cr, th) if th else None))
         for label, floor in (("floor: pure-Python recorder, forward only", thin_recorder),
                              ("floor: + an object per value, int64 tape, forward only",
                               object_recorder)):

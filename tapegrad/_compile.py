@@ -108,7 +108,7 @@ class CompiledFunction:
     # -- recording -------------------------------------------------------------------------------
     def _record(self, key, flat: tuple, args: tuple, kwargs: dict):
         self._stats["recordings"] += 1
-        caps, pyvals = _trace.reachable(self.fn, flat)
+        caps, pyvals = _trace.reachable(self.fn)
         before = {i: (t, t._version) for i, (t, _) in caps.items()}
         call_args = []
         proxies, arg_ids, arg_ints = {}, {}, {}
@@ -125,6 +125,7 @@ class CompiledFunction:
             call_args.append(a)
         enabled, key_state = STATE.enabled, (STATE.key, STATE.ek, STATE.fk)
         tr = None
+        failed = False
         try:
             STATE.key = object()  # a fresh owner: no outer tape is live while tracing
             set_modes(True, STATE.anomaly)
@@ -133,13 +134,24 @@ class CompiledFunction:
             STATE.trace = tr
             pos = call_args[:len(args)]
             kw = dict(zip(tuple(sorted(kwargs)), call_args[len(args):]))
-            out = self.fn(*pos, **kw)
+            try:
+                out = self.fn(*pos, **kw)
+            except Exception:
+                if not proxies:
+                    raise
+                failed = True  # (perhaps only because a stand-in requires grad: see below)
         finally:
             STATE.trace = None
             STATE.key = key_state[0]
             set_modes(enabled, STATE.anomaly)
             if tr is not None and tr.tape.ok is not False:
                 tr.tape.ok = STATE.key  # the call's result: an ordinary graph of this thread
+        if failed:  # e.g. an in-place op on an argument: eager mode decides (and raises, if so)
+            out = self.fn(*args, **kwargs)
+            why = "it fails while being recorded (it changes an argument in place?)"
+            self._eager[key] = why
+            self._warn(why)
+            return out
         changed = [t for t, v in before.values() if t._version != v]
         if changed:
             tr.fail("it changes a tensor it captures in place")

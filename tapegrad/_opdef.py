@@ -22,6 +22,14 @@ function of the inputs to differentiate, drawing any other arguments (dims, shap
 (see ``tests/test_gradients.py``). Elementwise ops default to their public function.
 
 * ``python``  -- custom Functions: no kernel; backward pauses the sweep and calls Python.
+* ``forward`` -- recorded only while tracing for `tapegrad.compile` (comparisons): a replayed
+  forward, no adjoint.
+
+Every op but Python ones also has a ``replay`` forward, what a replayed program
+(`engine/replay.py`) runs for its entries: for elementwise ops an expression in ``x`` (``y``,
+``p0``, ``p1``) spliced into generated kernels like the adjoint fragments; for kernel ops a
+``"module:function"`` with the signature ``f(e, tab, rec, fl, w, env)`` (``w``: an array of the
+entry's dtype, to read slots with ``values_like``), in ``ops/_forward_<family>.py``.
 * ``kernel``  -- anything else: the fragment names an `@njit` function by module and name
   (``"tapegrad.ops._kernels_reduce:adj_x"``),
   with the uniform signature ``f(e, ent, fl, slots, shapes, ints, cptr, clen, adj, live)``.

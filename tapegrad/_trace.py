@@ -160,7 +160,7 @@ def _exits(tr: Trace, args) -> None:
 _SCALARS = (int, float, bool, str, type(None))
 
 
-def reachable(fn, args: tuple) -> tuple:
+def reachable(fn) -> tuple:
     """(tensors, values): the tensors `fn` reaches through its closure, the globals its code
     names, its defaults and its ``self`` (for bound methods and modules), with the path to
     each, ``{id: (tensor, path)}``; and the Python numbers/strings it reads directly,

@@ -355,3 +355,15 @@ def test_a_boolean_mask_index_re_records_when_the_mask_changes():
         assert out.item() == sum(u * u for u in v if u > 0)
         assert g.tolist() == [2.0 * u if u > 0 else 0.0 for u in v]
     assert cf.stats()["recordings"] == 2 and cf.stats()["replays"] == 2
+
+
+def test_a_function_that_changes_its_argument_in_place_runs_eagerly():
+    def f(x):
+        x.mul_(2.0)
+        return x.sum()
+    cf = tg.compile(f)
+    x = tg.tensor([1.0, 2.0])
+    with pytest.warns(CompileWarning, match="in place"):
+        assert cf(x).item() == 6.0
+    assert x.tolist() == [2.0, 4.0]   # changed once, as eager mode does
+    assert cf(x).item() == 12.0

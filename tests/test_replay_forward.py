@@ -1,7 +1,6 @@
 """Every op's Numba forward (the one a compiled program replays) reproduces its eager forward:
 each op's test spec is run eagerly, then its whole tape is replayed from the same input values
 and every slot compared (`engine.replay.check_forward`), in float64 and float32."""
-import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 

@@ -166,7 +166,7 @@ def _holds(tab, s, kind, want):
 class Frame:
     """One call's memory: the value buffer and the table holding its addresses."""
 
-    __slots__ = ("buf", "tab", "adj", "live")
+    __slots__ = ("buf", "tab", "adj", "live", "views")
 
     def __init__(self, prog: "Program"):
         self.buf = np.zeros(max(prog.nbytes // 8, 1), np.float64)
@@ -174,9 +174,17 @@ class Frame:
         self.tab[:, T_ADDR] += self.buf.ctypes.data
         self.adj = None   # the adjoint buffers and live marks of a backward (made on first use)
         self.live = None
+        self.views: dict = {}  # slot -> its values (inputs and outputs, asked at every call)
 
     def values(self, prog: "Program", s: int) -> np.ndarray:
         """Slot s's values in this frame: a numpy view of its shape and dtype."""
+        v = self.views.get(s)
+        if v is not None:
+            return v
+        v = self.views[s] = self._view(prog, s)
+        return v
+
+    def _view(self, prog: "Program", s: int) -> np.ndarray:
         start, is32, shape = prog.layout(s)
         if is32:
             n, i = self.tab[s, T_SIZE], start // 4
@@ -221,13 +229,18 @@ class Program:
         self.w64, self.w32 = np.zeros(1), np.zeros(1, np.float32)
         self._free: list = []
         self._lock = threading.Lock()
+        self._layouts: dict = {}
 
     def layout(self, s: int) -> tuple:
-        """(byte offset in the frame, is32, shape) of slot s."""
-        t = self.tab0
-        start = int(t[s, T_ADDR])
-        o = int(t[s, T_SHP])
-        return start, bool(t[s, T_IS32]), tuple(self.rec[o:o + t[s, T_NDIM]].tolist())
+        """(byte offset in the frame, is32, shape) of slot s (remembered: inputs and outputs
+        are asked at every call)."""
+        got = self._layouts.get(s)
+        if got is None:
+            t = self.tab0
+            o = int(t[s, T_SHP])
+            got = self._layouts[s] = (int(t[s, T_ADDR]), bool(t[s, T_IS32]),
+                                      tuple(self.rec[o:o + t[s, T_NDIM]].tolist()))
+        return got
 
     # -- frames --------------------------------------------------------------------------------
     def acquire(self) -> Frame:
