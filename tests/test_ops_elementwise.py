@@ -417,3 +417,21 @@ def test_clamp_tensor_bounds_dtypes_nan_and_errors():
     x = leaf([-2.0, 0.5, 3.0])
     out = x.clamp(-1, 1)
     assert out.tolist() == [-1.0, 0.5, 1.0] and type(out.grad_fn).__name__ == "ClampBackward1"
+
+
+@pytest.mark.parametrize("p", [2, 3, -1, -2, 2.0, 0.5, -0.5, 1.5])
+@given(data=st.data())
+def test_small_powers_take_their_fast_path_with_the_same_values_and_gradients(p, data):
+    """x ** 2, 3, -1, -2 are multiplications (as torch's), not pow: values as numpy's power to
+    a few ulps, gradients against finite differences, float32 and the replay alike."""
+    from tapegrad.testing import gradcheck, strategies as tst
+    from tapegrad.engine.replay import check_forward
+    x = data.draw(tst.tensors(tst.shapes(), elements=tst.elements(tst.Domain(0.2, 3.0))))
+    x.requires_grad_()
+    assert gradcheck(lambda x: x ** p, (x,))
+    for dt in (np.float64, np.float32):
+        xd = x.detach().numpy().astype(dt)
+        y = tg.tensor(xd, requires_grad=True) ** p
+        np.testing.assert_allclose(y.detach().numpy(), np.power(xd, dt(p)), rtol=4e-7 if dt ==
+                                   np.float32 else 1e-15)
+        assert check_forward(y._tape) == []
