@@ -169,7 +169,7 @@ def reachable(fn) -> tuple:
     tensors: dict = {}
     values: list = []
     owner, target = _parts(fn)
-    roots = [] if owner is None else [(("self",), owner)]
+    roots = [] if owner is None else [((("self",),), owner)]
     code = getattr(target, "__code__", None)
     if code is not None:
         for name, cell in zip(code.co_freevars, target.__closure__ or ()):

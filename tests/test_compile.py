@@ -367,3 +367,51 @@ def test_a_function_that_changes_its_argument_in_place_runs_eagerly():
         assert cf(x).item() == 6.0
     assert x.tolist() == [2.0, 4.0]   # changed once, as eager mode does
     assert cf(x).item() == 12.0
+
+
+class _Net:
+    """A model as users write one before nn.Module: parameters as attributes, a forward."""
+
+    def __init__(self):
+        tg.manual_seed(0)
+        self.w1 = (tg.randn(16, 4, dtype=tg.float64) * 0.5).requires_grad_()
+        self.b1 = tg.zeros(16, dtype=tg.float64, requires_grad=True)
+        self.w2 = (tg.randn(1, 16, dtype=tg.float64) * 0.5).requires_grad_()
+        self.p = 0.25
+
+    def forward(self, x):
+        h = tg.nn.functional.relu(tg.nn.functional.linear(x, self.w1, self.b1))
+        return (tg.nn.functional.dropout(h, self.p) @ self.w2.t()).squeeze(-1)
+
+    __call__ = forward
+
+
+def _train(model, call, steps=20):
+    x = tg.tensor(np.linspace(-1, 1, 64 * 4).reshape(64, 4))
+    y = x.sum(1).sin()
+    tg.manual_seed(1)
+    losses = []
+    for _ in range(steps):
+        loss = ((call(x) - y) ** 2).mean()
+        for p in (model.w1, model.b1, model.w2):
+            p.grad = None
+        loss.backward()
+        with tg.no_grad():
+            for p in (model.w1, model.b1, model.w2):
+                p -= 0.05 * p.grad
+        losses.append(loss.item())
+    return losses
+
+
+def test_a_model_object_trains_as_in_eager_mode_and_sees_its_attributes_change():
+    eager = _Net()
+    want = _train(eager, eager)
+    model = _Net()
+    cm = tg.compile(model)
+    got = _train(model, cm)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert cm.stats()["recordings"] == 1 and cm.stats()["replays"] == 19
+    model.p = 0.0   # a Python attribute the forward reads: recorded again
+    x = tg.ones(3, 4, dtype=tg.float64)
+    np.testing.assert_allclose(cm(x).detach().numpy(), model(x).detach().numpy(), rtol=1e-12)
+    assert cm.stats()["recordings"] == 2
