@@ -123,6 +123,9 @@ class CompiledFunction:
                 elif a._data.dtype.kind != "f":
                     arg_ints[id(a)] = k
             call_args.append(a)
+        for a in call_args:  # (arguments changed in place while tracing are noticed too)
+            if isinstance(a, Tensor):
+                before[id(a)] = (a, a._version)
         enabled, key_state = STATE.enabled, (STATE.key, STATE.ek, STATE.fk)
         tr = None
         failed = False
@@ -154,7 +157,7 @@ class CompiledFunction:
             return out
         changed = [t for t, v in before.values() if t._version != v]
         if changed:
-            tr.fail("it changes a tensor it captures in place")
+            tr.fail("it changes a tensor it captures, or an argument, in place")
         rec = None
         if tr.abort is None:
             try:
@@ -246,11 +249,14 @@ class Recording:
                 continue
             t = tr.inputs.get(s)
             kind, src = _classify(tr, s, tab, t, arg_ids, flat)
-            rg = (kind == "arg" and isinstance(flat[src], Tensor) and flat[src]._rg) or (
-                kind == "cap" and t._rg)
+            # (a detached alias of an input has its values, but no gradient flows through it)
+            rg = id(t) not in tr.detached and (
+                (kind == "arg" and isinstance(flat[src], Tensor) and flat[src]._rg)
+                or (kind == "cap" and src._rg))
             need[s] = bool(rg)
             if kind == "cap":
-                self.captures[id(t)] = (t, tr.captures[id(t)][1], t._data.shape, t._data.dtype)
+                self.captures[id(src)] = (src, tr.captures[id(src)][1], src._data.shape,
+                                          src._data.dtype)
             if rg:
                 self.node_inputs.append((kind, src, s))
             self.fills.append((s, kind, src))
@@ -364,6 +370,11 @@ def _classify(tr, s: int, tab, t, arg_ids: dict, flat: tuple) -> tuple:
     """Where an input slot's values come from at a call: (kind, source)."""
     if t is None:
         raise _trace.Abort("an input of the recording is unaccounted for")
+    d = tr.detached.get(id(t))
+    if d is not None:  # detached from an input: filled as that input is
+        if id(d[1]) in tr.pure:
+            return "const", tr.tape_values(s, tab)
+        t = d[1]
     k = tr.proxies.get(id(t), arg_ids.get(id(t)))
     if k is not None:
         return "arg", k

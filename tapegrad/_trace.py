@@ -56,6 +56,7 @@ class Trace:
         self.abort: Optional[str] = None
         self.arg_ints: dict = {}    # id -> index of integer/bool arguments (guarded by value)
         self.args: dict = {}        # id -> index of every tensor argument
+        self.detached: dict = {}    # id(alias) -> (alias, the input it was detached from)
 
     def fail(self, why: str) -> None:
         if self.abort is None:
@@ -82,6 +83,9 @@ class Trace:
 
     def exit(self, t, truth: bool = False) -> None:
         """t's values leave the tape into Python (a decision may depend on them): guard them."""
+        d = self.detached.get(id(t))
+        if d is not None:  # (the values of the input it was detached from)
+            t = d[1]
         if id(t) in self.pure or id(t) in self.arg_ints:
             return
         s = self.slot_of(t)
@@ -105,12 +109,23 @@ def reads(*ts) -> None:
         _exits(tr, ts)
 
 
-def mark_pure(t) -> None:
+def mark_pure(t):
     """A factory made `t` inside a traced function from Python values: a constant (frozen
     with the values it has when it enters the tape)."""
     tr = STATE.trace
     if tr is not None:
         tr.pure[id(t)] = (t, None)
+    return t
+
+
+def detached(alias, t) -> None:
+    """`alias` (``t.detach()``, ``t.data``) has t's values: when t is an input of the function
+    being traced (an argument, a capture, a constant), so is the alias."""
+    tr = STATE.trace
+    if tr is not None:
+        i = id(t)
+        if i in tr.proxies or i in tr.args or i in tr.captures or i in tr.pure:
+            tr.detached[id(alias)] = (alias, t)
 
 
 def mark_random(t, redraw: Callable[[], np.ndarray]) -> None:
@@ -150,6 +165,8 @@ def factory(kind: str):
 
 def _exits(tr: Trace, args) -> None:
     for a in args:
+        if isinstance(a, (int, float, bool, str, type(None))):
+            continue
         if isinstance(a, (list, tuple)):
             _exits(tr, a)
         elif hasattr(a, "_tape") and hasattr(a, "_rg"):

@@ -122,6 +122,9 @@ class Tensor:
         vc.shared = True
         t = _wrap(self._data)
         t._vc = Version(vc.sk, vc)
+        if STATE.trace is not None:
+            from ._trace import detached
+            detached(t, self)
         return t
 
     @data.setter
@@ -249,6 +252,9 @@ class Tensor:
         vc.shared = True
         t = _wrap(self._data)
         t._vc = vc
+        if STATE.trace is not None:
+            from ._trace import detached
+            detached(t, self)
         return t
 
     def detach_(self) -> "Tensor":

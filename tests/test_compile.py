@@ -283,10 +283,20 @@ def test_a_custom_function_runs_eagerly_with_a_warning_naming_it():
 
 
 def test_a_detached_value_entering_the_computation_runs_eagerly():
-    cf = tg.compile(lambda x: x * x.detach())
+    cf = tg.compile(lambda x: x * (x * 1.0).detach())
     with pytest.warns(CompileWarning, match="outside the recorded ops"):
         assert cf(tg.tensor([3.0])).item() == 9.0
     assert cf(tg.tensor([4.0])).item() == 16.0
+
+
+def test_a_detached_argument_is_an_input_without_gradient():
+    cf = tg.compile(lambda x: (x * x.detach()).sum())
+    for v in ([3.0, 1.0], [4.0, 2.0], [5.0, -1.0]):
+        x = tg.tensor(v, requires_grad=True)
+        out = cf(x)
+        (g,) = tg.autograd.grad(out, [x])
+        assert out.item() == sum(u * u for u in v) and g.tolist() == v  # (not 2 x)
+    assert cf.stats()["replays"] == 2
 
 
 def test_a_compiled_function_that_raises_raises():
@@ -415,3 +425,39 @@ def test_a_model_object_trains_as_in_eager_mode_and_sees_its_attributes_change()
     x = tg.ones(3, 4, dtype=tg.float64)
     np.testing.assert_allclose(cm(x).detach().numpy(), model(x).detach().numpy(), rtol=1e-12)
     assert cm.stats()["recordings"] == 2
+
+
+def test_writes_of_numbers_into_intermediates_replay():
+    def f(x):
+        h = x * 2.0
+        h[0] = 5.0
+        h[1:] += 1.0
+        return (h * x).sum()
+    cf = tg.compile(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for k in range(3):
+            x = tg.tensor([1.0 + k, -2.0, 0.5 * k], requires_grad=True)
+            (g,) = tg.autograd.grad(cf(x), [x])
+            (want,) = tg.autograd.grad(f(x), [x])
+            np.testing.assert_allclose(g.numpy(), want.numpy(), rtol=1e-12)
+    assert cf.stats()["replays"] == 2
+
+
+def test_the_values_of_a_detached_argument_are_guarded():
+    cf = tg.compile(lambda x: x * float(x.detach().numpy().sum()))
+    assert cf(tg.tensor([1.0, 2.0])).tolist() == [3.0, 6.0]
+    assert cf(tg.tensor([1.0, 2.0])).tolist() == [3.0, 6.0]
+    assert cf(tg.tensor([2.0, 2.0])).tolist() == [8.0, 8.0]
+    assert cf.stats()["recordings"] == 2 and cf.stats()["replays"] == 1
+
+
+def test_an_argument_changed_in_place_through_an_alias_runs_eagerly():
+    def f(x):
+        x.detach().mul_(2.0)
+        return x.sum()
+    cf = tg.compile(f)
+    x = tg.tensor([1.0, 2.0])
+    with pytest.warns(CompileWarning, match="in place"):
+        assert cf(x).item() == 6.0
+    assert cf(x).item() == 12.0 and x.tolist() == [4.0, 8.0]

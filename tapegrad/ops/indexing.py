@@ -15,7 +15,7 @@ from functools import partial
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._trace import reads
+from .._trace import mark_pure, reads
 from .._dtype import torch_name
 from .._grad_mode import STATE
 from .._opdef import kernel
@@ -385,13 +385,16 @@ def setitem(x: Tensor, key, value) -> None:
     tshape = target.shape if adv is None else _adv_shape(target, adv)
     v = _setitem_value(x, value, tshape)
     value_t = value if isinstance(value, Tensor) and value._rg else _wrap(v)
+    if value_t is not value:  # a constant made from the value (guarded when compiled)
+        reads(value)
+        mark_pure(value_t)
     if adv is None:  # torch: x[...] = v writes x itself; other keys write the view x[key]
         dst = x if all(k is Ellipsis for k in (key if isinstance(key, tuple) else (key,))) \
             else getitem(x, key)
         if isinstance(value, Tensor):
             copy_(dst, value_t)
         else:  # a number: torch fills with it as a 0-d tensor (FillBackward3)
-            fill_(dst, _wrap(np.asarray(v, x._data.dtype)))
+            fill_(dst, mark_pure(_wrap(np.asarray(v, x._data.dtype))))
         return
 
     def put(d, o):  # numpy: with repeated indices the last write wins, as in torch
@@ -426,6 +429,9 @@ def index_put(input: Tensor, key, values: Tensor) -> Tensor:
         pos = pos[adv]
     v = _setitem_value(input, values, pos.shape)
     vt = values if isinstance(values, Tensor) and values._rg else _wrap(v)
+    if vt is not values:
+        reads(values)
+        mark_pure(vt)
     if vt._data.shape != pos.shape:  # broadcast the value first (recorded: its gradient sums)
         vt = vt.reshape(v.shape).expand(*pos.shape) if vt._rg else _wrap(
             np.broadcast_to(v, pos.shape))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._trace import mark_pure
 from .._grad_mode import STATE
 from .._opdef import OPS, kernel, unary
 from .._record import _F32, _live_tape, apply_kernel, slot_in, tape_for
@@ -453,7 +454,7 @@ def fill_(self: Tensor, value) -> Tensor:
 
 def copy_(self: Tensor, src) -> Tensor:
     """Copy `src` (broadcast to self's shape, cast to its dtype) into self."""
-    s = src if isinstance(src, Tensor) else _wrap(np.asarray(src))
+    s = src if isinstance(src, Tensor) else mark_pure(_wrap(np.asarray(src)))
     try:
         np.broadcast_shapes(s._data.shape, self._data.shape)
         if np.broadcast_shapes(s._data.shape, self._data.shape) != self._data.shape:
