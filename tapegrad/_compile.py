@@ -264,7 +264,7 @@ class Recording:
         guards = [(s, kind, vals) for s, kind, vals, _ in tr.guards]
         self.guard_lines = [(s, kind, line) for s, kind, _, line in
                             sorted(tr.guards, key=lambda g: g[0])]
-        self.prog = Program(rec, fl, tape.n, need, guards)
+        self.prog = Program(rec, fl, tape.n, need, guards, [s for s, _ in self.outputs])
         self.pyvals = pyvals
         self.int_args = [(k, np.array(flat[k]._data, copy=True)) for k in
                          {v for v in tr.arg_ints.values()}]

@@ -16,9 +16,11 @@ A `Program` is made once from a tape recorded while tracing a function (`tapegra
   stops at the first that does not hold (the recording is then not what the function would
   do at these inputs).
 
-`forward` walks the entries in order and calls each one's forward kernel by address
-(`codegen.forward_table`), as `kernels.sweep` calls the adjoints in reverse; the backward is
-that same sweep over the program's table. No code is generated per program.
+`forward` walks the entries in order (skipping dead code: entries no output or guard depends
+on) and calls each one's forward kernel by address
+(`codegen.forward_table`), as `kernels.sweep` calls the adjoints in reverse; the backward
+(`reverse`) is that sweep over the same live entries, calling the ordinary adjoint kernels. No
+code is generated per program.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from numba import njit
 from .codegen import forward_table, kernel_table, replays
 from .kernels import (COMPACT, IN_CONST, IN_FL, IN_LEAF, T_ADDR, T_ADJ, T_INS, T_IS32, T_NDIM,
                       T_NEED, T_NIN, T_OP, T_SHP, T_SIZE, call_kernel, decode, kernel_codes,
-                      sweep, vals32, vals64)
+                      vals32, vals64)
 from .._opdef import BY_CODE
 
 
@@ -124,15 +126,33 @@ def propagate_need(tab, rec):
 
 
 @njit(cache=True, error_model="numpy")
-def forward(tab, rec, fl, fwd, env, w64, w32, live, gslot, gkind, goff, gval, start):
-    """Compute entries start.. in order, each through its op's forward kernel (by address), and
-    check each guard right after its slot is computed. Returns -1, or the index of the first
-    guard that does not hold (the entries after it are not computed)."""
+def needed(tab, rec, roots):
+    """1 for the entries some slot in `roots` depends on (itself included): the others are dead
+    code, which a replay skips."""
+    keep = np.zeros(tab.shape[0], np.uint8)
+    for r in roots:
+        keep[r] = 1
+    for e in range(tab.shape[0] - 1, -1, -1):
+        if keep[e]:
+            for i in range(tab[e, T_NIN]):
+                keep[rec[tab[e, T_INS] + i]] = 1
+    return keep
+
+
+@njit(cache=True, error_model="numpy")
+def forward(tab, rec, fl, fwd, env, w64, w32, live, order, gslot, gkind, goff, gval, start):
+    """Compute the entries in `order` (ascending: the live code) from `start` on, each through
+    its op's forward kernel (by address), and check each guard right after its slot is
+    computed. Returns -1, or the index of the first guard that does not hold (the entries
+    after it are not computed)."""
     ns = tab.shape[0]
     g = 0
     while g < gslot.shape[0] and gslot[g] < start:
         g += 1
-    for e in range(start, ns):
+    for k in range(order.shape[0]):
+        e = order[k]
+        if e < start:
+            continue
         op = tab[e, T_OP]
         if op >= 0:
             call_kernel(fwd[2 * op + tab[e, T_IS32]], e, tab.ctypes.data, ns, rec.ctypes.data,
@@ -143,6 +163,23 @@ def forward(tab, rec, fl, fwd, env, w64, w32, live, gslot, gkind, goff, gval, st
                 return g
             g += 1
     return -1
+
+
+@njit(cache=True, error_model="numpy")
+def reverse(tab, rec, fl, adj, adj32, live, env, kernels, order):
+    """The reverse sweep of a program: `kernels.sweep` over the live code only (`order`,
+    ascending; a program has no Python callbacks)."""
+    ns = tab.shape[0]
+    for k in range(order.shape[0] - 1, -1, -1):
+        e = order[k]
+        op = tab[e, T_OP]
+        if op < 0 or not live[e]:
+            continue
+        f = kernels[2 * op + tab[e, T_IS32]]
+        if f != 0:
+            call_kernel(f, e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],
+                        fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
+                        adj32.ctypes.data, adj32.shape[0], live.ctypes.data, env.ctypes.data)
 
 
 @njit(cache=True, error_model="numpy")
@@ -198,7 +235,8 @@ class Program:
     `need`: slot -> whether that input needs an adjoint (others are constants); `guards`:
     [(slot, kind, recorded values)] (kinds: see `_holds`)."""
 
-    def __init__(self, rec: np.ndarray, fl: np.ndarray, n: int, need: dict, guards: list = ()):
+    def __init__(self, rec: np.ndarray, fl: np.ndarray, n: int, need: dict, guards: list = (),
+                 outputs=None):
         drop = np.array([op.value_ints for op in BY_CODE], np.uint8)
         self.rec, self.fl, self.nbytes = rebuild(rec, n, fl, drop)
         tab, self.n64, self.n32 = decode(self.rec, n, self.fl.ctypes.data)
@@ -226,6 +264,9 @@ class Program:
         self.gval = (np.concatenate([np.asarray(g[2], np.float64).reshape(-1) for g in guards])
                      if guards else np.zeros(0))
         self.live0 = np.zeros(n, np.uint8)
+        # only what the outputs and the guards depend on is computed (None: everything)
+        self.order = (np.arange(n, dtype=np.int64) if outputs is None else np.flatnonzero(
+            needed(tab, self.rec, np.array(list(outputs) + self.gslot.tolist(), np.int64))))
         self.w64, self.w32 = np.zeros(1), np.zeros(1, np.float32)
         self._free: list = []
         self._lock = threading.Lock()
@@ -258,7 +299,7 @@ class Program:
     def forward(self, frame: Frame, env: np.ndarray) -> int:
         """Compute every entry in `frame` (its inputs written); -1, or the failing guard."""
         return int(forward(frame.tab, self.rec, self.fl, self.fwd, env, self.w64, self.w32,
-                           self.live0, self.gslot, self.gkind, self.goff, self.gval, 0))
+                           self.live0, self.order, self.gslot, self.gkind, self.goff, self.gval, 0))
 
     def backward(self, frame: Frame, env: np.ndarray, seeds: list, wanted: list) -> list:
         """Seed the adjoints of `seeds` [(slot, flat gradient)], sweep; the adjoints (flat, in
@@ -273,17 +314,14 @@ class Program:
                 a.fill(0.0)
             frame.live.fill(0)
         adj, live = frame.adj, frame.live
-        stop = 0
         for s, g in seeds:
             seg = _segment(tab, adj, s)
             seg += g.reshape(-1)
             live[s] = 1
-            stop = max(stop, s + 1)
         kernels = self.kernels
         if kernels is None:
             kernels = self.kernels = kernel_table(self.adj_codes)  # (loaded ones stay put)
-        sweep(tab, self.rec, self.fl, adj[0], adj[1], live, env, kernels, self.live0, 0, stop,
-              -1)
+        reverse(tab, self.rec, self.fl, adj[0], adj[1], live, env, kernels, self.order)
         return [_segment(tab, adj, s) if live[s] else None for s in wanted]
 
 

@@ -195,6 +195,10 @@ def adj_strided(e, tab, rec, fl, adj, live, env):
     if not tab[a, T_NEED]:
         return
     k = tab[e, T_IOFS]
+    if tab[o, T_SIZE] == 1:  # (an element: unbind of a vector in scalar code) no index map
+        adj[tab[a, T_ADJ] + rec[k]] += adj[tab[o, T_ADJ]]
+        live[a] = 1
+        return
     nd = tab[e, T_ICNT] - 1
     idx = strided_map(slot_shape(tab, rec, o), rec[k + 1:k + 1 + nd])
     base = tab[a, T_ADJ] + rec[k]
