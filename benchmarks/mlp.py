@@ -35,17 +35,22 @@ def init(dtype: str, batch: int, seed: int = 0) -> tuple:
 
 
 # -- tapegrad and torch ---------------------------------------------------------------------------
+def loss_of(lib, ps: list, x, y):
+    """The MLP's softmax cross-entropy with `lib` (tapegrad or torch)."""
+    F = lib.nn.functional
+    h = F.relu(F.linear(x, ps[0], ps[1]))
+    h = F.relu(F.linear(h, ps[2], ps[3]))
+    return F.cross_entropy(F.linear(h, ps[4], ps[5]), y)
+
+
 def eager_step(lib, dtype: str, batch: int, seed: int = 0) -> Callable[[], float]:
     """The training step with `lib` (tapegrad or torch); the callable returns the loss."""
     params, x0, y0 = init(dtype, batch, seed)
     ps = [lib.tensor(p, requires_grad=True) for p in params]
     x, y = lib.tensor(x0), lib.tensor(y0)
-    F = lib.nn.functional
 
     def step() -> float:
-        h = F.relu(F.linear(x, ps[0], ps[1]))
-        h = F.relu(F.linear(h, ps[2], ps[3]))
-        loss = F.cross_entropy(F.linear(h, ps[4], ps[5]), y)
+        loss = loss_of(lib, ps, x, y)
         for p in ps:
             p.grad = None
         loss.backward()
@@ -64,13 +69,7 @@ def compiled_step(dtype: str, batch: int, seed: int = 0) -> Callable[[], float]:
     params, x0, y0 = init(dtype, batch, seed)
     ps = [lib.tensor(p, requires_grad=True) for p in params]
     x, y = lib.tensor(x0), lib.tensor(y0)
-    F = lib.nn.functional
-
-    @lib.compile
-    def loss_fn(x, y):
-        h = F.relu(F.linear(x, ps[0], ps[1]))
-        h = F.relu(F.linear(h, ps[2], ps[3]))
-        return F.cross_entropy(F.linear(h, ps[4], ps[5]), y)
+    loss_fn = lib.compile(lambda x, y: loss_of(lib, ps, x, y))
 
     def step() -> float:
         loss = loss_fn(x, y)

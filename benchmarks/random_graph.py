@@ -35,25 +35,36 @@ def graph(n_ops: int, seed: int = 0) -> tuple:
     return leaves, ops
 
 
+def evaluate(ops: list, xs: list, softplus, softmax4):
+    """The graph's last node from the leaves `xs`, with the system's softplus and a softmax of
+    4 nodes returning 4 nodes (Python's `sum` and `*` for the rest)."""
+    nodes = list(xs)
+    for op, ins in ops:
+        if op == SOFTPLUS:
+            nodes.append(softplus(nodes[ins[0]]))
+        elif op == SUM4:
+            nodes.append(sum(nodes[i] for i in ins))
+        elif op == PROD:
+            nodes.append(nodes[ins[0]] * nodes[ins[1]])
+        else:
+            nodes.extend(softmax4([nodes[i] for i in ins]))
+    return nodes[-1]
+
+
+def _lib_ops(lib) -> tuple:
+    """(softplus, softmax4) of tapegrad or torch."""
+    return lib.nn.functional.softplus, lambda xs: lib.softmax(lib.stack(xs), dim=0).unbind()
+
+
 def eager_step(lib, n_ops: int, seed: int = 0):
     """Record and differentiate the graph with `lib` (tapegrad or torch); returns the leaves'
     gradients."""
     leaves, ops = graph(n_ops, seed)
-    F = lib.nn.functional
+    fns = _lib_ops(lib)
 
     def step() -> np.ndarray:
         xs = [lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in leaves]
-        nodes = list(xs)
-        for op, ins in ops:
-            if op == SOFTPLUS:
-                nodes.append(F.softplus(nodes[ins[0]]))
-            elif op == SUM4:
-                nodes.append(sum(nodes[i] for i in ins))
-            elif op == PROD:
-                nodes.append(nodes[ins[0]] * nodes[ins[1]])
-            else:
-                nodes.extend(lib.softmax(lib.stack([nodes[i] for i in ins]), dim=0).unbind())
-        nodes[-1].backward()
+        evaluate(ops, xs, *fns).backward()
         return np.array([x.grad.item() for x in xs])
 
     return step
@@ -69,21 +80,8 @@ def compiled_step(n_ops: int, seed: int = 0):
     records, later calls replay the tape forward and backward in Numba."""
     import tapegrad as tg
     leaves, ops = graph(n_ops, seed)
-    F = tg.nn.functional
-
-    def f(*xs):
-        nodes = list(xs)
-        for op, ins in ops:
-            if op == SOFTPLUS:
-                nodes.append(F.softplus(nodes[ins[0]]))
-            elif op == SUM4:
-                nodes.append(sum(nodes[i] for i in ins))
-            elif op == PROD:
-                nodes.append(nodes[ins[0]] * nodes[ins[1]])
-            else:
-                nodes.extend(tg.softmax(tg.stack([nodes[i] for i in ins]), dim=0).unbind())
-        return nodes[-1]
-    cf = tg.compile(f)
+    fns = _lib_ops(tg)
+    cf = tg.compile(lambda *xs: evaluate(ops, xs, *fns))
     xs = [tg.tensor(v, dtype=tg.float64, requires_grad=True) for v in leaves]
 
     def step() -> np.ndarray:
@@ -100,20 +98,8 @@ def jax_step(n_ops: int, seed: int = 0):
     jax.config.update("jax_enable_x64", True)
     jnp = jax.numpy
     leaves, ops = graph(n_ops, seed)
-
-    def f(xs):
-        nodes = list(xs)
-        for op, ins in ops:
-            if op == SOFTPLUS:
-                nodes.append(jax.nn.softplus(nodes[ins[0]]))
-            elif op == SUM4:
-                nodes.append(sum(nodes[i] for i in ins))
-            elif op == PROD:
-                nodes.append(nodes[ins[0]] * nodes[ins[1]])
-            else:
-                nodes.extend(jax.nn.softmax(jnp.stack([nodes[i] for i in ins])))
-        return nodes[-1]
-    g = jax.jit(jax.grad(f))
+    g = jax.jit(jax.grad(lambda xs: evaluate(ops, xs, jax.nn.softplus,
+                                             lambda v: list(jax.nn.softmax(jnp.stack(v))))))
     xs = [jnp.asarray(v, jnp.float64) for v in leaves]
 
     def step() -> np.ndarray:

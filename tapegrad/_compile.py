@@ -273,10 +273,11 @@ class Recording:
 
     def _verify(self, tr, flat: tuple, out) -> None:
         """Replay at the recording's own inputs (random tensors as drawn then): the program must
-        give what the eager run gave."""
+        give what the eager run gave, and its guarded values are taken from that replay."""
         frame = self.prog.acquire()
         self._fill(frame, flat, redraw=False)
-        g = self.prog.forward(frame, _ENV)
+        self.prog.forward(frame, _ENV, guarded=False)
+        g = self.prog.rebase_guards(frame)
         if g >= 0:
             raise _trace.Abort(f"its replay does not meet its own guard at "
                                f"{self.guard_lines[g][2]}")

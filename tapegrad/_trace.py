@@ -13,6 +13,7 @@ function then runs eagerly.
 """
 from __future__ import annotations
 
+import dis
 import functools
 import os
 import sys
@@ -218,7 +219,9 @@ def reachable(fn) -> tuple:
 
 
 def _names(code) -> set:
-    names = set(code.co_names)
+    """The global names `code` (and code nested in it) loads: not attribute names (``x.t()``)."""
+    names = {i.argval for i in dis.get_instructions(code)
+             if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     for c in code.co_consts:
         if isinstance(c, types.CodeType):
             names |= _names(c)

@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 import tapegrad as tg
 from tapegrad._compile import CompileWarning
 from tapegrad._opdef import OPS
+from tests.test_autograd import Cube
 from tests.test_gradients import H, draw_inputs
 from tests.test_random_programs import programs, run
 
@@ -259,20 +260,8 @@ def test_a_function_that_keeps_re_recording_runs_eagerly_with_one_warning():
 
 
 # -- what runs eagerly, and errors -------------------------------------------------------------
-class _Cube(tg.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * g
-
-
 def test_a_custom_function_runs_eagerly_with_a_warning_naming_it():
-    cf = tg.compile(lambda x: _Cube.apply(x).sum())
+    cf = tg.compile(lambda x: Cube.apply(x).sum())
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     with pytest.warns(CompileWarning, match="custom autograd.Function"):
         cf(x).backward()
@@ -461,3 +450,33 @@ def test_an_argument_changed_in_place_through_an_alias_runs_eagerly():
     with pytest.warns(CompileWarning, match="in place"):
         assert cf(x).item() == 6.0
     assert cf(x).item() == 12.0 and x.tolist() == [4.0, 8.0]
+
+
+def test_an_attribute_name_is_not_a_guarded_global():
+    """`w.t()` names an attribute: a global `t` (a loop counter, say) changing between calls
+    must not make the function record again."""
+    env = {"w": tg.tensor([[1.0, 2.0]], requires_grad=True), "t": 0}
+    exec("def f(x):\n    return (x @ w.t()).sum()", env)
+    cf = tg.compile(env["f"])
+    for k in range(3):
+        env["t"] = k
+        assert cf(tg.tensor([[1.0, float(k)]])).item() == 1.0 + 2.0 * k
+    assert cf.stats()["recordings"] == 1 and cf.stats()["replays"] == 2
+
+
+def test_a_value_guard_holds_at_the_recordings_own_inputs():
+    """The replayed value of a guarded item() may differ in its last bits from the eager one
+    (cross entropy computed another way): the recording still replays at the same inputs."""
+    rng = np.random.default_rng(0)
+    w = tg.tensor(rng.standard_normal((3, 5)), requires_grad=True)
+    x, y = tg.tensor(rng.standard_normal((32, 5))), tg.tensor(rng.integers(0, 3, 32))
+
+    @tg.compile
+    def f(x, y):
+        loss = tg.nn.functional.cross_entropy(x @ w.t(), y)
+        return loss * 2.0 if loss.item() > 0.0 else loss
+    for _ in range(3):
+        np.testing.assert_allclose(f(x, y).item(),
+                                   2 * tg.nn.functional.cross_entropy(x @ w.t(), y).item(),
+                                   rtol=1e-12)
+    assert f.stats()["recordings"] == 1 and f.stats()["replays"] == 2

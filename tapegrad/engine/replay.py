@@ -296,10 +296,30 @@ class Program:
                 self._free.append(frame)
 
     # -- running -------------------------------------------------------------------------------
-    def forward(self, frame: Frame, env: np.ndarray) -> int:
-        """Compute every entry in `frame` (its inputs written); -1, or the failing guard."""
+    def forward(self, frame: Frame, env: np.ndarray, guarded: bool = True) -> int:
+        """Compute every entry in `frame` (its inputs written); -1, or the failing guard.
+        `guarded` False: no guard is checked."""
+        gslot = self.gslot if guarded else self.gslot[:0]
         return int(forward(frame.tab, self.rec, self.fl, self.fwd, env, self.w64, self.w32,
-                           self.live0, self.order, self.gslot, self.gkind, self.goff, self.gval, 0))
+                           self.live0, self.order, gslot, self.gkind, self.goff, self.gval, 0))
+
+    def rebase_guards(self, frame: Frame) -> int:
+        """Take the values guarded by value (kind 0) from `frame`, a replay at the recording's
+        own inputs: a replay then meets its own guards although its last bits may differ from
+        the eager run's. Returns the first guard whose replayed value is not the recorded one
+        to float tolerance (or whose truth value differs), else -1."""
+        for g, s in enumerate(self.gslot.tolist()):
+            got = frame.values(self, s).reshape(-1).astype(np.float64)
+            want = self.gval[self.goff[g]:self.goff[g + 1]]
+            if self.gkind[g] == 1:
+                if not np.array_equal(got != 0, want != 0):
+                    return g
+                continue
+            tol = 1e-5 if self.tab0[s, T_IS32] else 1e-12
+            if not np.allclose(got, want, rtol=tol, atol=tol, equal_nan=True):
+                return g
+            want[:] = got
+        return -1
 
     def backward(self, frame: Frame, env: np.ndarray, seeds: list, wanted: list) -> list:
         """Seed the adjoints of `seeds` [(slot, flat gradient)], sweep; the adjoints (flat, in

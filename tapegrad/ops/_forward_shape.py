@@ -10,7 +10,7 @@ writes its whole output.
 import numpy as np
 from numba import njit
 
-from ._kernels_shape import transpose_into
+from ._kernels_shape import roll_sources, transpose_into
 from ..engine.kernels import (
     T_A,
     T_B,
@@ -77,33 +77,8 @@ def fwd_permute(e, tab, rec, fl, w, env):
 
 @njit(cache=True, error_model="numpy")
 def fwd_roll(e, tab, rec, fl, w, env):
-    """out = a rolled over a C-order shape, ints ``(*shape, *shifts)`` with shifts in [0, n):
-    out[j] = a[(j - s) mod n] per dim."""
-    k = tab[e, T_IOFS]
-    nd = tab[e, T_ICNT] // 2
-    shape = rec[k:k + nd]
-    st = contiguous_strides(shape)
-    va = values_like(w, tab, tab[e, T_A])
-    out = values_like(w, tab, e)
-    # the walk of `adj_roll`: out in C order, the source index per dim and its flat position
-    first = np.empty(nd, np.int64)
-    pos = 0
-    for d in range(nd):
-        first[d] = (shape[d] - rec[k + nd + d]) % shape[d] if shape[d] else 0
-        pos += first[d] * st[d]
-    src = first.copy()
-    for i in range(tab[e, T_SIZE]):
-        out[i] = va[pos]
-        d = nd - 1
-        while d >= 0:
-            src[d] += 1
-            pos += st[d]
-            if src[d] == shape[d]:
-                src[d] = 0
-                pos -= st[d] * shape[d]
-            if src[d] != first[d]:
-                break  # src is back at its first value exactly when out's index wraps: carry
-            d -= 1
+    """out = a rolled over a C-order shape (see `roll_sources`): out[i] = a[src(i)]."""
+    _gather(e, tab, w, 0, roll_sources(tab, rec, e))
 
 
 @njit(cache=True, error_model="numpy")

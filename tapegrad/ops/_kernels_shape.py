@@ -40,12 +40,9 @@ def adj_walk(e, tab, rec, fl, adj, live, env):
 
 
 @njit(cache=True, error_model="numpy")
-def adj_roll(e, tab, rec, fl, adj, live, env):
-    """out = a rolled by ``shifts`` over a (C order) shape, ints ``(*shape, *shifts)`` with
-    shifts already in [0, n): out[j] = a[(j - s) mod n] per dim, so ga[src(i)] += g[i]."""
-    a = tab[e, T_A]
-    if not tab[a, T_NEED]:
-        return
+def roll_sources(tab, rec, e):
+    """For each flat index of roll entry e's output, the flat index of its input it reads:
+    ints ``(*shape, *shifts)`` with shifts in [0, n), out[j] = a[(j - s) mod n] per dim."""
     k = tab[e, T_IOFS]
     nd = tab[e, T_ICNT] // 2
     shape = rec[k:k + nd]
@@ -57,10 +54,9 @@ def adj_roll(e, tab, rec, fl, adj, live, env):
         first[d] = (shape[d] - rec[k + nd + d]) % shape[d] if shape[d] else 0
         pos += first[d] * st[d]
     src = first.copy()
-    ga = tab[a, T_ADJ]
-    go = tab[e, T_ADJ]
-    for i in range(tab[e, T_SIZE]):
-        adj[ga + pos] += adj[go + i]
+    out = np.empty(tab[e, T_SIZE], np.int64)
+    for i in range(out.shape[0]):
+        out[i] = pos
         d = nd - 1
         while d >= 0:
             src[d] += 1
@@ -71,6 +67,20 @@ def adj_roll(e, tab, rec, fl, adj, live, env):
             if src[d] != first[d]:
                 break  # src is back at its first value exactly when out's index wraps: carry
             d -= 1
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def adj_roll(e, tab, rec, fl, adj, live, env):
+    """out = a rolled by ``shifts`` (see `roll_sources`): ga[src(i)] += g[i]."""
+    a = tab[e, T_A]
+    if not tab[a, T_NEED]:
+        return
+    src = roll_sources(tab, rec, e)
+    ga = tab[a, T_ADJ]
+    go = tab[e, T_ADJ]
+    for i in range(src.shape[0]):
+        adj[ga + src[i]] += adj[go + i]
     live[a] = 1
 
 
