@@ -50,17 +50,27 @@ class Timing:
         return max(self.samples)
 
 
+MIN_SAMPLE = 0.005  # seconds: shorter calls are timed in loops of this length (as timeit)
+
+
 def measure(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> Timing:
-    """Call `fn` `warmup` times untimed, then `repeats` times timed with perf_counter."""
-    result = None
+    """Call `fn` `warmup` times untimed, then time `repeats` samples with perf_counter (with
+    a garbage collection before each). A sample of a call shorter than MIN_SAMPLE is a loop
+    of calls back to back, divided by their number: a call's steady-state time, as in a
+    training loop, not the time of one call right after a collection emptied the caches."""
+    result, once = None, MIN_SAMPLE  # (no warm-up: one call per sample)
     for _ in range(warmup):
+        t0 = time.perf_counter()
         result = fn()
+        once = time.perf_counter() - t0
+    number = max(1, min(1000, int(MIN_SAMPLE / max(once, 1e-9))))
     samples = []
     for _ in range(repeats):
         gc.collect()
         t0 = time.perf_counter()
-        result = fn()
-        samples.append(time.perf_counter() - t0)
+        for _ in range(number):
+            result = fn()
+        samples.append((time.perf_counter() - t0) / number)
     return Timing(samples, result)
 
 

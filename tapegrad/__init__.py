@@ -7,8 +7,9 @@
 tensor([[4.5000, 4.5000],
         [4.5000, 4.5000]])
 """
-from . import _quiet
+from . import _malloc, _quiet
 
+_malloc.tune()  # steady-state steps reuse freed memory instead of faulting in fresh pages
 _quiet.ensure()  # numpy's warnings from tapegrad's computations stay quiet, as torch is
 
 from . import autograd, func, nn  # noqa: E402,F401

@@ -22,11 +22,12 @@ import numpy as np
 
 from . import _trace
 from ._grad_mode import STATE, enable_grad, set_modes
-from .autograd import Function, grad as _grad
+from ._record import slot_in, tape_for
+from .autograd import FUNCTION, FUNCTION_OUT, grad as _grad
 from .engine.kernels import T_ADDR, T_OP
 from .engine.replay import NotReplayable, Program
 from .engine.tape import _ENV, Tape
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, _nonleaf, _wrap
 
 MAX_RECORDINGS = 8  # per signature; then the function runs eagerly (with a warning)
 _IN_PLACE = 1 << 12  # inputs of at least this many elements are read in place, not copied
@@ -264,7 +265,17 @@ class Recording:
         guards = [(s, kind, vals) for s, kind, vals, _ in tr.guards]
         self.guard_lines = [(s, kind, line) for s, kind, _, line in
                             sorted(tr.guards, key=lambda g: g[0])]
-        self.prog = Program(rec, fl, tape.n, need, guards, [s for s, _ in self.outputs])
+        prog = self.prog = Program(rec, fl, tape.n, need, guards, [s for s, _ in self.outputs])
+        # from here on, slots are the program's (dead code is dropped: so are inputs only it
+        # read; an input the outputs do not depend on gets no gradient, as in eager mode)
+        at = prog.slot.tolist()
+        self.outputs = [(at[s], shape) for s, shape in self.outputs]
+        self.fills = [(at[s], kind, src) for s, kind, src in self.fills if at[s] >= 0]
+        self.node_inputs = [(kind, src, at[s]) for kind, src, s in self.node_inputs
+                            if at[s] >= 0]
+        self.guard_lines = [(at[s], kind, line) for s, kind, line in self.guard_lines]
+        self.out_slots = np.array([s for s, _ in self.outputs], np.int64)
+        self.in_slots = np.array([s for _, _, s in self.node_inputs], np.int64)
         self.pyvals = pyvals
         self.int_args = [(k, np.array(flat[k]._data, copy=True)) for k in
                          {v for v in tr.arg_ints.values()}]
@@ -302,19 +313,19 @@ class Recording:
             if kind == "arg" or kind == "cap":
                 t = flat[src] if kind == "arg" else src
                 v = t._data
-                start, is32, _ = prog.layout(s)
-                if (v.size >= _IN_PLACE and v.dtype == (np.float32 if is32 else np.float64)
-                        and v.flags.c_contiguous):
-                    tab[s, T_ADDR] = v.ctypes.data
-                    refs.append((t, v, t._version))
-                    continue
-                tab[s, T_ADDR] = frame.buf.ctypes.data + start
+                if v.size >= _IN_PLACE:  # (only such slots' addresses ever change)
+                    start, is32, _ = prog.layout(s)
+                    if v.dtype == (np.float32 if is32 else np.float64) and v.flags.c_contiguous:
+                        tab[s, T_ADDR] = v.ctypes.data
+                        refs.append((t, v, t._version))
+                        continue
+                    tab[s, T_ADDR] = frame.base + start
             elif kind == "rand":
                 v = src[1]() if redraw else src[0]._data
             else:  # 'const': frozen values
                 v = src
             dst = frame.values(prog, s)
-            np.copyto(dst, v.reshape(dst.shape), casting="unsafe")
+            np.copyto(dst, v if v.shape == dst.shape else v.reshape(dst.shape), casting="unsafe")
         return refs
 
     def _check(self, flat: tuple) -> Optional[dict]:
@@ -354,14 +365,12 @@ class Recording:
             s, kind, line = self.guard_lines[g]
             what = "the truth value" if kind == 1 else "the values"
             return None, dict(guard=f"{what} read in Python", line=line)
-        outs = [_wrap(frame.values(prog, s).copy()) for s, _ in self.outputs]
         ins = [flat[src] if kind == "arg" else src for kind, src, _ in self.node_inputs]
         if STATE.enabled and ins:
-            res = _Node.apply(_Run(self, frame, flat, refs), *outs, *ins)
-            res = res if isinstance(res, tuple) else (res,)
+            res = _record_call(_Run(self, frame, flat, refs), ins)
         else:
+            res = [_wrap(frame.values(prog, s).copy()) for s, _ in self.outputs]
             prog.give_back(frame)
-            res = outs
         if self.single:
             return res[0], None
         return self.out_type(res), None
@@ -433,38 +442,63 @@ class _Run:
             pass
 
 
-class CompiledFunctionNode(Function):
-    """The autograd node of a replayed call: its backward is the program's reverse sweep."""
+def _record_call(run: _Run, ins: list) -> list:
+    """The call's outputs, recorded on the inputs' tape as one Python entry (`_ReplayOp`; the
+    values are copied from the frame straight into the tape)."""
+    rec = run.rec
+    tape = tape_for(*ins)
+    in_slots = tuple(slot_in(tape, a, a._data.dtype) for a in ins)
+    res, out_slots = [], []
+    for k, (s, shape) in enumerate(rec.outputs):
+        v = run.frame.values(rec.prog, s)
+        e, view = tape.record(FUNCTION.code if k == 0 else FUNCTION_OUT.code, v.shape, v.size,
+                              v.dtype == np.float32, in_slots if k == 0 else ())
+        view[...] = v
+        out_slots.append(e)
+        res.append(_nonleaf(view, tape, e))
+    tape.pyops[out_slots[0]] = _ReplayOp(run, in_slots, out_slots)
+    return res
 
-    @staticmethod
-    def forward(ctx, run: _Run, *outs_and_ins):
-        ctx.run = run
-        n = len(run.rec.outputs)
-        return outs_and_ins[:n] if n > 1 else outs_and_ins[0]
 
-    @staticmethod
-    def backward(ctx, *grads):
-        run = ctx.run
+class _NodeName:
+    """What names a replayed call's node (``<cls.__name__>Backward``, as for a custom
+    Function): torch's ``CompiledFunctionBackward``."""
+
+
+_NodeName.__name__ = _NodeName.__qualname__ = "CompiledFunction"
+
+
+class _ReplayOp:
+    """A replayed call's tape entry (a Python op of the eager sweep): its backward is the
+    program's reverse sweep, seeded from and accumulated into the eager sweep's adjoints."""
+
+    cls = _NodeName
+    __slots__ = ("run_", "out_slots", "seeds", "wanted")
+
+    def __init__(self, run: _Run, in_slots: tuple, out_slots: list):
+        self.run_, self.out_slots = run, out_slots
         rec = run.rec
-        n = len(rec.outputs)
-        if STATE.enabled:  # create_graph: differentiate an eager run instead (recorded VJPs)
-            return (None,) + (None,) * n + _graph_grads(rec, run.flat, grads)
+        # (eager slots, program slots) of the outputs and of the inputs, as `Program.backward`
+        self.seeds = (np.array(out_slots, np.int64), rec.out_slots)
+        self.wanted = (np.array(in_slots, np.int64), rec.in_slots)
+
+    def shift(self, n: int) -> None:
+        """Its tape was merged into another at offset `n`."""
+        self.out_slots = [s + n for s in self.out_slots]
+        self.seeds = (self.seeds[0] + n, self.seeds[1])
+        self.wanted = (self.wanted[0] + n, self.wanted[1])
+
+    def run(self, tape, tab, adj, live, e: int) -> None:
+        if not any(live[s] for s in self.out_slots):
+            return
+        run = self.run_
         run.check_versions()
-        seeds = []
-        for (s, _), g in zip(rec.outputs, grads):
-            if g is not None:
-                seeds.append((s, np.asarray(g._data).reshape(-1)))
-        slots = [s for _, _, s in rec.node_inputs]
-        adjs = rec.prog.backward(run.frame, _ENV, seeds, slots)
-        res = []
-        for (kind, src, s), a in zip(rec.node_inputs, adjs):
-            t = run.flat[src] if kind == "arg" else src
-            res.append(None if a is None else _wrap(a.reshape(t._data.shape)))
-        return (None,) + (None,) * n + tuple(res)
+        run.rec.prog.backward(run.frame, _ENV, (tab, adj, live), self.seeds, self.wanted)
 
-
-CompiledFunctionNode.__name__ = CompiledFunctionNode.__qualname__ = "CompiledFunction"
-_Node = CompiledFunctionNode
+    def run_graph(self, g0, grads: dict) -> list:
+        """create_graph: gradients with a graph of their own (see `_graph_grads`)."""
+        gs = [g0 if k == 0 else grads.get(s) for k, s in enumerate(self.out_slots)]
+        return list(_graph_grads(self.run_.rec, self.run_.flat, gs))
 
 
 def _graph_grads(rec: Recording, flat: tuple, grads: tuple) -> tuple:

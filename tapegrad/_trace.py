@@ -214,7 +214,9 @@ def reachable(fn) -> tuple:
             values.append((path, obj))
         elif depth < 4 and len(seen) < 10000:
             for key, child in _children(obj):
-                stack.append((path + (key,), child, depth + 1))
+                # (numbers below the first level are not guarded: not walked either)
+                if depth == 0 or not isinstance(child, _SCALARS):
+                    stack.append((path + (key,), child, depth + 1))
     return tensors, values
 
 

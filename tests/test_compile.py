@@ -138,6 +138,24 @@ def test_a_replayed_call_is_one_node_that_composes_with_autograd():
     assert seen == [3.0, 3.0]
 
 
+def test_dead_code_is_dropped_and_an_unused_input_gets_no_gradient_as_in_eager_mode():
+    def f(x, z):
+        unused = (z * 3.0).exp().sum()          # computed, never returned: dead code
+        return (x * x).sum(), unused * 0.0 + x[0]  # (z reaches the 2nd output only)
+
+    cf = tg.compile(lambda x, z: f(x, z)[0])
+    x0, z0 = tg.tensor([1.0, 2.0], requires_grad=True), tg.tensor([3.0], requires_grad=True)
+    cf(x0, z0)
+    x, z = tg.tensor([0.5, -1.0], requires_grad=True), tg.tensor([1.0], requires_grad=True)
+    out = cf(x, z)
+    out.backward()
+    assert x.grad.tolist() == [1.0, -2.0] and z.grad is None
+    with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+        tg.autograd.grad(cf(x, z), [z])
+    rec = next(iter(cf._recordings.values()))[0]
+    assert rec.prog.n < rec.prog.slot.shape[0]  # (kept entries < recorded ones)
+
+
 def test_second_derivatives_through_a_compiled_call():
     cf = tg.compile(lambda x: (x.sin() * x).sum())
     x0 = tg.tensor([0.3, -1.2, 2.0], requires_grad=True)

@@ -37,12 +37,15 @@ from .._opdef import BY_CODE
 
 
 @njit(cache=True, error_model="numpy")
-def rebuild(rec, n, fl, drop_ints):
-    """The program's records and floats from a tape's first `n` records: full layout, every
-    value at an offset into the frame (8-byte aligned), floats without stored values, no ints
-    for the opcodes marked in `drop_ints` (they held values of the recording: argmax
-    positions, which the adjoint then finds again). Returns (rec, fl, frame size in bytes)."""
+def rebuild(rec, n, fl, drop_ints, keep_s):
+    """The program's records and floats from the records of a tape's first `n` slots that
+    `keep_s` marks (the others are dead code), renumbered in order: full layout, every value at
+    an offset into the frame (8-byte aligned), floats without stored values, no ints for the
+    opcodes marked in `drop_ints` (they held values of the recording: argmax positions, which
+    the adjoint then finds again). Returns (rec, fl, frame size in bytes, the new number of
+    each old slot (-1: dropped))."""
     out = np.empty(rec.shape[0] + 6 * n + 8, np.int64)
+    new = np.full(n, -1, np.int64)
     fout = np.empty(fl.shape[0] + 1, np.float64)
     fout[0] = 0.0  # (fl[0] is a placeholder, as on a tape)
     p = 0
@@ -50,6 +53,7 @@ def rebuild(rec, n, fl, drop_ints):
     fi = 1
     fo = 1
     off = 0
+    ns = 0
     for s in range(n):
         head = rec[p]
         if head >= COMPACT:
@@ -64,7 +68,7 @@ def rebuild(rec, n, fl, drop_ints):
             nd = 0
             shp = p
             size = 1
-            keep = nf - 1  # the last float is the value
+            nkeep = nf - 1  # the last float is the value
             p += 1 + nin + ni
         else:
             op = head
@@ -82,13 +86,18 @@ def rebuild(rec, n, fl, drop_ints):
             ni = rec[r]
             iofs = r + 1
             nf = rec[r + 1 + ni]
-            keep = nf - size if addr == IN_FL else nf
+            nkeep = nf - size if addr == IN_FL else nf
             p = r + 2 + ni
+        if not keep_s[s]:
+            fi += nf
+            continue
+        new[s] = ns
+        ns += 1
         out[q] = op
         out[q + 1] = nin
         q += 2
         for i in range(nin):
-            out[q + i] = rec[ins + i]
+            out[q + i] = new[rec[ins + i]]  # (a kept entry's inputs are kept)
         q += nin
         out[q] = off
         out[q + 1] = is32
@@ -102,14 +111,14 @@ def rebuild(rec, n, fl, drop_ints):
         for i in range(ni):
             out[q + 1 + i] = rec[iofs + i]
         q += 1 + ni
-        out[q] = keep
+        out[q] = nkeep
         q += 1
-        for i in range(keep):
+        for i in range(nkeep):
             fout[fo + i] = fl[fi + i]
-        fo += keep
+        fo += nkeep
         fi += nf
         off += (size * 4 + 7) // 8 * 8 if is32 else size * 8
-    return out[:q].copy(), fout[:fo].copy(), off
+    return out[:q].copy(), fout[:fo].copy(), off, new
 
 
 @njit(cache=True, error_model="numpy")
@@ -203,12 +212,13 @@ def _holds(tab, s, kind, want):
 class Frame:
     """One call's memory: the value buffer and the table holding its addresses."""
 
-    __slots__ = ("buf", "tab", "adj", "live", "views")
+    __slots__ = ("buf", "base", "tab", "adj", "live", "views")
 
     def __init__(self, prog: "Program"):
         self.buf = np.zeros(max(prog.nbytes // 8, 1), np.float64)
+        self.base = self.buf.ctypes.data
         self.tab = prog.tab0.copy()
-        self.tab[:, T_ADDR] += self.buf.ctypes.data
+        self.tab[:, T_ADDR] += self.base
         self.adj = None   # the adjoint buffers and live marks of a backward (made on first use)
         self.live = None
         self.views: dict = {}  # slot -> its values (inputs and outputs, asked at every call)
@@ -230,43 +240,52 @@ class Frame:
 
 
 class Program:
-    """An immutable replayable program (see module docstring).
+    """An immutable replayable program (see module docstring), made from the first `n`
+    records of a tape.
 
-    `need`: slot -> whether that input needs an adjoint (others are constants); `guards`:
-    [(slot, kind, recorded values)] (kinds: see `_holds`)."""
+    `need`: tape slot -> whether that input needs an adjoint (others are constants); `guards`:
+    [(tape slot, kind, recorded values)] (kinds: see `_holds`); `outputs`: the tape slots of
+    the results (None: every slot is kept). Only the entries the outputs and guards depend on
+    are kept, renumbered in order: ``slot[s]`` is the program's number of tape slot s (-1:
+    dropped); every other method takes the program's numbers."""
 
     def __init__(self, rec: np.ndarray, fl: np.ndarray, n: int, need: dict, guards: list = (),
                  outputs=None):
+        guards = sorted(guards, key=lambda g: g[0])
+        if outputs is None:
+            keep = np.ones(n, np.uint8)
+        else:  # only what the outputs and the guards depend on is kept
+            roots = np.array(list(outputs) + [g[0] for g in guards], np.int64)
+            keep = needed(decode(rec, n, 0)[0], rec, roots)
         drop = np.array([op.value_ints for op in BY_CODE], np.uint8)
-        self.rec, self.fl, self.nbytes = rebuild(rec, n, fl, drop)
+        self.rec, self.fl, self.nbytes, self.slot = rebuild(rec, n, fl, drop, keep)
+        n = self.n = int(keep.sum())
         tab, self.n64, self.n32 = decode(self.rec, n, self.fl.ctypes.data)
-        self.n = n
         bad = [BY_CODE[c // 2].name for c in kernel_codes(tab).tolist()
                if not replays(BY_CODE[c // 2])]
         if bad:
             raise NotReplayable(sorted(set(bad)))
-        for s in range(n):
-            if tab[s, T_OP] < 0:
-                on = need.get(s, False)
-                tab[s, T_NEED] = 1 if on else 0
-                self.rec[tab[s, T_INS] - 2] = IN_LEAF if on else IN_CONST
+        on = np.zeros(n, np.uint8)
+        for old, yes in need.items():
+            if yes and self.slot[old] >= 0:
+                on[self.slot[old]] = 1
+        for s in np.flatnonzero(tab[:, T_OP] < 0).tolist():
+            tab[s, T_NEED] = on[s]
+            self.rec[tab[s, T_INS] - 2] = IN_LEAF if on[s] else IN_CONST
         propagate_need(tab, self.rec)
         self.tab0 = tab
         codes = kernel_codes(tab).tolist()
         self.fwd = forward_table(codes)
         self.adj_codes = codes
         self.kernels = None
-        guards = sorted(guards, key=lambda g: g[0])
-        self.gslot = np.array([g[0] for g in guards], np.int64)
+        self.gslot = np.array([self.slot[g[0]] for g in guards], np.int64)
         self.gkind = np.array([g[1] for g in guards], np.int64)
         sizes = [np.asarray(g[2]).size for g in guards]
         self.goff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.gval = (np.concatenate([np.asarray(g[2], np.float64).reshape(-1) for g in guards])
                      if guards else np.zeros(0))
         self.live0 = np.zeros(n, np.uint8)
-        # only what the outputs and the guards depend on is computed (None: everything)
-        self.order = (np.arange(n, dtype=np.int64) if outputs is None else np.flatnonzero(
-            needed(tab, self.rec, np.array(list(outputs) + self.gslot.tolist(), np.int64))))
+        self.order = np.arange(n, dtype=np.int64)
         self.w64, self.w32 = np.zeros(1), np.zeros(1, np.float32)
         self._free: list = []
         self._lock = threading.Lock()
@@ -321,10 +340,13 @@ class Program:
             want[:] = got
         return -1
 
-    def backward(self, frame: Frame, env: np.ndarray, seeds: list, wanted: list) -> list:
-        """Seed the adjoints of `seeds` [(slot, flat gradient)], sweep; the adjoints (flat, in
-        the slot's dtype: views of the frame's buffers, valid until its next backward) of the
-        slots in `wanted` (None where never reached)."""
+    def backward(self, frame: Frame, env: np.ndarray, outer: tuple, seeds: tuple,
+                 wanted: tuple) -> None:
+        """The reverse sweep of `frame`'s call inside an outer sweep ``outer = (tab, adj,
+        live)`` (an eager tape's): the adjoints of the outer slots ``seeds[0]`` seed this
+        program's slots ``seeds[1]`` (outputs); after the sweep, the adjoints of the program's
+        slots ``wanted[1]`` (inputs) are added to the outer slots ``wanted[0]`` (each pair of
+        one size and dtype; int64 arrays)."""
         tab = frame.tab
         if frame.adj is None:
             frame.adj = (np.zeros(self.n64), np.zeros(self.n32, np.float32))
@@ -334,20 +356,34 @@ class Program:
                 a.fill(0.0)
             frame.live.fill(0)
         adj, live = frame.adj, frame.live
-        for s, g in seeds:
-            seg = _segment(tab, adj, s)
-            seg += g.reshape(-1)
-            live[s] = 1
+        otab, oadj, olive = outer
+        transfer(otab, oadj[0], oadj[1], olive, seeds[0], tab, adj[0], adj[1], live, seeds[1])
         kernels = self.kernels
         if kernels is None:
             kernels = self.kernels = kernel_table(self.adj_codes)  # (loaded ones stay put)
         reverse(tab, self.rec, self.fl, adj[0], adj[1], live, env, kernels, self.order)
-        return [_segment(tab, adj, s) if live[s] else None for s in wanted]
+        transfer(tab, adj[0], adj[1], live, wanted[1], otab, oadj[0], oadj[1], olive, wanted[0])
 
 
-def _segment(tab, adj, s):
-    off = tab[s, T_ADJ]
-    return adj[1 if tab[s, T_IS32] else 0][off:off + tab[s, T_SIZE]]
+@njit(cache=True, error_model="numpy")
+def transfer(ta, a64, a32, live_a, slots_a, tb, b64, b32, live_b, slots_b):
+    """Add the adjoints of the live slots `slots_a` of one sweep (table, float64 and float32
+    buffers, live marks) to those of `slots_b` of another (where that slot needs one), and
+    mark them live."""
+    for k in range(slots_a.shape[0]):
+        sa = slots_a[k]
+        sb = slots_b[k]
+        if not live_a[sa] or not tb[sb, T_NEED]:
+            continue
+        oa = ta[sa, T_ADJ]
+        ob = tb[sb, T_ADJ]
+        if ta[sa, T_IS32]:
+            for i in range(ta[sa, T_SIZE]):
+                b32[ob + i] += a32[oa + i]
+        else:
+            for i in range(ta[sa, T_SIZE]):
+                b64[ob + i] += a64[oa + i]
+        live_b[sb] = 1
 
 
 class NotReplayable(Exception):
