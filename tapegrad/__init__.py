@@ -16,6 +16,7 @@ from . import autograd, func, nn  # noqa: E402,F401
 from ._dtype import (bool_ as bool, double, dtype, float, float32, float64, get_default_dtype,  # noqa: A004
                      int, int32, int64, long, set_default_dtype)
 from ._compile import compile  # noqa: A004
+from ._device import accelerator, backends, cuda, device  # noqa: E402
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                         linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn,

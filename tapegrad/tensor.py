@@ -15,6 +15,7 @@ from typing import Optional
 import numpy as np
 
 from . import _dtype
+from ._device import CPU
 from ._grad_mode import STATE
 from ._printing import tensor_repr
 from ._version import Poisoned
@@ -154,8 +155,13 @@ class Tensor:
         return 0 if self._vc is None else self._vc.v
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        """``device(type='cpu')``: tapegrad's only device."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     @property
     def requires_grad(self) -> bool:
