@@ -21,7 +21,15 @@ from .engine.tape import (_FREED_MSG, GRAD_LOCK, _grad_array, adjoint, release, 
 from .tensor import Size, Tensor, _nonleaf, _wrap
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "detect_anomaly", "set_detect_anomaly",
-           "is_anomaly_enabled"]
+           "is_anomaly_enabled", "Variable"]
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa: N802
+    """torch's deprecated wrapper, still in many tutorials: a new tensor sharing `data`'s
+    memory, a leaf that requires grad if asked. ``Variable(x, requires_grad=True)``."""
+    t = data.detach()
+    t.requires_grad_(requires_grad)
+    return t
 
 
 def _seed(i: int, t: Tensor, gradient) -> np.ndarray:

@@ -294,3 +294,36 @@ def full_like(input: Tensor, fill_value, *, dtype=None, requires_grad: bool = Fa
     check_device(device)
     return full(tuple(input.shape), fill_value, dtype=dtype if dtype is not None else input.dtype,
                 requires_grad=requires_grad)
+
+
+# -- Tensor.new_*: a new tensor with this tensor's dtype (and device) by default ------------------
+def _new(fn):
+    def new(self: Tensor, *size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+        check_device(device)
+        return fn(*size, dtype=dtype if dtype is not None else self.dtype,
+                  requires_grad=requires_grad)
+    new.__name__ = "new_" + fn.__name__
+    new.__doc__ = (f"``x.new_{fn.__name__}(2, 3)``: `{fn.__name__}` with x's dtype unless "
+                   f"`dtype` is given.")
+    return new
+
+
+def _new_full(self: Tensor, size, fill_value, *, dtype=None, requires_grad: bool = False,
+              device=None) -> Tensor:
+    """``x.new_full((2, 3), 1.5)``: `full` with x's dtype unless `dtype` is given."""
+    check_device(device)
+    return full(tuple(size), fill_value, dtype=dtype if dtype is not None else self.dtype,
+                requires_grad=requires_grad)
+
+
+def _new_tensor(self: Tensor, data, *, dtype=None, requires_grad: bool = False,
+                device=None) -> Tensor:
+    """``x.new_tensor([1, 2])``: a copy of `data` with x's dtype unless `dtype` is given."""
+    return tensor(data, dtype=dtype if dtype is not None else self.dtype,
+                  requires_grad=requires_grad, device=device)
+
+
+METHODS = dict(new_ones=_new(ones), new_zeros=_new(zeros), new_empty=_new(empty),
+               new_full=_new_full, new_tensor=_new_tensor)
+for _name, _fn in METHODS.items():
+    setattr(Tensor, _name, _fn)

@@ -416,6 +416,8 @@ class Tensor:
     def numel(self) -> int:
         return self._data.size
 
+    nelement = numel
+
     @builtin_method
     def element_size(self) -> int:
         return self._data.itemsize
@@ -598,3 +600,13 @@ def _from_state(data: np.ndarray, rg: bool) -> Tensor:
 
 
 _tape_engine.bind_wrap(_wrap)  # hooks run by the engine's sweep get tensors
+
+
+def is_tensor(obj) -> bool:
+    """Whether `obj` is a tapegrad tensor. ``tg.is_tensor(tg.ones(1))``."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements. ``tg.numel(tg.ones(2, 3))`` is 6."""
+    return input._data.size

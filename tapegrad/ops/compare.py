@@ -71,6 +71,36 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return _wrap(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
 
 
-__all__ = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'all', 'any']
-QUERIES = dict(eq=eq, ne=ne, lt=lt, le=le, gt=gt, ge=ge, all=all, any=any)
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|input - other| <= atol + rtol * |other|``; a bool tensor.
+    ``tg.isclose(x, y)``."""
+    _same_dtype(input, other)
+    return _wrap(np.asarray(np.isclose(input._data, other._data, rtol=rtol, atol=atol,
+                                       equal_nan=equal_nan)))
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """Whether `isclose` holds everywhere (a Python bool). ``tg.allclose(x, y)``."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """Same shape and the same values (a Python bool). ``tg.equal(x, y)``."""
+    a, b = input._data, other._data
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def _same_dtype(a: Tensor, b: Tensor) -> None:
+    from .._dtype import torch_name
+    if a._data.dtype != b._data.dtype:  # (torch: no promotion here)
+        raise RuntimeError(f"{torch_name(a._data.dtype)} did not match "
+                           f"{torch_name(b._data.dtype)}")
+    broadcast_shapes(a._data.shape, b._data.shape)
+
+
+__all__ = ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'all', 'any', 'isclose', 'allclose', 'equal']
+QUERIES = dict(eq=eq, ne=ne, lt=lt, le=le, gt=gt, ge=ge, all=all, any=any, isclose=isclose,
+               allclose=allclose, equal=equal)
 METHODS = dict(__eq__=eq, __ne__=ne, __lt__=lt, __le__=le, __gt__=gt, __ge__=ge)
