@@ -118,15 +118,20 @@ def _backward_graph(tape, tensor: Tensor, g: np.ndarray, inputs) -> None:
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None,
-         create_graph: bool = False, allow_unused: Optional[bool] = None,
+         create_graph: bool = False, only_inputs: bool = True,
+         allow_unused: Optional[bool] = None, is_grads_batched: bool = False,
          materialize_grads: bool = False) -> tuple:
-    """The gradients of `outputs` w.r.t. `inputs`, returned (not accumulated into ``.grad``).
+    """The gradients of `outputs` w.r.t. `inputs`, returned (not accumulated into ``.grad``);
+    torch's signature (`only_inputs` is ignored, as torch does).
 
     >>> import tapegrad as tg
     >>> x = tg.tensor([1., 2.], requires_grad=True)
     >>> tg.autograd.grad((x ** 2).sum(), x)
     (tensor([2., 4.]),)
     """
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True): batched gradients "
+                                  "are not supported yet")
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):

@@ -46,3 +46,14 @@ def test_variable_is_a_leaf_sharing_memory():
     assert v.tolist() == [2.0, 2.0]           # same memory
     (v * v).sum().backward()
     np.testing.assert_array_equal(v.grad.numpy(), [4.0, 4.0])
+
+
+def test_autograd_grad_takes_torchs_signature():
+    x = torch.ones(2, requires_grad=True)
+    (g,) = torch.autograd.grad((x * 2).sum(), x, only_inputs=True)
+    assert g.tolist() == [2.0, 2.0]
+    y = torch.ones(1, requires_grad=True)
+    # (positionally, as torch: grad_outputs, retain_graph, create_graph, only_inputs, allow_unused)
+    assert torch.autograd.grad((x * 2).sum(), [x, y], None, None, False, True, True)[1] is None
+    with pytest.raises(NotImplementedError, match="is_grads_batched"):
+        torch.autograd.grad((x * 2).sum(), x, is_grads_batched=True)
