@@ -473,27 +473,25 @@ class _ReplayOp:
     program's reverse sweep, seeded from and accumulated into the eager sweep's adjoints."""
 
     cls = _NodeName
-    __slots__ = ("run_", "out_slots", "seeds", "wanted")
+    __slots__ = ("run_", "in_slots", "out_slots")
 
     def __init__(self, run: _Run, in_slots: tuple, out_slots: list):
-        self.run_, self.out_slots = run, out_slots
-        rec = run.rec
-        # (eager slots, program slots) of the outputs and of the inputs, as `Program.backward`
-        self.seeds = (np.array(out_slots, np.int64), rec.out_slots)
-        self.wanted = (np.array(in_slots, np.int64), rec.in_slots)
+        self.run_, self.in_slots, self.out_slots = run, in_slots, out_slots
 
     def shift(self, n: int) -> None:
         """Its tape was merged into another at offset `n`."""
+        self.in_slots = tuple(s + n for s in self.in_slots)
         self.out_slots = [s + n for s in self.out_slots]
-        self.seeds = (self.seeds[0] + n, self.seeds[1])
-        self.wanted = (self.wanted[0] + n, self.wanted[1])
 
     def run(self, tape, tab, adj, live, e: int) -> None:
         if not any(live[s] for s in self.out_slots):
             return
-        run = self.run_
+        run, rec = self.run_, self.run_.rec
         run.check_versions()
-        run.rec.prog.backward(run.frame, _ENV, (tab, adj, live), self.seeds, self.wanted)
+        # (eager slots, program slots) of the outputs and of the inputs
+        rec.prog.backward(run.frame, _ENV, (tab, adj, live),
+                          (np.array(self.out_slots, np.int64), rec.out_slots),
+                          (np.array(self.in_slots, np.int64), rec.in_slots))
 
     def run_graph(self, g0, grads: dict) -> list:
         """create_graph: gradients with a graph of their own (see `_graph_grads`)."""

@@ -1,6 +1,8 @@
 """Devices: tapegrad computes on the CPU; a request for any other device gets torch's error."""
 from __future__ import annotations
 
+import builtins
+
 # the device types torch's parser knows (its error lists them)
 _KNOWN = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
           "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
@@ -26,7 +28,7 @@ class device:
             raise RuntimeError("Cannot access accelerator device when none is available.")
         elif not isinstance(type, str):
             raise TypeError(f"device() received an invalid combination of arguments - got "
-                            f"({_type_name(type)})")
+                            f"({builtins.type(type).__name__})")
         else:
             kind, sep, idx = type.partition(":")
             if sep:
@@ -66,10 +68,6 @@ class device:
         return device, (self.type, self.index)
 
 
-def _type_name(x) -> str:
-    return type(x).__name__
-
-
 CPU = device("cpu")
 
 
@@ -88,16 +86,24 @@ def check_device(dev) -> None:
     raise RuntimeError(f"device '{d}' is not available: tapegrad computes on the CPU")
 
 
-class cuda:
-    """``tapegrad.cuda``: what torch's CPU build answers (no CUDA device)."""
+class _Absent:
+    """A back end torch's CPU build does not have: every query says no."""
 
     @staticmethod
     def is_available() -> bool:
         return False
 
     @staticmethod
+    def is_built() -> bool:
+        return False
+
+    @staticmethod
     def device_count() -> int:
         return 0
+
+
+class cuda(_Absent):
+    """``tapegrad.cuda``: what torch's CPU build answers (no CUDA device)."""
 
     @staticmethod
     def is_initialized() -> bool:
@@ -114,34 +120,16 @@ class cuda:
         raise AssertionError("Torch not compiled with CUDA enabled")
 
 
-class accelerator:
+class accelerator(_Absent):
     """``tapegrad.accelerator``: none is available."""
-
-    @staticmethod
-    def is_available() -> bool:
-        return False
 
     @staticmethod
     def current_accelerator(check_available: bool = False):
         return None
 
-    @staticmethod
-    def device_count() -> int:
-        return 0
-
-
-class _MPS:
-    @staticmethod
-    def is_available() -> bool:
-        return False
-
-    @staticmethod
-    def is_built() -> bool:
-        return False
-
 
 class backends:
     """``tapegrad.backends.mps`` / ``.cuda``: not available."""
 
-    mps = _MPS
-    cuda = _MPS
+    mps = _Absent
+    cuda = _Absent

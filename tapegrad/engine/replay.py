@@ -16,11 +16,11 @@ A `Program` is made once from a tape recorded while tracing a function (`tapegra
   stops at the first that does not hold (the recording is then not what the function would
   do at these inputs).
 
-`forward` walks the entries in order (skipping dead code: entries no output or guard depends
-on) and calls each one's forward kernel by address
-(`codegen.forward_table`), as `kernels.sweep` calls the adjoints in reverse; the backward
-(`reverse`) is that sweep over the same live entries, calling the ordinary adjoint kernels. No
-code is generated per program.
+A program keeps only the entries its outputs and guards depend on (dead code is dropped when
+it is made). `forward` walks them in order and calls each one's forward kernel by address
+(`codegen.forward_table`), as `kernels.sweep` calls the adjoints in reverse; the backward is
+that same sweep over the frame, calling the ordinary adjoint kernels. No code is generated per
+program.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from numba import njit
 from .codegen import forward_table, kernel_table, replays
 from .kernels import (COMPACT, IN_CONST, IN_FL, IN_LEAF, T_ADDR, T_ADJ, T_INS, T_IS32, T_NDIM,
                       T_NEED, T_NIN, T_OP, T_SHP, T_SIZE, call_kernel, decode, kernel_codes,
-                      vals32, vals64)
+                      sweep, vals32, vals64)
 from .._opdef import BY_CODE
 
 
@@ -149,19 +149,15 @@ def needed(tab, rec, roots):
 
 
 @njit(cache=True, error_model="numpy")
-def forward(tab, rec, fl, fwd, env, w64, w32, live, order, gslot, gkind, goff, gval, start):
-    """Compute the entries in `order` (ascending: the live code) from `start` on, each through
-    its op's forward kernel (by address), and check each guard right after its slot is
-    computed. Returns -1, or the index of the first guard that does not hold (the entries
-    after it are not computed)."""
+def forward(tab, rec, fl, fwd, env, w64, w32, live, gslot, gkind, goff, gval, start):
+    """Compute the entries from `start` on, each through its op's forward kernel (by
+    address), and check each guard right after its slot is computed. Returns -1, or the index
+    of the first guard that does not hold (the entries after it are not computed)."""
     ns = tab.shape[0]
     g = 0
     while g < gslot.shape[0] and gslot[g] < start:
         g += 1
-    for k in range(order.shape[0]):
-        e = order[k]
-        if e < start:
-            continue
+    for e in range(start, ns):
         op = tab[e, T_OP]
         if op >= 0:
             call_kernel(fwd[2 * op + tab[e, T_IS32]], e, tab.ctypes.data, ns, rec.ctypes.data,
@@ -172,23 +168,6 @@ def forward(tab, rec, fl, fwd, env, w64, w32, live, order, gslot, gkind, goff, g
                 return g
             g += 1
     return -1
-
-
-@njit(cache=True, error_model="numpy")
-def reverse(tab, rec, fl, adj, adj32, live, env, kernels, order):
-    """The reverse sweep of a program: `kernels.sweep` over the live code only (`order`,
-    ascending; a program has no Python callbacks)."""
-    ns = tab.shape[0]
-    for k in range(order.shape[0] - 1, -1, -1):
-        e = order[k]
-        op = tab[e, T_OP]
-        if op < 0 or not live[e]:
-            continue
-        f = kernels[2 * op + tab[e, T_IS32]]
-        if f != 0:
-            call_kernel(f, e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],
-                        fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
-                        adj32.ctypes.data, adj32.shape[0], live.ctypes.data, env.ctypes.data)
 
 
 @njit(cache=True, error_model="numpy")
@@ -284,8 +263,7 @@ class Program:
         self.goff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.gval = (np.concatenate([np.asarray(g[2], np.float64).reshape(-1) for g in guards])
                      if guards else np.zeros(0))
-        self.live0 = np.zeros(n, np.uint8)
-        self.order = np.arange(n, dtype=np.int64)
+        self.live0 = np.zeros(n, np.uint8)  # (also the sweep's pause marks: never pauses)
         self.w64, self.w32 = np.zeros(1), np.zeros(1, np.float32)
         self._free: list = []
         self._lock = threading.Lock()
@@ -320,7 +298,7 @@ class Program:
         `guarded` False: no guard is checked."""
         gslot = self.gslot if guarded else self.gslot[:0]
         return int(forward(frame.tab, self.rec, self.fl, self.fwd, env, self.w64, self.w32,
-                           self.live0, self.order, gslot, self.gkind, self.goff, self.gval, 0))
+                           self.live0, gslot, self.gkind, self.goff, self.gval, 0))
 
     def rebase_guards(self, frame: Frame) -> int:
         """Take the values guarded by value (kind 0) from `frame`, a replay at the recording's
@@ -361,7 +339,8 @@ class Program:
         kernels = self.kernels
         if kernels is None:
             kernels = self.kernels = kernel_table(self.adj_codes)  # (loaded ones stay put)
-        reverse(tab, self.rec, self.fl, adj[0], adj[1], live, env, kernels, self.order)
+        sweep(tab, self.rec, self.fl, adj[0], adj[1], live, env, kernels, self.live0, 0,
+              self.n, -1)
         transfer(tab, adj[0], adj[1], live, wanted[1], otab, oadj[0], oadj[1], olive, wanted[0])
 
 

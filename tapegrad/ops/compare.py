@@ -8,7 +8,7 @@ import numpy as np
 from .._grad_mode import STATE
 from .._opdef import forward_op
 from .._record import broadcast_shapes, entry_slot, float_dtype
-from .._dtype import result_type
+from .._dtype import result_type, torch_name
 from ..tensor import Tensor, _wrap
 from .reductions import _dims
 
@@ -93,7 +93,6 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 def _same_dtype(a: Tensor, b: Tensor) -> None:
-    from .._dtype import torch_name
     if a._data.dtype != b._data.dtype:  # (torch: no promotion here)
         raise RuntimeError(f"{torch_name(a._data.dtype)} did not match "
                            f"{torch_name(b._data.dtype)}")
