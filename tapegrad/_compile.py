@@ -52,8 +52,9 @@ def compile(fn: Optional[Callable] = None, **options: Any):  # noqa: A001 -- tor
     tensor([12., 12., 12.])
     """
     if fn is None:
-        return lambda f: CompiledFunction(f)
-    return CompiledFunction(fn)
+        return lambda f: compile(f, **options)
+    as_module = getattr(fn, "_compiled_module", None)  # an nn.Module: torch's OptimizedModule
+    return as_module() if as_module is not None else CompiledFunction(fn)
 
 
 class CompiledFunction:

@@ -43,6 +43,21 @@ def torch_name(np_dtype) -> str:
     return _TORCH_NAMES.get(n, n)
 
 
+def legacy_type_name(np_dtype) -> str:
+    """torch's legacy type name of a CPU tensor (``x.type()``, some messages):
+    ``float32`` -> ``'tapegrad.FloatTensor'``."""
+    return f"tapegrad.{torch_name(np_dtype)}Tensor"
+
+
+def from_legacy_type_name(name: str) -> "dtype":
+    """The dtype of a legacy type name (``'torch.DoubleTensor'`` or ``'tapegrad.DoubleTensor'``)."""
+    short = name.rsplit(".", 1)[-1]
+    for n, t in _TORCH_NAMES.items():
+        if short == f"{t}Tensor":
+            return as_dtype(n)
+    raise ValueError(f"invalid type: '{name}'")
+
+
 def c_name(np_dtype) -> str:
     """The C type name torch's matmul messages use: ``int64`` -> ``long int``."""
     n = np.dtype(np_dtype).name

@@ -26,13 +26,15 @@ import weakref
 class Version:
     """The version counter and alias registry of one block of memory (see module docstring)."""
 
-    __slots__ = ("v", "saved", "members", "shared", "sk", "link", "_prune_at")
+    __slots__ = ("v", "saved", "stale", "members", "shared", "sk", "link", "_prune_at")
 
     def __init__(self, sk: bool = False, link: "Version" = None):
         self.v = 0
         self.link = link         # ``.data``: the counter of the memory's tensor, which a change
         #                          through this alias leaves alone (torch does not track it)
         self.saved: list = []    # (tape weakref, slot, inputs key or None, own, version, view)
+        self.stale: list = []    # (tape weakref, slot): copies already marked changed, whose
+        #                          reported version later changes advance (torch's message)
         self.members: list = []  # weakrefs to tensors bound to a tape
         self.shared = False
         self.sk = sk             # unbind() gave 0-d elements kept as Python floats (ops.inplace)
@@ -66,6 +68,12 @@ class Version:
         at its tape's current end (or at ``marks[tape]``, where an in-place op's own entries
         begin)."""
         self.v += 1
+        stale = []
+        for ref, slot in self.stale:
+            tape, slot = _resolve(ref, slot)
+            if tape is not None:
+                tape.restamp(slot, self.v)
+                stale.append((tape.ref(), slot))
         keep = []
         for ref, slot, key, own, ver, view in self.saved:
             tape, slot = _resolve(ref, slot)
@@ -75,7 +83,9 @@ class Version:
                           view)
             if own:
                 keep.append((tape.ref(), slot, key, own, ver, view))
-        self.saved = keep
+            else:
+                stale.append((tape.ref(), slot))
+        self.saved, self.stale = keep, stale
 
     def forget(self) -> None:
         """The memory was written through ``.data``, which torch's version checks do not see:

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._device import check_device
 from ._dtype import as_dtype, get_default_dtype
+from ._generator import numpy_rng
 from ._trace import factory
 from .tensor import Size, Tensor, _leaf_check_dtype, _wrap
 
@@ -214,7 +215,7 @@ def _sampled(draw, shape: tuple, dt: np.dtype) -> np.ndarray:
 def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Standard normal samples (seeded by `manual_seed`)."""
     check_device(device)
-    rng = generator or _RNG[0]
+    rng = _RNG[0] if generator is None else numpy_rng(generator)
     return _finish(_sampled(rng.standard_normal, _size(size), _float_dtype(dtype)), requires_grad)
 
 
@@ -222,7 +223,7 @@ def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device
 def rand(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Uniform samples in [0, 1) (seeded by `manual_seed`)."""
     check_device(device)
-    rng = generator or _RNG[0]
+    rng = _RNG[0] if generator is None else numpy_rng(generator)
     return _finish(_sampled(rng.random, _size(size), _float_dtype(dtype)), requires_grad)
 
 
@@ -232,7 +233,7 @@ def randint(low, high=None, size=(), *, dtype=None, generator=None, device=None)
     check_device(device)
     if high is None:
         low, high = 0, low
-    rng = generator or _RNG[0]
+    rng = _RNG[0] if generator is None else numpy_rng(generator)
     nd = as_dtype(dtype).np_dtype if dtype is not None else np.dtype(np.int64)
     return _wrap(rng.integers(low, high, _size((size,))).astype(nd))
 

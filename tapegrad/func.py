@@ -17,25 +17,58 @@ from ._grad_mode import enable_grad
 from .autograd import grad as _grad
 from .tensor import Tensor
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacrev", "jacobian", "hessian"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacrev", "jacobian", "hessian",
+           "functional_call"]
 
 Argnums = Union[int, Sequence[int]]
 
 
+def _flatten(x, i: int) -> tuple:
+    """The tensors of a pytree argument (a tensor, or dicts/lists/tuples of them) and a
+    function that rebuilds the same structure from a list of tensors."""
+    if isinstance(x, Tensor):
+        return [x], lambda ts: ts[0]
+    if isinstance(x, (dict, list, tuple)):
+        keys = list(x) if isinstance(x, dict) else range(len(x))
+        parts = [_flatten(x[k], i) for k in keys]
+        sizes = [len(p[0]) for p in parts]
+
+        def rebuild(ts):
+            out, at = [], 0
+            for (_, rb), n in zip(parts, sizes):
+                out.append(rb(ts[at:at + n]))
+                at += n
+            if isinstance(x, dict):
+                return type(x)(zip(keys, out)) if type(x) is not dict else dict(zip(keys, out))
+            return type(x)(out) if not hasattr(x, "_fields") else type(x)(*out)
+        return [t for p in parts for t in p[0]], rebuild
+    raise TypeError(f"argument {i} is differentiated but is not a Tensor (or a dict, list or "
+                    f"tuple of Tensors)")
+
+
 def _prepare(args: tuple, argnums: Argnums) -> tuple:
-    """The differentiated arguments as tensors requiring grad (a fresh leaf sharing data where
-    an argument does not require grad; as is otherwise, so transforms compose), and whether the
-    results should be detached (no argument was part of an outer transform's graph)."""
+    """The differentiated arguments with their tensors requiring grad (a fresh leaf sharing
+    data where one does not require grad; as is otherwise, so transforms compose), each
+    argument's (tensors, rebuild), and whether the results should be detached (no argument was
+    part of an outer transform's graph)."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     args = list(args)
     outer = False
+    trees = []
+    for i in nums:
+        leaves, rebuild = _flatten(args[i], i)
+        outer |= any(a._rg for a in leaves)
+        leaves = [a if a._rg else a.detach().requires_grad_(True) for a in leaves]
+        args[i] = rebuild(leaves)
+        trees.append((leaves, rebuild))
+    return args, nums, not outer, trees
+
+
+def _tensor_args(args: Sequence, nums: Sequence[int]) -> None:
+    """vjp/jacrev/jvp differentiate tensors only (pytrees: `grad`/`value_and_grad`)."""
     for i in nums:
         if not isinstance(args[i], Tensor):
             raise TypeError(f"argument {i} is differentiated but is not a Tensor")
-        a = args[i]
-        outer |= a._rg
-        args[i] = a if a._rg else a.detach().requires_grad_(True)
-    return args, nums, not outer
 
 
 def _plain(x, detach: bool):
@@ -53,15 +86,19 @@ def value_and_grad(func: Callable, argnums: Argnums = 0, has_aux: bool = False) 
     the gradient is a tuple when `argnums` is a tuple."""
     def wrapper(*args, **kwargs):
         with enable_grad():
-            args, nums, detach = _prepare(args, argnums)
+            args, nums, detach, trees = _prepare(args, argnums)
             out = func(*args, **kwargs)
             value, aux = (out if has_aux else (out, None))
             if not isinstance(value, Tensor) or value.numel() != 1:
                 raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a "
                                    "scalar Tensor")
-            gs = _grad(value, [args[i] for i in nums], create_graph=True, allow_unused=True,
-                       materialize_grads=True)
-        g = _plain(gs[0] if isinstance(argnums, int) else tuple(gs), detach)
+            flat = _grad(value, [t for leaves, _ in trees for t in leaves], create_graph=True,
+                         allow_unused=True, materialize_grads=True)
+        gs, at = [], 0
+        for leaves, rebuild in trees:
+            gs.append(rebuild([_plain(g, detach) for g in flat[at:at + len(leaves)]]))
+            at += len(leaves)
+        g = gs[0] if isinstance(argnums, int) else tuple(gs)
         value = _plain(value, detach)
         return ((value, aux), g) if has_aux else (value, g)
     return wrapper
@@ -79,8 +116,9 @@ def grad(func: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callabl
 
 def vjp(func: Callable, *primals) -> tuple:
     """``(output, vjp_fn)`` where ``vjp_fn(cotangent)`` returns a tuple, one gradient per primal."""
+    _tensor_args(primals, range(len(primals)))
     with enable_grad():
-        args, nums, detach = _prepare(primals, tuple(range(len(primals))))
+        args, nums, detach, _ = _prepare(primals, tuple(range(len(primals))))
         out = func(*args)
 
     def vjp_fn(cotangent):
@@ -112,8 +150,9 @@ def jacrev(func: Callable, argnums: Argnums = 0) -> Callable:
     from .ops import stack
 
     def wrapper(*args):
+        _tensor_args(args, (argnums,) if isinstance(argnums, int) else argnums)
         with enable_grad():
-            args, nums, detach = _prepare(args, argnums)
+            args, nums, detach, _ = _prepare(args, argnums)
             out = func(*args)
             rows = []
             for k in range(out.numel()):
@@ -134,3 +173,64 @@ jacobian = jacrev
 def hessian(func: Callable, argnums: Argnums = 0) -> Callable:
     """The Hessian of a scalar function: the Jacobian of its gradient."""
     return jacrev(grad(func, argnums), argnums)
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
+                    tie_weights: bool = True, strict: bool = False):
+    """Call `module` with some of its parameters and buffers replaced by the given tensors
+    (by dotted name), as torch.func.functional_call: the module is restored afterwards, so
+    gradients flow to the given tensors (e.g. for per-sample gradients with `grad`).
+
+    >>> import tapegrad as tg
+    >>> m = tg.nn.Linear(2, 1)
+    >>> w = {"weight": tg.ones(1, 2), "bias": tg.zeros(1)}
+    >>> tg.func.functional_call(m, w, (tg.ones(1, 2),))
+    tensor([[2.]])
+    """
+    dicts = parameter_and_buffer_dicts
+    if isinstance(dicts, (list, tuple)):
+        merged: dict = {}
+        for d in dicts:
+            for k in d:
+                if k in merged:
+                    raise ValueError(f"{k} appeared in multiple dictionaries; behavior of "
+                                     f"functional call is ambiguous")
+            merged.update(d)
+        dicts = merged
+    if strict:
+        _check_strict(module, dicts)
+    if args is None:
+        args = ()
+    elif not isinstance(args, tuple):
+        args = (args,)
+    saved = [_swap(module, name, t) for name, t in dicts.items()]
+    try:
+        return module(*args, **(kwargs or {}))
+    finally:
+        for store, name, old in reversed(saved):
+            store[name] = old
+
+
+def _swap(module, dotted: str, t) -> tuple:
+    """Put `t` in place of the parameter or buffer `dotted`; returns what to restore."""
+    path, _, name = dotted.rpartition(".")
+    owner = module.get_submodule(path)
+    for store in (owner._parameters, owner._buffers):
+        if name in store:
+            old = store[name]
+            store[name] = t
+            return store, name, old
+    raise AttributeError(f"{type(owner).__name__} has no parameter or buffer `{name}`")
+
+
+def _check_strict(module, given: dict) -> None:
+    own = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
+    missing, unexpected = sorted(own - set(given)), sorted(set(given) - own)
+    if missing or unexpected:
+        parts = []
+        if unexpected:
+            parts.append("Unexpected key(s): {}.".format(", ".join(map(repr, unexpected))))
+        if missing:
+            parts.append("Missing key(s): {}.".format(", ".join(map(repr, missing))))
+        raise RuntimeError("Error(s) in reparametrizing for {}:\n\t{}".format(
+            type(module).__name__, "\n\t".join(parts)))

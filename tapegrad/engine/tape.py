@@ -173,6 +173,12 @@ class Tape:
             del self.inputs[key]
             self.serial = next(_SERIALS)  # leaves' cached `_slot`s on this tape are stale
 
+    def restamp(self, slot: int, version: int) -> None:
+        """A changed slot's memory changed again: the error reports the newest version."""
+        old = self.dirty.get(slot)
+        if old is not None:
+            self.dirty[slot] = (old[0], version, old[2], old[3])
+
     # -- arena ------------------------------------------------------------------------------
     def _grow(self, nbytes: int) -> None:
         cap = min(max(self.cap * 2, _FIRST_CHUNK), _MAX_CHUNK)
@@ -216,9 +222,9 @@ class Tape:
         return self.smbase + 8 * i, (self.sm32[2 * i:2 * i + 1] if is32 else self.sm[i:i + 1])
 
     def record(self, opcode: int, shape: tuple, size: int, is32: bool, ins: tuple,
-               floats: tuple = (), ints: tuple = ()):
+               floats: tuple = (), ints=()):
         """Append the record of one op's output (`ins`: its input slots); returns
-        (slot, view to write the value into).
+        (slot, view to write the value into). `ints`: a tuple, or an int64 array when long.
 
         The hot path of eager mode (one call per recorded op): the arena allocation of `_alloc`
         is repeated inline for the common case, and the record is one `extend`."""
@@ -236,7 +242,12 @@ class Tape:
         s = self.n
         self.n = s + 1
         nd = len(shape)
-        if ints:
+        if type(ints) is np.ndarray:  # many ints (gather positions): appended as one array
+            self.pend.extend((opcode, len(ins), *ins, addr, is32, nd, *shape, ints.size))
+            self._flush()
+            self.recs.append(ints.reshape(-1).astype(np.int64, copy=False))
+            self.pend.append(len(floats))
+        elif ints:
             self.pend.extend((opcode, len(ins), *ins, addr, is32, nd, *shape, len(ints), *ints,
                               len(floats)))
         elif nd == 1 and len(ins) == 1:  # the commonest records, without tuple unpacking

@@ -454,7 +454,11 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                       weight=weight, pos_weight=pos_weight)
 
 
-__all__ = [
+from . import _composites, _conv  # noqa: E402
+from ._composites import *  # noqa: E402,F401,F403  (normalisation, embedding, ... by formula)
+from ._conv import *  # noqa: E402,F401,F403  (conv, pooling, pad, unfold/fold)
+
+__all__ = _composites.__all__ + _conv.__all__ + [
     'binary_cross_entropy',
     'binary_cross_entropy_with_logits',
     'cross_entropy',

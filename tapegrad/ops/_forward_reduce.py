@@ -25,6 +25,27 @@ def _sums(x, idx, nout):
 
 
 @njit(cache=True, error_model="numpy")
+def arg_extreme_rows(x, sign, vals, idx):
+    """Per row of the 2-D C-ordered x: the position (into `idx`) and value (into `vals`) of
+    its first largest (sign 1) or smallest (sign -1) element, the first NaN winning over every
+    number (numpy's argmax/argmin). The eager `max(dim)`/`min(dim)` over the last dim."""
+    n, k = x.shape
+    for r in range(n):
+        best = 0
+        b = x[r, 0]
+        if b == b:
+            for j in range(1, k):
+                v = x[r, j]
+                if v != v:
+                    best = j
+                    break
+                if sign * v > sign * b:
+                    best, b = j, v
+        idx[r] = best
+        vals[r] = x[r, best]
+
+
+@njit(cache=True, error_model="numpy")
 def _extremes(x, idx, nout, sign):
     """Per output element, the largest (sign 1) or smallest (sign -1) of the elements of x
     reduced into it; NaN if one of them is NaN (numpy's max / min)."""

@@ -482,9 +482,48 @@ def _copy_of(op, x: Tensor, src: Tensor) -> Tensor:
                         lambda o: into(np.broadcast_to(sd, d.shape).astype(d.dtype), o))
 
 
+def _random_fill(self: Tensor, name: str, draw, generator) -> Tensor:
+    """Overwrite self with ``draw(numpy_generator, shape)`` (torch's in-place samplers: the
+    old values get no gradient, as a copy_)."""
+    from .._generator import numpy_rng
+    from ..factories import _RNG
+    rng = _RNG[0] if generator is None else numpy_rng(generator)
+    if self._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"{name}\" not implemented for '{self.dtype.torch_name}'")
+    src = _wrap(np.asarray(draw(rng, self._data.shape), self._data.dtype))
+    return write(self, name, lambda x: _copy_of(COPY, x, src), src,
+                 lambda d, o: np.copyto(d, o), reads_self=False)
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with samples of U(a, b) in place (tapegrad's generator, `manual_seed`)."""
+    return _random_fill(self, "uniform_", lambda r, s: r.uniform(a, b, s), generator)
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with samples of N(mean, std^2) in place."""
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    return _random_fill(self, "normal_", lambda r, s: r.normal(mean, std, s), generator)
+
+
+def bernoulli_(self: Tensor, p: float = 0.5, *, generator=None) -> Tensor:
+    """Fill with 0/1 samples that are 1 with probability p, in place."""
+    if not 0.0 <= p <= 1.0:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _random_fill(self, "bernoulli_", lambda r, s: r.random(s) < p, generator)
+
+
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with samples of the exponential distribution of rate `lambd`, in place."""
+    return _random_fill(self, "exponential_", lambda r, s: r.exponential(1.0 / lambd, s),
+                        generator)
+
+
 METHODS = dict(
     add_=add_, sub_=sub_, mul_=mul_, div_=div_, pow_=pow_, clamp_=clamp_, zero_=zero_,
-    fill_=fill_, copy_=copy_, __iadd__=add_, __isub__=sub_, __imul__=mul_, __itruediv__=div_,
+    fill_=fill_, copy_=copy_, uniform_=uniform_, normal_=normal_, bernoulli_=bernoulli_,
+    exponential_=exponential_, __iadd__=add_, __isub__=sub_, __imul__=mul_, __itruediv__=div_,
     **{f"{n}_": _unary_inplace(n) for n in (
         "exp", "neg", "sigmoid", "tanh", "sqrt", "relu", "abs", "log", "sin", "cos",
         "reciprocal", "floor", "ceil", "round", "trunc")},

@@ -168,6 +168,18 @@ def to(input: Tensor, *args, dtype=None, copy: bool = False, **kwargs) -> Tensor
                         lambda out: into(xd.astype(nd), out))
 
 
+def type_(input: Tensor, dtype=None, non_blocking: bool = False, **kwargs):
+    """torch's legacy ``x.type()``: the type name (``'tapegrad.FloatTensor'``) without an
+    argument, else ``x.to(dtype)`` (also from a name such as ``'tapegrad.DoubleTensor'``)."""
+    from .._dtype import legacy_type_name
+    if dtype is None:
+        return legacy_type_name(input._data.dtype)
+    if isinstance(dtype, str):
+        from .._dtype import from_legacy_type_name
+        dtype = from_legacy_type_name(dtype)
+    return to(input, dtype)
+
+
 def clone(input: Tensor) -> Tensor:
     """A copy with its own memory (recorded: gradients flow back to `input`)."""
     return apply_unary(CLONE, input, out_dtype=input._data.dtype)
@@ -924,7 +936,7 @@ METHODS = dict(
         self, "cuda" if device is None else device),
     double=lambda self: to(self, np.float64), float=lambda self: to(self, np.float32),
     long=lambda self: to(self, np.int64), int=lambda self: to(self, np.int32),
-    bool=lambda self: to(self, np.bool_),
+    bool=lambda self: to(self, np.bool_), type=type_,
 )
 # methods of `_Vec` (a few float64 scalars stacked, on the scalar fast path)
 VEC_METHODS = dict(unbind=_vec_unbind)

@@ -10,10 +10,10 @@ import json
 import pathlib
 import sys
 
-from . import edges, refusals, scenarios, views
+from . import edges, nn, refusals, scenarios, views
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
-SUITES = {"views": views, "edges": edges, "refusals": refusals, "scenarios": scenarios}
+SUITES = {"views": views, "edges": edges, "refusals": refusals, "scenarios": scenarios, "nn": nn}
 
 
 def record(name: str) -> pathlib.Path:
