@@ -1,13 +1,10 @@
 """`Conv1d`, `Conv2d`: learned convolutions over `tapegrad.nn.functional.conv1d/conv2d`."""
 from __future__ import annotations
 
-import math
 from typing import Union
 
-from ... import factories
 from .. import functional as F
-from .. import init
-from ..parameter import Parameter
+from .linear import kaiming_default, weight_and_bias
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d"]
@@ -51,23 +48,13 @@ class _ConvNd(Module):
             self.padding = padding
         else:
             self.padding = _tuple(padding, n)
-        kw = dict(device=device, dtype=dtype)
-        self.weight = Parameter(factories.empty(
-            (out_channels, in_channels // groups, *self.kernel_size), **kw))
-        if bias:
-            self.bias = Parameter(factories.empty(out_channels, **kw))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size), bias,
+                        device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch's init: kaiming_uniform_(a=sqrt(5)); bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        """torch's init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias."""
+        kaiming_default(self)
 
     def _padded(self, input):
         """The input padded by `padding_mode` (non-zero modes pad before the convolution)."""

@@ -22,9 +22,24 @@ class Identity(Module):
         return input
 
 
-def _uniform_bias(bias, fan_in: int) -> None:
-    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-    init.uniform_(bias, -bound, bound)
+def weight_and_bias(mod: Module, weight_shape: tuple, bias: bool, device, dtype) -> None:
+    """Uninitialised `weight` and (or a None entry) `bias` of size weight_shape[0]."""
+    kw = dict(device=device, dtype=dtype)
+    mod.weight = Parameter(factories.empty(weight_shape, **kw))
+    if bias:
+        mod.bias = Parameter(factories.empty(weight_shape[0], **kw))
+    else:
+        mod.register_parameter("bias", None)
+
+
+def kaiming_default(mod: Module) -> None:
+    """torch's default init of Linear and Conv: kaiming_uniform_(a=sqrt(5)) for the weight,
+    i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias."""
+    init.kaiming_uniform_(mod.weight, a=math.sqrt(5))
+    if mod.bias is not None:
+        fan_in = init._calculate_fan_in_and_fan_out(mod.weight)[0]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(mod.bias, -bound, bound)
 
 
 class Linear(Module):
@@ -42,19 +57,12 @@ class Linear(Module):
                  dtype=None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        kw = dict(device=device, dtype=dtype)
-        self.weight = Parameter(factories.empty((out_features, in_features), **kw))
-        if bias:
-            self.bias = Parameter(factories.empty(out_features, **kw))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in_features), bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch's init: kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)), both."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            _uniform_bias(self.bias, init._calculate_fan_in_and_fan_out(self.weight)[0])
+        """torch's init: U(-1/sqrt(in_features), 1/sqrt(in_features)) for weight and bias."""
+        kaiming_default(self)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
@@ -72,12 +80,7 @@ class Bilinear(Module):
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
-        kw = dict(device=device, dtype=dtype)
-        self.weight = Parameter(factories.empty((out_features, in1_features, in2_features), **kw))
-        if bias:
-            self.bias = Parameter(factories.empty(out_features, **kw))
-        else:
-            self.register_parameter("bias", None)
+        weight_and_bias(self, (out_features, in1_features, in2_features), bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
