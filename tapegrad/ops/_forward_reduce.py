@@ -33,16 +33,26 @@ def arg_extreme_rows(x, sign, vals, idx):
     for r in range(n):
         best = 0
         b = x[r, 0]
-        if b == b:
+        nan = b != b
+        if sign > 0:  # (plain comparisons in the loops: they vectorize; NaN rows redone below)
             for j in range(1, k):
                 v = x[r, j]
-                if v != v:
-                    best = j
-                    break
-                if sign * v > sign * b:
+                nan |= v != v
+                if v > b:
                     best, b = j, v
+        else:
+            for j in range(1, k):
+                v = x[r, j]
+                nan |= v != v
+                if v < b:
+                    best, b = j, v
+        if nan:
+            for j in range(k):
+                if x[r, j] != x[r, j]:
+                    best, b = j, x[r, j]
+                    break
         idx[r] = best
-        vals[r] = x[r, best]
+        vals[r] = b
 
 
 @njit(cache=True, error_model="numpy")
