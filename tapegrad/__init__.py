@@ -23,6 +23,7 @@ from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, f
                         linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn,
                         randn_like, tensor, zeros, zeros_like)
 from .ops import *  # noqa: F401,F403  (every op family's public functions)
+from ._torch_api import *  # noqa: F401,F403  (out= on the common functions; torch-level names)
 from .serialization import load, save
 from .tensor import Size, Tensor, is_tensor, numel
 

@@ -333,11 +333,8 @@ def _masked_fill_vjp(g, ins, out, params, ints):
 def _index_put_vjp(g, ins, out, params, ints):
     import tapegrad as tg
     pos = np.asarray(ints, np.int64)
-    last = np.zeros(pos.shape[0], bool)  # with repeats, the last write is the one that counts
-    _, first_from_end = np.unique(pos[::-1], return_index=True)
-    last[pos.shape[0] - 1 - first_from_end] = True
     ga = g.masked_fill(_filled(out, ints), 0)
-    gb = g.reshape(-1)[tg.tensor(pos)] * tg.tensor(last.astype(np.float64), dtype=g.dtype)
+    gb = g.reshape(-1)[tg.tensor(pos)]  # every write of a repeated position: torch's
     return [ga, gb.reshape(ins[1].shape)]
 
 

@@ -92,7 +92,8 @@ FRAGMENT_HELPERS = "tapegrad.ops._kernels_elementwise"
 # hand-written adjoints that move gradients around without reading any value
 _STRUCTURAL = {"adj_reduce", "adj_permute", "adj_strided", "adj_take", "adj_cat", "adj_walk",
                "adj_max_dim", "adj_min_dim",  # (eager: they read the recorded positions)
-               "adj_roll", "adj_tri", "adj_index_put", "adj_copy", "adj_copy_slices"}
+               "adj_roll", "adj_tri", "adj_index_put", "adj_copy", "adj_copy_slices",
+               "adj_scatter_add", "adj_masked_fill"}  # (positions are in the record)
 BY_CODE: list[Op] = []
 
 

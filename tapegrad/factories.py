@@ -107,7 +107,8 @@ def tensor(data, *, dtype=None, requires_grad: bool = False, device=None) -> Ten
         raw = _unwrap_nested(data)
         arr = _python_ints(raw, dtype)
         if dtype is None:
-            arr = arr.astype(_infer_dtype(raw))
+            with np.errstate(over="ignore"):  # (1e300 in float32 is inf, silently, as torch)
+                arr = arr.astype(_infer_dtype(raw))
     nd = as_dtype(dtype).np_dtype if dtype is not None else as_dtype(arr.dtype).np_dtype
     _check_fits(arr, nd)
     return _finish(np.array(arr, dtype=nd, copy=True), requires_grad)

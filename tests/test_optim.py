@@ -378,3 +378,94 @@ def test_versions_advance_without_graphs_watching():
     assert p._version == 6  # torch's mul_ and addcdiv_ per step
     assert [state[k]._version for k in ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")] == \
         [3, 3, 6, 3]
+
+
+# -- a group's parameters in one kernel call per dtype -----------------------------------------
+def _counting(monkeypatch, name: str) -> list:
+    """Calls of `_kernels.<name>` (rows of each group call; 1 for a single-parameter call)."""
+    from tapegrad.optim import _kernels
+    calls, real = [], getattr(_kernels, name)
+
+    def counted(*args):
+        calls.append(args[0].shape[0] if name.endswith("_group") else 1)
+        return real(*args)
+    monkeypatch.setattr(_kernels, name, counted)
+    return calls
+
+
+def test_one_kernel_call_per_group_and_dtype(monkeypatch):
+    """Ten float32 parameters and three float64 ones: one call per dtype per step; a parameter
+    over transposed memory (and one without a gradient) is not in the tables: the transposed one
+    is updated by a call of its own."""
+    group_calls = _counting(monkeypatch, "adam_group")
+    single_calls = _counting(monkeypatch, "adam")
+    ps = [tg.tensor(P0 * (i + 1), dtype=tg.float32, requires_grad=True) for i in range(10)]
+    ps += [tg.tensor(P0 - i, dtype=tg.float64, requires_grad=True) for i in range(3)]
+    ps.append(tg.from_numpy(np.asfortranarray(P0.copy())).requires_grad_())
+    ps.append(tg.tensor(P0, requires_grad=True))  # (no gradient)
+    opt = optim.Adam(ps, **ADAM)
+    for g in G:
+        for p in ps[:-1]:
+            p.grad = tg.tensor(g, dtype=p.dtype)
+        opt.step()
+    assert group_calls == [10, 3, 10, 3] and single_calls == [1, 1]
+    for i, p in enumerate(ps[:10]):
+        np.testing.assert_allclose(p.detach().numpy(), ref_adam(P0 * (i + 1), G, **ADAM),
+                                   rtol=1e-5)
+    for i, p in enumerate(ps[10:13]):
+        _close(p.detach().numpy(), ref_adam(P0 - i, G, **ADAM))
+    _close(ps[13].detach().numpy(), ref_adam(P0, G, **ADAM))
+    np.testing.assert_array_equal(ps[14].detach().numpy(), P0)
+    assert [p._version for p in ps] == [2] * 14 + [0]
+
+
+def test_tables_follow_the_parameters_with_gradients():
+    """A parameter that has a gradient in some steps only: each step updates those that have
+    one, each with its own step count (the tables are rebuilt when the set changes)."""
+    ps = [tg.tensor(P0 + i, dtype=tg.float64, requires_grad=True) for i in range(3)]
+    opt = optim.Adam(ps, **ADAM)
+    seen = [[], [], []]
+    for which in ((0, 1, 2), (0, 2), (1,), (0, 1, 2)):
+        for i, p in enumerate(ps):
+            p.grad = tg.tensor(G[len(seen[i]) % 2]) if i in which else None
+            if i in which:
+                seen[i].append(G[len(seen[i]) % 2])
+        opt.step()
+    for i, p in enumerate(ps):
+        _close(p.detach().numpy(), ref_adam(P0 + i, seen[i], **ADAM))
+        assert float(opt.state[p]["step"]) == len(seen[i])
+
+
+def test_refused_parameter_after_others_are_updated():
+    """A parameter refused in the middle of a group: those before it were updated (as one call
+    per parameter leaves them), the error is raised, the rest untouched."""
+    mem = P0.copy()
+    mem.setflags(write=False)
+    a = tg.tensor(P0, dtype=tg.float64, requires_grad=True)
+    b = tg.from_numpy(mem).requires_grad_()
+    c = tg.tensor(P0, dtype=tg.float64, requires_grad=True)
+    opt = optim.SGD([a, b, c], lr=0.1, momentum=0.9)
+    for p in (a, b, c):
+        p.grad = tg.tensor(G[0])
+    with pytest.raises(RuntimeError, match="read-only"):
+        opt.step()
+    _close(a.detach().numpy(), P0 - 0.1 * G[0])
+    np.testing.assert_array_equal(c.detach().numpy(), P0)
+    assert (a._version, c._version) == (1, 0)
+
+
+def test_gradients_are_not_kept_after_a_step():
+    """The tables hold a gradient's address only during the step: after it the optimizer holds
+    no reference to the gradient (its memory can be freed)."""
+    import gc
+    import weakref
+    ps = [tg.tensor(P0, dtype=tg.float64, requires_grad=True) for _ in range(3)]
+    opt = optim.SGD(ps, lr=0.1, momentum=0.5)
+    refs = []
+    for p in ps:
+        p.grad = tg.tensor(G[0])
+        refs.append(weakref.ref(p.grad._data))
+    opt.step()
+    opt.zero_grad()
+    gc.collect()
+    assert all(r() is None for r in refs)

@@ -9,9 +9,10 @@ Import order fixes the opcodes.
 """
 from ..tensor import Tensor, _Scalar, _Vec, builtin_method
 from . import (elementwise, reductions, linalg, shapes, indexing, activations, compare,  # noqa: I001
-               inplace)
+               inplace, sorting, misc)
 
-_MODULES = (elementwise, reductions, linalg, shapes, indexing, activations, compare, inplace)
+_MODULES = (elementwise, reductions, linalg, shapes, indexing, activations, compare, inplace,
+            sorting, misc)
 
 __all__ = [name for mod in _MODULES for name in mod.__all__]
 globals().update({name: getattr(mod, name) for mod in _MODULES for name in mod.__all__})

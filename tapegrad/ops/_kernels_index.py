@@ -63,24 +63,25 @@ def adj_masked_fill(e, tab, rec, fl, adj, live, env):
 @njit(cache=True, error_model="numpy")
 def adj_index_put(e, tab, rec, fl, adj, live, env):
     """out = a with out.flat[ints[k]] = b.flat[k] (``x[idx] = v`` on a recorded x; b is v already
-    broadcast to the indexed shape). With repeated positions the last write wins, so only the
-    last k of a position gets its gradient; positions written get none for a."""
+    broadcast to the indexed shape). With repeated positions every k of a position gets its
+    gradient (torch's: ``grad.index(indices)``), though one write wins; positions written get
+    none for a."""
     k0 = tab[e, T_IOFS]
     _put_adjoints(e, tab, adj, live, rec[k0:k0 + tab[e, T_ICNT]])
 
 
 @njit(cache=True, error_model="numpy")
 def _put_adjoints(e, tab, adj, live, pos):
-    """Adjoints of out = a with out.flat[pos[k]] = b.flat[k]: gb[k] += g[pos[k]] (the last k of
-    a repeated position only), ga += g where nothing was written."""
+    """Adjoints of out = a with out.flat[pos[k]] = b.flat[k]: gb[k] += g[pos[k]] (for every k,
+    repeated positions too, as torch), ga += g where nothing was written."""
     a = tab[e, T_A]
     b = tab[e, T_B]
     n = tab[e, T_SIZE]
     go = tab[e, T_ADJ]
     written = np.zeros(n, np.bool_)
-    for k in range(pos.shape[0] - 1, -1, -1):
+    for k in range(pos.shape[0]):
         p = pos[k]
-        if 0 <= p < n and not written[p]:  # validated in Python; never leave the buffers
+        if 0 <= p < n:  # validated in Python; never leave the buffers
             written[p] = True
             if tab[b, T_NEED]:
                 adj[tab[b, T_ADJ] + k] += adj[go + p]

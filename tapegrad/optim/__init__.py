@@ -1,5 +1,6 @@
-"""``tapegrad.optim``: torch's optimizers and learning-rate schedulers, each update one fused
-Numba loop per parameter.
+"""``tapegrad.optim``: torch's optimizers and learning-rate schedulers; an update is one Numba
+kernel call per parameter group and dtype, a fused loop per parameter inside it (L-BFGS: numpy on
+the flattened parameters).
 
 >>> import tapegrad as tg
 >>> from tapegrad import optim
@@ -14,8 +15,9 @@ Numba loop per parameter.
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]
+__all__ = ["Adagrad", "Adam", "AdamW", "LBFGS", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]

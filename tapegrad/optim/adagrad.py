@@ -71,7 +71,8 @@ class Adagrad(Optimizer):
         return self._step(closure)
 
     def _update(self, group: dict[str, Any]) -> None:
-        h = {}
+        plan = self._plan(group, _kernels.adagrad_group, _kernels.adagrad,
+                          lambda step, dtype: _hyper(group, step, dtype))
         for p in group["params"]:
             g = p.grad
             if g is None:
@@ -79,12 +80,8 @@ class Adagrad(Optimizer):
             state = self.state[p]
             if len(state) == 0:
                 self._init_state(p, state, group)
-            s = self._slot(p, state, _KEYS)
-            step = s.advance()
-            hs = h.get((step, s.dtype))
-            if hs is None:
-                hs = h[step, s.dtype] = _hyper(group, step, s.dtype)
-            s.run(_kernels.adagrad, g, hs)
+            plan.add(p, g, state, _KEYS, advance=True)
+        plan.run()
 
 
 def _hyper(group: dict[str, Any], step: float, dtype: np.dtype) -> np.ndarray:

@@ -70,7 +70,9 @@ class Adam(Optimizer):
         keys = _KEYS_AMSGRAD if group["amsgrad"] else _KEYS
         # (torch's AdamW multiplies the parameter in place before its update)
         versions = 2 if group["decoupled_weight_decay"] and group["weight_decay"] != 0 else 1
-        h = {}  # (step, dtype) -> hyper-parameters: the same for all parameters, usually
+        # (h depends on the step count: the same for all parameters, usually)
+        plan = self._plan(group, _kernels.adam_group, _kernels.adam,
+                          lambda step, dtype: _hyper(group, step, dtype), versions)
         for p in group["params"]:
             g = p.grad
             if g is None:
@@ -82,12 +84,8 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = state_like(p)
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = state_like(p)
-            s = self._slot(p, state, keys)
-            step = s.advance()
-            hs = h.get((step, s.dtype))
-            if hs is None:
-                hs = h[step, s.dtype] = _hyper(group, step, s.dtype)
-            s.run(_kernels.adam, g, hs, versions)
+            plan.add(p, g, state, keys, advance=True)
+        plan.run()
 
 
 def _hyper(group: dict[str, Any], step: float, dtype: np.dtype) -> np.ndarray:

@@ -1,11 +1,18 @@
 """`Optimizer`: torch's base class (parameter groups, per-parameter state, ``state_dict``, hooks)
-and the machinery its subclasses share to run a Numba kernel per parameter.
+and the machinery its subclasses share to run their Numba kernels.
 
-A step writes each parameter's memory (and its state's) in place with one kernel call, outside
-any graph, then tells the memory model (`tapegrad.ops.inplace.changed`), so a graph that saved
-the old values raises torch's "modified by an inplace operation" error at backward. What a
-kernel needs of a parameter (its flat arrays, checked once) is kept in a `_Slot` between steps
-and rebuilt whenever the parameter's memory or its state was replaced.
+A step writes each parameter's memory (and its state's) in place, outside any graph, then tells
+the memory model (`bump`, which is `tapegrad.ops.inplace.changed` when a graph or a view could
+see the old values), so a graph that saved the old values raises torch's "modified by an
+inplace operation" error at backward. What a kernel needs of a parameter (its flat arrays,
+checked once) is kept in a `_Slot` between steps and rebuilt whenever the parameter's memory or
+its state was replaced.
+
+The parameters of a group are updated by one kernel call per dtype (`_Plan`: a table of their
+memory's addresses, see `_kernels`), not one per parameter: a call costs ~1 µs of dispatch and
+its bookkeeping more, most of a step for small parameters. Rows run in the group's order (a
+parameter listed twice is updated twice, in order); parameters whose memory is not in C order
+are updated one kernel call each, after the tables.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from .._version import version_of
 from ..autograd import RemovableHandle
 from ..ops.inplace import changed
 from ..tensor import Tensor, _wrap
+from . import _kernels
 
 __all__ = ["Optimizer", "required"]
 
@@ -172,6 +180,7 @@ class Optimizer:
         self._optimizer_load_state_dict_pre_hooks: dict = OrderedDict()
         self._optimizer_load_state_dict_post_hooks: dict = OrderedDict()
         self._slots: dict = {}
+        self._plans: dict = {}
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got " + _typename(params))
@@ -203,6 +212,7 @@ class Optimizer:
                      "_optimizer_load_state_dict_post_hooks"):
             self.__dict__.setdefault(name, OrderedDict())
         self._slots = {}  # (the kernels' view of the state is rebuilt from the new state)
+        self._plans = {}
         self.defaults.setdefault("differentiable", False)
 
     def __repr__(self) -> str:
@@ -303,6 +313,17 @@ class Optimizer:
         if s is None or not s.fresh(p, state, keys):
             s = self._slots[p] = _Slot(self, p, state, keys)
         return s
+
+    def _plan(self, group: dict[str, Any], group_kernel, kernel, hyper: Callable,
+              versions: int = 1) -> "_Plan":
+        """The group's `_Plan`, started for a step (see `_Plan.begin`); kept between steps, its
+        table rebuilt only when a parameter's memory or state, or the set of parameters with a
+        gradient, changed."""
+        plan = self._plans.get(id(group))
+        if plan is None or plan.group is not group:
+            plan = self._plans[id(group)] = _Plan(self, group)
+        plan.begin(group_kernel, kernel, hyper, versions)
+        return plan
 
     # -- state dicts --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -429,7 +450,7 @@ class _Slot:
     not C-contiguous, `run` works on C-ordered copies and writes them back."""
 
     __slots__ = ("p", "data", "state", "keys", "tensors", "datas", "pf", "rest", "direct",
-                 "step", "step_data", "dtype", "counts")
+                 "step", "step_data", "dtype", "counts", "pairs", "addrs")
 
     def __init__(self, opt: Optimizer, p: Tensor, state: dict, keys: tuple):
         d = p._data
@@ -450,21 +471,31 @@ class _Slot:
         self.pf, self.rest = _flat_args(d, self.datas, keys)
         self.step = state.get("step")
         self.step_data = None if self.step is None else self.step._data
+        self.pairs = list(zip([k for k in keys if k is not None], self.tensors, self.datas))
+        self.addrs = None  # (a group table's columns T_P, T_S0..T_S2, T_SIZE: see `_Plan`)
 
     def fresh(self, p: Tensor, state: dict, keys: tuple) -> bool:
-        if p._data is not self.data or state is not self.state or keys != self.keys:
+        if p._data is not self.data or state is not self.state or (
+                keys is not self.keys and keys != self.keys):
             return False
         if self.step is not None and (state.get("step") is not self.step
                                       or self.step._data is not self.step_data):
             return False
-        i = 0
-        for k in keys:
-            if k is not None:
-                t = self.tensors[i]
-                if state.get(k) is not t or t._data is not self.datas[i]:
-                    return False
-                i += 1
+        for k, t, d in self.pairs:
+            if state.get(k) is not t or t._data is not d:
+                return False
         return True
+
+    def columns(self) -> tuple:
+        """The table columns T_P, T_S0, T_S1, T_S2, T_SIZE of this parameter (C-ordered memory
+        only): the state's addresses in kernel order, the parameter's for an unused one."""
+        if self.addrs is None:
+            pa = _kernels.address(self.data)
+            flat = iter([_kernels.address(a) for a in self.datas])
+            st = [pa if k is None else next(flat) for k in self.keys]
+            st += [pa] * (3 - len(st))
+            self.addrs = (pa, *st, self.data.size)
+        return self.addrs
 
     def advance(self) -> float:
         """step += 1 (in the counter's dtype, as torch's ``step_t += 1``); the new value."""
@@ -473,24 +504,27 @@ class _Slot:
         bump(self.step, 1)
         return float(a)
 
+    def check_grad(self, grad: Tensor) -> np.ndarray:
+        """The gradient's memory, of the parameter's shape and dtype."""
+        g = grad._data
+        if g.shape != self.data.shape or g.dtype != self.dtype:
+            raise RuntimeError(f"the gradient of a parameter of shape {list(self.data.shape)} "
+                               f"and dtype {self.p.dtype} has shape {list(g.shape)} and dtype "
+                               f"{grad.dtype}")
+        return g
+
     def run(self, kernel, grad: Tensor, h: np.ndarray, versions: int = 1,
             new_state: bool = False) -> None:
         """``kernel(param, grad, *state, h)`` on flat arrays, then the changes announced: the
         parameter's memory changed `versions` times (torch's in-place ops on it in this update),
         each state tensor's as many times as torch's update changes it (`_VERSIONS`), but a state
         that this update created (`new_state`)."""
-        g = grad._data
-        if g.shape != self.data.shape or g.dtype != self.dtype:
-            raise RuntimeError(f"the gradient of a parameter of shape {list(self.data.shape)} "
-                               f"and dtype {self.p.dtype} has shape {list(g.shape)} and dtype "
-                               f"{grad.dtype}")
+        g = self.check_grad(grad)
         if self.direct:
             kernel(self.pf, g.reshape(-1), *self.rest, h)
         else:
             self._run_copied(kernel, g.reshape(-1), h)
-        changed(self.p)
-        if versions > 1:
-            bump(self.p, versions - 1)
+        bump(self.p, versions)  # (`changed` when a graph or a view could see the old values)
         if not new_state:
             for t, n in zip(self.tensors, self.counts):
                 bump(t, n)
@@ -505,6 +539,172 @@ class _Slot:
                 a[...] = c
 
 
+class _Plan:
+    """One parameter group's update as one group-kernel call per dtype (`_kernels.sgd_group`
+    ...): a table with a row per parameter that has a gradient, kept between steps.
+
+    A step gets the plan from `Optimizer._plan` (which starts it), calls `add` for each
+    parameter with a gradient in the group's order, then `run`. `add` checks the parameter's
+    `_Slot` (position by position against the last step's, so an unchanged group costs identity
+    checks) and its gradient, and advances its step counter. The table's parameter and state
+    columns are rebuilt only when some `_Slot` or the set of parameters changed (`_build`); the
+    gradients' addresses are written each step, since a backward after ``zero_grad()`` gives new
+    gradient arrays, and the plan holds the gradients only until the step ends (else their
+    memory could not be freed between steps). Every array the table points into was checked by
+    `_Slot` (dtype, shape, writable, C order) and is kept alive by it; a gradient not in C order
+    is copied for the call. When `add` raises (a parameter or gradient refused), the parameters
+    before it are updated first, as one kernel call per parameter would have left them.
+    """
+
+    __slots__ = ("opt", "group", "rows", "grads", "gdata", "hidx", "new", "n", "hkeys",
+                 "hcount", "parts", "fallback", "tab_rows", "kernels")
+
+    def __init__(self, opt: Optimizer, group: dict[str, Any]) -> None:
+        self.opt, self.group = opt, group
+        self.rows: list = []   # position -> _Slot (this step's; beyond `n`, the last step's)
+        self.grads: list = []  # position -> the gradient tensor (this step only)
+        self.gdata: list = []  # position -> its memory in C order (this step only)
+        self.hidx: list = []   # position -> row of its dtype's h
+        self.new: list = []    # position -> its state was created by this step
+        self.parts: list = []  # (dtype, table, positions of its rows or None: all) per dtype
+        self.fallback: list = []  # positions updated one kernel call at a time
+        self.tab_rows: list = []  # the `rows` the tables were built from
+
+    def begin(self, group_kernel, kernel, hyper: Callable, versions: int) -> None:
+        """Start a step: `group_kernel` runs each dtype's table, `kernel` a parameter alone,
+        ``hyper(key, dtype)`` makes the h of each key given to `add`, `versions`: the changes of
+        a parameter's memory in torch's update."""
+        self.kernels = (group_kernel, kernel, hyper, versions)
+        self.n = 0
+        self.hkeys: dict = {}  # (dtype, key) -> row of that dtype's h
+        self.hcount: dict = {}  # dtype -> rows of its h
+        self.grads.clear()
+        self.gdata.clear()
+        self.hidx.clear()
+        self.new.clear()
+
+    def add(self, p: Tensor, grad: Tensor, state: dict, keys: tuple, key=None,
+            advance: bool = False, new_state: bool = False) -> None:
+        """Parameter `p` (gradient `grad`, state `state` whose `keys` are the kernel's state
+        arguments, see `_Slot`) joins this step, with the h of `key`; with `advance` its step
+        counter is advanced and the new count is the key. `new_state`: the state was just made
+        (its versions do not advance)."""
+        # (this runs for every parameter at every step: what `_Slot.fresh`, `advance`,
+        # `check_grad` and `bump` do is written out here, a call costs ~0.1 µs)
+        k = self.n
+        rows = self.rows
+        try:
+            r = rows[k] if k < len(rows) else None
+            if r is None or r.p is not p or not r.fresh(p, state, keys):
+                r = self.opt._slot(p, state, keys)
+            if advance:  # (step += 1 in the counter's dtype, as torch's ``step_t += 1``)
+                a = r.step_data
+                a[()] += 1
+                key = float(a)
+                t = r.step
+                vc = t._vc
+                if vc is None:
+                    version_of(t).v += 1
+                elif vc.saved or vc.stale or vc.members or vc.link is not None:
+                    changed(t)
+                else:
+                    vc.v += 1
+            g = grad._data
+            if g.shape != r.data.shape or g.dtype != r.dtype:
+                r.check_grad(grad)  # (raises)
+        except Exception:
+            self.run()  # (the parameters before this one, then the error)
+            raise
+        if r is not (rows[k] if k < len(rows) else None):
+            if k < len(rows):
+                rows[k] = r
+            else:
+                rows.append(r)
+        self.n = k + 1
+        self.grads.append(grad)
+        self.gdata.append(g if g.flags.c_contiguous else np.ascontiguousarray(g))
+        hk = (r.dtype, key)
+        i = self.hkeys.get(hk)
+        if i is None:
+            i = self.hkeys[hk] = self.hcount.get(r.dtype, 0)
+            self.hcount[r.dtype] = i + 1
+        self.hidx.append(i)
+        self.new.append(new_state)
+
+    def run(self) -> None:
+        """This step's update of the parameters added; then the changes announced as
+        `_Slot.run` does."""
+        group_kernel, kernel, hyper, versions = self.kernels
+        n = self.n
+        try:
+            if n == 0:
+                return
+            hs: dict = {}
+            for (dt, key), i in self.hkeys.items():
+                h = hyper(key, dt)
+                if dt not in hs:
+                    hs[dt] = np.empty((self.hcount[dt], h.shape[0]), dt)
+                hs[dt][i] = h
+            rows, hidx, grads, new = self.rows, self.hidx, self.grads, self.new
+            if len(rows) != n:
+                del rows[n:]
+            tab_rows = self.tab_rows
+            if len(tab_rows) != n or any(a is not b for a, b in zip(rows, tab_rows)):
+                self._build()
+            gaddr = np.fromiter(map(_kernels.address, self.gdata), np.int64, n)
+            hrow = np.fromiter(hidx, np.int64, n)
+            for dt, tab, sel in self.parts:
+                h = hs[dt]
+                tab[:, _kernels.T_G] = gaddr if sel is None else gaddr[sel]
+                tab[:, _kernels.T_H] = hrow if sel is None else hrow[sel]
+                # (each row's h row is in bounds by construction; checked anyway, it costs
+                # less than a microsecond per table)
+                col = tab[:, _kernels.T_H]
+                if col.min() < 0 or col.max() >= h.shape[0]:
+                    raise AssertionError("optimizer: a table row refers to a missing h row")
+                group_kernel(tab, _LIKE[dt], h)
+            for k in self.fallback:
+                r = rows[k]
+                r.run(kernel, grads[k], hs[r.dtype][hidx[k]], versions, new[k])
+            skip = self.fallback
+            for k in range(n):
+                if skip and k in skip:
+                    continue
+                r = rows[k]
+                _bump_fast(r.p, versions)
+                if not new[k]:
+                    for t, c in zip(r.tensors, r.counts):
+                        _bump_fast(t, c)
+        finally:
+            self.n = 0
+            self.grads.clear()  # (the gradients' memory is the user's to free)
+            self.gdata.clear()
+
+    def _build(self) -> None:
+        """The tables (one per dtype, rows in the group's order) from the current `rows`; a
+        parameter or state not in C order goes to `fallback`."""
+        by_dtype: dict = {}
+        fallback = []
+        for k, r in enumerate(self.rows):
+            if r.direct:
+                by_dtype.setdefault(r.dtype, []).append(k)
+            else:
+                fallback.append(k)
+        parts = []
+        for dt, ks in by_dtype.items():
+            tab = np.zeros((len(ks), _kernels.TAB_W), np.int64)
+            for i, k in enumerate(ks):
+                pa, s0, s1, s2, size = self.rows[k].columns()
+                tab[i, _kernels.T_P], tab[i, _kernels.T_SIZE] = pa, size
+                tab[i, _kernels.T_S0], tab[i, _kernels.T_S1], tab[i, _kernels.T_S2] = s0, s1, s2
+            whole = len(ks) == len(self.rows)
+            parts.append((dt, tab, None if whole else np.array(ks, np.int64)))
+        self.parts, self.fallback, self.tab_rows = parts, fallback, list(self.rows)
+
+
+_LIKE = {dt: np.empty(0, dt) for dt in _FLOATS}  # (`like`: picks a group kernel's dtype)
+
+
 def bump(t: Tensor, n: int) -> None:
     """`t`'s memory was written `n` times outside graphs (as torch counts its in-place ops).
     When no graph saved these values and no view or ``.data`` alias could read them, that only
@@ -515,6 +715,16 @@ def bump(t: Tensor, n: int) -> None:
             changed(t)
     else:
         version_of(t).v += n
+
+
+def _bump_fast(t: Tensor, n: int) -> None:
+    """`bump`, the common case first (no graph or view saw the memory; a function call less
+    when the counter exists)."""
+    vc = t._vc
+    if vc is not None and not (vc.saved or vc.stale or vc.members or vc.link is not None):
+        vc.v += n
+    else:
+        bump(t, n)
 
 
 def _flat_args(d: np.ndarray, datas: list, keys: tuple) -> tuple:

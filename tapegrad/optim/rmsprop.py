@@ -60,7 +60,9 @@ class RMSprop(Optimizer):
         centered, use_mom = group["centered"], group["momentum"] > 0
         keys = ("square_avg", "grad_avg" if centered else None,
                 "momentum_buffer" if use_mom else None)
-        h = {}
+        # (RMSprop counts steps but its update does not depend on them)
+        plan = self._plan(group, _kernels.rmsprop_group, _kernels.rmsprop,
+                          lambda _, dtype: _hyper(group, dtype))
         for p in group["params"]:
             g = p.grad
             if g is None:
@@ -73,12 +75,8 @@ class RMSprop(Optimizer):
                     state["momentum_buffer"] = state_like(p)
                 if centered:
                     state["grad_avg"] = state_like(p)
-            s = self._slot(p, state, keys)
-            s.advance()  # (RMSprop counts steps but its update does not depend on them)
-            hs = h.get(s.dtype)
-            if hs is None:
-                hs = h[s.dtype] = _hyper(group, s.dtype)
-            s.run(_kernels.rmsprop, g, hs)
+            plan.add(p, g, state, keys, advance=True)  # (h's key: the count, not used)
+        plan.run()
 
 
 def _hyper(group: dict[str, Any], dtype: np.dtype) -> np.ndarray:

@@ -65,24 +65,26 @@ class SGD(Optimizer):
 
     def _update(self, group: dict[str, Any]) -> None:
         use_mom = group["momentum"] != 0
-        h = {}  # dtype, first step -> hyper-parameters
+        plan = self._plan(group, _kernels.sgd_group, _kernels.sgd,
+                          lambda first, dtype: _hyper(group, dtype, first))
+        made = None  # parameters whose buffer this step created
         for p in group["params"]:
             g = p.grad
             if g is None:
                 continue
             if use_mom:
                 state = self.state[p]
-                first = "momentum_buffer" not in state or state["momentum_buffer"] is None
+                # (torch reads every buffer before updating: a parameter listed twice starts
+                # both of its updates on the first step from the gradient, and keeps the last)
+                first = state.get("momentum_buffer") is None or (made is not None and p in made)
                 if first:  # (the kernel copies the gradient in, as torch's clone)
                     state["momentum_buffer"] = state_like(p)
-                s = self._slot(p, state, _BUF)
+                    made = made or set()
+                    made.add(p)
+                plan.add(p, g, state, _BUF, first, new_state=first)
             else:
-                first, s = False, self._slot(p, _NO_STATE, _NONE)
-            key = (s.dtype, first)
-            hs = h.get(key)
-            if hs is None:
-                hs = h[key] = _hyper(group, s.dtype, first)
-            s.run(_kernels.sgd, g, hs, new_state=first)
+                plan.add(p, g, _NO_STATE, _NONE, False)
+        plan.run()
 
 
 def _hyper(group: dict[str, Any], dtype: np.dtype, first: bool) -> np.ndarray:

@@ -6,10 +6,12 @@ Record torch's observations (an interpreter with torch; tapegrad is not imported
 
     /path/to/python-with-torch -m tests.torch_ref.optim    # writes tests/data/torch_optim.json
 
-`tests/test_optim.py` runs the same programs with tapegrad and compares.
+`tests/test_optim.py` runs the same programs with tapegrad and compares; the LBFGS programs
+(`lbfgs_cases`, `run_lbfgs`) are recorded alongside and compared by `tests/test_lbfgs.py`.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import pathlib
@@ -399,6 +401,111 @@ def custom_subclass(lib):
             "param_groups": opt.state_dict()["param_groups"]}
 
 
+# -- a group's parameters updated together (tapegrad: one kernel call per dtype) --------------
+_MIXED = [([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], "float32"), ([0.3, -0.7], "float64"),
+          ([[1.0, 2.0], [-0.5, 0.5], [0.2, -0.1]], "float64"), (1.25, "float32"),
+          ([-0.4, 0.9, 0.1], "float32")]
+
+
+def _mixed_params(lib):
+    """Float32 and float64 parameters in one group, one over transposed memory, a 0-d one."""
+    ps = [lib.tensor(v, dtype=getattr(lib, dt), requires_grad=True) for v, dt in _MIXED]
+    ps[2] = ps[2].t().detach().requires_grad_()  # (transposed memory)
+    return ps
+
+
+def _mixed_loss(lib, ps, which=None):
+    """A loss over the parameters in `which` (all by default): only those get gradients."""
+    total = None
+    for i, p in enumerate(ps):
+        if which is not None and i not in which:
+            continue
+        q = p.double() if p.dtype != lib.float64 else p
+        term = ((q - 0.3 * (i + 1)) ** 2 * (1.0 + 0.5 * i)).sum()
+        total = term if total is None else total + term
+    return total
+
+
+_GROUPED = [("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+            ("Adam", {"lr": 0.05, "amsgrad": True}), ("AdamW", {"lr": 0.05}),
+            ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
+            ("Adagrad", {"lr": 0.1, "lr_decay": 0.05})]
+
+
+def grouped_mixed(lib):
+    """Every optimizer over one group of mixed dtypes and memory orders, where the parameters
+    with a gradient change from step to step (so their step counts differ)."""
+    out = {}
+    for name, kw in _GROUPED:
+        ps = _mixed_params(lib)
+        opt = getattr(lib.optim, name)(ps, **kw)
+        for which in (None, (0, 2, 4), (1, 2), None, (3,), None):
+            opt.zero_grad()
+            _mixed_loss(lib, ps, which).backward()
+            opt.step()
+        out[name] = {"params": ps, "state": _state(opt, ps),
+                     "versions": [p._version for p in ps]}
+    return out
+
+
+def grouped_replaced(lib):
+    """Between steps: a parameter's memory replaced (``p.data = ...``), a state tensor replaced,
+    a state reset, one state changed in place: each next step uses what is there now."""
+    ps = _mixed_params(lib)
+    opt = lib.optim.Adam(ps, lr=0.05)
+    seen = []
+    for i in range(4):
+        opt.zero_grad()
+        _mixed_loss(lib, ps).backward()
+        opt.step()
+        if i == 0:
+            ps[1].data = lib.tensor([1.5, 2.5], dtype=lib.float64)
+            opt.state[ps[0]]["exp_avg"] = lib.zeros(2, 3)
+        elif i == 1:
+            opt.state[ps[4]] = {}
+            opt.state[ps[3]]["exp_avg_sq"].mul_(2.0)
+        seen.append([p.detach().clone() for p in ps])
+    # (not ps[1]'s version: tapegrad's ``p.data = t`` starts p's counter anew, torch's keeps it;
+    # that is the tensor's business, not the optimizer's)
+    return {"seen": seen, "state": _state(opt, ps),
+            "versions": [p._version for i, p in enumerate(ps) if i != 1]}
+
+
+def duplicate_param(lib):
+    """A parameter listed twice in a group (torch warns): updated twice per step, in order."""
+    out = {}
+    for name, kw in (("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.05})):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = lib.tensor([1.0, -2.0, 0.5], requires_grad=True)
+            q = lib.tensor([0.3], requires_grad=True)
+            opt = getattr(lib.optim, name)([p, q, p], **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            ((p * p).sum() + (q * q * 2).sum()).backward()
+            opt.step()
+        out[name] = {"params": [p, q], "state": _state(opt, [p, q]),
+                     "versions": [p._version, q._version]}
+    return out
+
+
+def many_params(lib):
+    """A group of 40 parameters of many sizes (empty and 0-d too), SGD and Adam."""
+    out = {}
+    for name, kw in (("SGD", {"lr": 0.05, "momentum": 0.5}), ("Adam", {"lr": 0.02})):
+        ps = [lib.tensor([math.sin(0.37 * i + j) for j in range(i % 7)], requires_grad=True)
+              for i in range(38)]
+        ps += [lib.tensor(0.75, requires_grad=True), lib.zeros(0, 4, requires_grad=True)]
+        opt = getattr(lib.optim, name)(ps, **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            sum(((p - 0.1) ** 2).sum() * (1 + 0.01 * i) for i, p in enumerate(ps)).backward()
+            opt.step()
+        out[name] = {"params": ps, "versions": [p._version for p in ps],
+                     "steps": [float(opt.state[p]["step"]) for p in ps if "step" in opt.state[p]]}
+    return out
+
+
 def _reprs(lib):
     p = lib.tensor([1.0], requires_grad=True)
     q = lib.tensor([2.0], requires_grad=True)
@@ -414,7 +521,8 @@ PROGRAMS = {f.__name__: f for f in (
     old_checkpoint_step, sgd_state,
     momentum_switched_on, adagrad_initial_state, zero_grad_to_zeros, closure, hooks,
     after_step, modified_error, noncontiguous_param, scalar_and_empty, default_float64,
-    lr_tensor, scheduled_adam, custom_subclass, _reprs)}
+    lr_tensor, scheduled_adam, custom_subclass, _reprs, grouped_mixed, grouped_replaced,
+    duplicate_param, many_params)}
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -731,6 +839,260 @@ def _sched_run(lib, name: str):
     return _record(lib, make, extra=extra)
 
 
+# -- LBFGS: trajectories with every closure evaluation, state, errors ---------------------------
+# (recorded into the JSON's "observations_lbfgs"; tests/test_lbfgs.py compares them with
+# tolerances of its own: an L-BFGS step is many dependent dot products, so rounding differences
+# of the two libraries' sums grow beyond what the one-update optimizers are held to)
+ROSEN_X0 = [[-1.2, 1.0, -0.8], [0.5, 1.3, -0.3]]  # Rosenbrock's start (6 variables, 2-d)
+LSQ_A = [[1.0, 0.3, -0.5], [0.2, 1.5, 0.1], [-0.7, 0.4, 2.0], [0.9, -1.1, 0.6],
+         [0.1, 0.8, -0.3], [1.3, 0.2, 0.7], [-0.4, -0.6, 1.1], [0.5, 1.0, 0.4]]
+LSQ_B = [0.5, -1.0, 2.0, 0.3, -0.2, 1.4, 0.8, -0.6]
+
+
+def _rosen_params(lib, dt):
+    return [lib.tensor(ROSEN_X0, dtype=dt, requires_grad=True)]
+
+
+def _rosenbrock(lib, ps):
+    x = ps[0].reshape(-1)
+    a, b = x[:-1], x[1:]
+    return (100 * (b - a * a) ** 2 + (1 - a) ** 2).sum()
+
+
+def _lsq_params(lib, dt):
+    """A vector, a 0-d offset, and a parameter no loss reaches (its gradient stays None)."""
+    return [lib.tensor([0.2, -0.1, 0.4], dtype=dt, requires_grad=True),
+            lib.tensor(0.3, dtype=dt, requires_grad=True),
+            lib.tensor([1.0, -1.0], dtype=dt, requires_grad=True)]
+
+
+def _lsq(lib, ps):
+    w, c = ps[0], ps[1]
+    dt = w.dtype
+    r = lib.tensor(LSQ_A, dtype=dt) @ w + c - lib.tensor(LSQ_B, dtype=dt)
+    return (r * r).sum() + 0.05 * (w * w * w * w).sum()
+
+
+LBFGS_PROBLEMS = {"rosenbrock": (_rosen_params, _rosenbrock), "lstsq": (_lsq_params, _lsq)}
+
+
+def _kind(v):
+    """What a state value is: a tensor's dtype and shape, else its type (lists: elementwise)."""
+    if hasattr(v, "detach"):
+        return f"Tensor {str(v.dtype).split('.')[-1]} {list(v.shape)}"
+    if isinstance(v, list):
+        return [_kind(x) for x in v]
+    return type(v).__name__
+
+
+def _lbfgs_state(opt, ps) -> dict:
+    st = opt.state[ps[0]] if ps[0] in opt.state else {}
+    tensors = {k: v for k, v in st.items() if hasattr(v, "detach")}
+    return {"keys": list(st), "kinds": {k: _kind(v) for k, v in st.items()},
+            "values": dict(st), "versions": {k: v._version for k, v in tensors.items()},
+            "other params' state": [i for i, p in enumerate(ps) if i and p in opt.state]}
+
+
+def _lbfgs_closure(lib, opt, fn, ps, evals: list):
+    def closure():
+        opt.zero_grad()
+        loss = fn(lib, ps)
+        loss.backward()
+        evals.append(loss.detach().item())
+        return loss
+    return closure
+
+
+def lbfgs_trajectory(lib, problem: str, kw: dict, dtype: str, steps: int):
+    """`steps` LBFGS steps: every loss the closure computed, what each step returned, the
+    parameters after each, the state and state_dict at the end."""
+    make, fn = LBFGS_PROBLEMS[problem]
+    dt = getattr(lib, dtype)
+    ps = make(lib, dt)
+    kw = {k: (lib.tensor(v[1]) if isinstance(v, list) and v[0] == "tensor" else v)
+          for k, v in kw.items()}
+    opt = lib.optim.LBFGS(ps, **kw)
+    evals: list = []
+    closure = _lbfgs_closure(lib, opt, fn, ps, evals)
+    out = []
+    for _ in range(steps):
+        loss = opt.step(closure)
+        st = opt.state[ps[0]]
+        out.append({"returned": loss.detach().item(), "evaluations": len(evals),
+                    "func_evals": st["func_evals"], "n_iter": st["n_iter"],
+                    "params": [p.detach().clone() for p in ps]})
+    sd = opt.state_dict()
+    return {"losses": evals, "steps": out, "versions": [p._version for p in ps],
+            "state": _lbfgs_state(opt, ps), "state_dict keys": sorted(sd),
+            "state_dict state": {str(k): sorted(v) for k, v in sd["state"].items()},
+            "param_groups": sd["param_groups"]}
+
+
+# problem, options (a tensor lr as ["tensor", value]), dtype, steps: both problems with the
+# fixed step and the line search, in both dtypes; a short history (its shift), max_iter 1 (no
+# re-evaluation), a small max_eval (the line search's evaluation budget), a large
+# tolerance_change (the lack-of-progress stops), a tensor lr. Rosenbrock's valley amplifies the
+# libraries' last-bit differences (their sums' orders) about tenfold per iteration late in a
+# run, and in float32 a run near the noise floor flips Armijo and ``ys > 1e-10`` decisions on
+# 1-ulp differences of the loss: the runs stop before either (each agrees with torch at well
+# under a tenth of the test's tolerance)
+LBFGS_RUNS = [
+    ("rosenbrock", {"lr": 0.5, "history_size": 5, "max_iter": 8}, "float64", 4),
+    ("rosenbrock", {"line_search_fn": "strong_wolfe", "max_iter": 10}, "float64", 3),
+    ("rosenbrock", {"line_search_fn": "strong_wolfe", "history_size": 3, "max_iter": 8},
+     "float64", 4),
+    ("rosenbrock", {"line_search_fn": "strong_wolfe", "max_eval": 4}, "float64", 3),
+    ("rosenbrock", {"line_search_fn": "strong_wolfe", "max_iter": 6}, "float32", 2),
+    ("rosenbrock", {"lr": 0.5, "max_iter": 4, "history_size": 5}, "float32", 3),
+    ("lstsq", {}, "float64", 3),
+    ("lstsq", {"line_search_fn": "strong_wolfe"}, "float64", 3),
+    ("lstsq", {"max_iter": 1}, "float64", 4),
+    ("lstsq", {"lr": 0.8, "tolerance_change": 1e-2, "history_size": 2}, "float64", 3),
+    ("lstsq", {"lr": ["tensor", 0.8], "max_iter": 5}, "float64", 2),
+    ("lstsq", {"line_search_fn": "strong_wolfe", "max_iter": 3}, "float32", 2),
+    ("lstsq", {"max_iter": 3}, "float32", 2),
+]
+
+
+def _lbfgs_id(problem: str, kw: dict, dtype: str, steps: int) -> str:
+    opts = ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults"
+    return f"LBFGS {problem}({opts}) {dtype} x{steps}"
+
+
+def _lbfgs_opt(lib, **kw):
+    ps = _lsq_params(lib, lib.float64)
+    opt = lib.optim.LBFGS(ps, **kw)
+    return opt, ps, _lbfgs_closure(lib, opt, _lsq, ps, [])
+
+
+def _lbfgs_round_trip(lib, copied: bool):
+    """A second optimizer on copies of the parameters, loaded from the first's state_dict (a
+    deep copy of it, or the state_dict itself: its tensors are then shared, so the first's step
+    writes the prev_flat_grad the second reads next, as in torch)."""
+    opt, ps, closure = _lbfgs_opt(lib, max_iter=3, history_size=4)
+    opt.step(closure)
+    opt.step(closure)
+    ps2 = [p.detach().clone().requires_grad_() for p in ps]
+    opt2 = lib.optim.LBFGS(ps2, max_iter=3, history_size=4)
+    sd = opt.state_dict()
+    opt2.load_state_dict(copy.deepcopy(sd) if copied else sd)
+    opt.step(closure)
+    opt2.step(_lbfgs_closure(lib, opt2, _lsq, ps2, []))
+    state = _lbfgs_state(opt2, ps2)
+    del state["versions"]  # (a deep copy's versions are the library's deepcopy's business)
+    return {"first": ps, "second": ps2, "state": state,
+            "shared": opt2.state[ps2[0]]["prev_flat_grad"] is sd["state"][0]["prev_flat_grad"]}
+
+
+def _lbfgs_optimal(lib):
+    """A gradient already below tolerance_grad: one evaluation, nothing more in the state."""
+    opt, ps, closure = _lbfgs_opt(lib, tolerance_grad=1e3)
+    loss = opt.step(closure)
+    return {"loss": loss, "state": _lbfgs_state(opt, ps), "versions": [p._version for p in ps]}
+
+
+def _lbfgs_grad_mode(lib):
+    """step under no_grad: the closure runs with grad mode on; the parameters stay leaves."""
+    ps = _lsq_params(lib, lib.float64)
+    opt = lib.optim.LBFGS(ps, max_iter=2)
+    seen = []
+
+    def closure():
+        opt.zero_grad()
+        loss = _lsq(lib, ps)
+        loss.backward()
+        seen.append(lib.is_grad_enabled())
+        return loss
+    with lib.no_grad():
+        loss = opt.step(closure)
+    return {"seen": seen, "loss requires_grad": loss.requires_grad,
+            "leaf": [p.is_leaf for p in ps], "grad_fn": [p.grad_fn is None for p in ps],
+            "grad mode after": lib.is_grad_enabled()}
+
+
+def _lbfgs_modified(lib):
+    """A graph that saved a parameter before a step: backward raises torch's error (the step's
+    writes advanced the version as torch's add_ and copy_ do)."""
+    opt, ps, closure = _lbfgs_opt(lib, max_iter=2, line_search_fn="strong_wolfe")
+    y = (ps[0] * ps[0]).sum()
+    opt.step(closure)
+    return {"versions": [p._version for p in ps], "backward": observe(lambda: y.backward())}
+
+
+def _lbfgs_hooks(lib):
+    """The step hooks see the closure as the step's argument; repr."""
+    opt, ps, closure = _lbfgs_opt(lib, max_iter=1)
+    calls = []
+    opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre", len(a), sorted(k))))
+    opt.register_step_post_hook(lambda o, a, k: calls.append(("post", len(a), sorted(k))))
+    opt.step(closure)
+    opt.step(closure=closure)
+    return {"calls": calls, "repr": repr(opt), "defaults": opt.defaults}
+
+
+def _lbfgs_mixed(lib):
+    """A float32 and a float64 parameter: the flat vectors are float64 (torch.cat promotes), the
+    float32 parameter's updates computed in float64 and rounded."""
+    a = lib.tensor([1.5, -0.5, 0.25], dtype=lib.float64, requires_grad=True)
+    b = lib.tensor([0.7, 0.2], dtype=lib.float32, requires_grad=True)
+    out = []
+    for ls in (None, "strong_wolfe"):
+        opt = lib.optim.LBFGS([b, a], max_iter=6, line_search_fn=ls)
+
+        def closure():
+            opt.zero_grad()
+            bd = b.double()
+            loss = ((a - 1) ** 4).sum() + (bd * bd * 3).sum() + (a[:2] * bd).sum()
+            loss.backward()
+            return loss
+        losses = [opt.step(closure).detach().item() for _ in range(2)]
+        out.append({"losses": losses, "params": [b.detach().clone(), a.detach().clone()],
+                    "state": _lbfgs_state(opt, [b, a]), "versions": [b._version, a._version]})
+    return out
+
+
+def _lbfgs_added_group(lib):
+    opt, ps, closure = _lbfgs_opt(lib)
+    opt.add_param_group({"params": [lib.tensor([1.0], requires_grad=True)]})
+    opt.step(closure)
+
+
+def _lbfgs_bad_line_search(lib):
+    opt, ps, closure = _lbfgs_opt(lib, line_search_fn="armijo")
+    opt.step(closure)
+
+
+LBFGS_PROGRAMS = {
+    "state_dict round trip": lambda lib: _lbfgs_round_trip(lib, copied=True),
+    "state_dict shared": lambda lib: _lbfgs_round_trip(lib, copied=False),
+    "already optimal": _lbfgs_optimal,
+    "grad mode": _lbfgs_grad_mode,
+    "modified error": _lbfgs_modified,
+    "hooks and repr": _lbfgs_hooks,
+    "mixed float32 and float64": _lbfgs_mixed,
+    "error: groups": lambda lib: lib.optim.LBFGS([{"params": [_p(lib)]},
+                                                  {"params": [_p(lib)]}]),
+    "error: lr": lambda lib: lib.optim.LBFGS([_p(lib)], lr=-1),
+    "error: lr tensor of 2": lambda lib: lib.optim.LBFGS([_p(lib)], lr=lib.tensor([0.1, 0.2])),
+    "error: step without closure": lambda lib: lib.optim.LBFGS([_p(lib)]).step(),
+    "error: closure None": lambda lib: lib.optim.LBFGS([_p(lib)]).step(None),
+    "error: group added": _lbfgs_added_group,
+    "error: line search": _lbfgs_bad_line_search,
+}
+
+
+def lbfgs_cases() -> list:
+    out = [(_lbfgs_id(*r), ("trajectory", *r)) for r in LBFGS_RUNS]
+    return out + [(f"LBFGS {k}", ("program", k)) for k in LBFGS_PROGRAMS]
+
+
+def run_lbfgs(lib, kind: str, *args):
+    """One LBFGS case's observation, as `run`'s."""
+    fns = {"trajectory": lambda: lbfgs_trajectory(lib, *args),
+           "program": lambda: LBFGS_PROGRAMS[args[0]](lib)}
+    return _clean(observe(fns[kind]))
+
+
 # -- the suite ---------------------------------------------------------------------------------
 def cases() -> list:
     out = [(_case_id(n, kw, dt), ("trajectory", n, kw, dt)) for n, kw in TRAJECTORIES
@@ -775,8 +1137,11 @@ def record() -> pathlib.Path:
     import torch
     torch.set_default_dtype(torch.float32)
     obs = {cid: json.loads(json.dumps(run(torch, *args))) for cid, args in cases()}
-    meta = {"torch": torch.__version__, "cases": len(obs)}
-    DATA.write_text(json.dumps({"meta": meta, "observations": obs}, indent=0, sort_keys=True))
+    lbfgs = {cid: json.loads(json.dumps(run_lbfgs(torch, *args))) for cid, args in lbfgs_cases()}
+    meta = {"torch": torch.__version__, "cases": len(obs), "lbfgs cases": len(lbfgs)}
+    # (the LBFGS section's key sorts after "observations": re-recording appends it)
+    DATA.write_text(json.dumps({"meta": meta, "observations": obs, "observations_lbfgs": lbfgs},
+                               indent=0, sort_keys=True))
     return DATA
 
 

@@ -405,7 +405,23 @@ def training_and_buffer_program(lib):
     return buf.getvalue().replace("torch.", "tapegrad.").splitlines()
 
 
+def setitem_repeated_indices_grad(lib):
+    """x[idx] = v with a repeated index: one write wins, every element of v gets its gradient
+    (and a 0-d v the sum over every write), as torch's index_put."""
+    v = _t(lib, [1.0, 2.0, 3.0], True)
+    y = lib.zeros(3, dtype=lib.float64)
+    y = y.clone()
+    y[lib.tensor([0, 0, 2])] = v
+    (y * _t(lib, [10.0, 20.0, 30.0])).sum().backward()
+    s = _t(lib, 1.0, True)
+    z = lib.zeros(3, dtype=lib.float64)
+    z[lib.tensor([0, 0, 2])] = s
+    z.sum().backward()
+    return [v.grad, s.grad]
+
+
 SCENARIOS = {f.__name__: f for f in (
+    setitem_repeated_indices_grad,
     diagonal_fill, transpose_setitem, stale_transpose, zero_keeps_no_nan, empty_copy,
     grad_zero_after_overflow, inplace_on_row_of_graph_tensor, inplace_on_transpose_of_graph_tensor,
     base_change_seen_by_view, small_leaf_changed_between_uses, small_leaf_changed_after_saved_use,
