@@ -278,6 +278,35 @@ def strided_map(shape, strides):
 
 
 @njit(cache=True, error_model="numpy")
+def walk_scatter_add(dst, off, shape, strides, g):
+    """dst[off + sum(i_d * strides[d])] += g[i] over the C-order walk of `shape` (repeated
+    positions accumulate): `strided_map`'s scatter without the map, the last dim the inner
+    loop (convolution windows are walks of ~1e6 elements)."""
+    nd = shape.shape[0]
+    if nd == 0:
+        dst[off] += g[0]
+        return
+    last, ls = shape[nd - 1], strides[nd - 1]
+    if last == 0:
+        return
+    idx = np.zeros(nd, np.int64)
+    pos, i = off, 0
+    while i < g.shape[0]:
+        for j in range(last):
+            dst[pos + j * ls] += g[i + j]
+        i += last
+        d = nd - 2
+        while d >= 0:  # the odometer over the outer dims
+            idx[d] += 1
+            pos += strides[d]
+            if idx[d] < shape[d]:
+                break
+            pos -= strides[d] * shape[d]
+            idx[d] = 0
+            d -= 1
+
+
+@njit(cache=True, error_model="numpy")
 def slot_shape(tab, rec, s):
     o = tab[s, T_SHP]
     return rec[o:o + tab[s, T_NDIM]]

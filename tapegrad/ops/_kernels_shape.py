@@ -18,6 +18,7 @@ from ..engine.kernels import (
     contiguous_strides,
     slot_shape,
     strided_map,
+    walk_scatter_add,
 )
 
 
@@ -31,11 +32,9 @@ def adj_walk(e, tab, rec, fl, adj, live, env):
         return
     k = tab[e, T_IOFS]
     nd = (tab[e, T_ICNT] - 1) // 2
-    idx = strided_map(rec[k + 1:k + 1 + nd], rec[k + 1 + nd:k + 1 + 2 * nd])
-    base = tab[a, T_ADJ] + rec[k]
     go = tab[e, T_ADJ]
-    for i in range(idx.shape[0]):
-        adj[base + idx[i]] += adj[go + i]
+    walk_scatter_add(adj, tab[a, T_ADJ] + rec[k], rec[k + 1:k + 1 + nd],
+                     rec[k + 1 + nd:k + 1 + 2 * nd], adj[go:go + tab[e, T_SIZE]])
     live[a] = 1
 
 
