@@ -1,4 +1,5 @@
-"""A short showcase after the seed walkthrough: a model fitted with tapegrad, a gradient check,
+"""A short showcase after the seed walkthrough: a model fitted with tapegrad, a small network
+trained with tapegrad.nn / optim / utils.data as PyTorch code is written, a gradient check,
 what the flat tape buys (backward time vs recording time on a 10,000-entry tape), and scalar
 code on the scalar fast path."""
 import time
@@ -26,6 +27,28 @@ def fit_a_line() -> None:
         if step % 50 == 0:
             print(f"  step {step:3d}  loss {loss.item():.4f}")
     print(f"  fitted w = {w.item():.3f} (true 3), b = {b.item():.3f} (true -0.5)")
+
+
+def train_a_network() -> None:
+    from tapegrad import nn
+    from tapegrad.utils.data import DataLoader, TensorDataset
+    tg.manual_seed(0)
+    x = tg.rand(512, 2) * 4 - 2
+    y = ((x ** 2).sum(1) < 1.5).long()  # inside a circle or not
+    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 2))
+    print("  " + repr(model).replace("\n", "\n  "))
+    opt = tg.optim.Adam(model.parameters(), lr=0.02)
+    loss_fn = nn.CrossEntropyLoss()
+    for epoch in range(15):
+        for xb, yb in DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True):
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+        if epoch % 5 == 4:
+            with tg.no_grad():
+                acc = (model(x).argmax(1) == y).float().mean().item()
+            print(f"  epoch {epoch + 1:2d}  loss {loss.item():.4f}  accuracy {acc:.3f}")
 
 
 def check_a_gradient() -> None:
@@ -85,6 +108,8 @@ def scalar_code() -> None:
 if __name__ == "__main__":
     print("\n== fit y = 3x - 0.5 by gradient descent ==")
     fit_a_line()
+    print("\n== train a network (nn.Sequential, optim.Adam, DataLoader) ==")
+    train_a_network()
     print("\n== property-test a gradient ==")
     check_a_gradient()
     print("\n== gradients of gradients ==")
