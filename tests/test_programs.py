@@ -12,12 +12,13 @@ import pytest
 from tests.programs.record import PROGRAMS
 
 HERE = pathlib.Path(__file__).resolve().parent
-RTOL = {"quickstart": 1e-5}  # float32; the others run in float64
+RTOL = {"quickstart": 1e-5, "blitz_nn": 1e-5}  # float32; the others run in float64
+ADDRESS = re.compile(r" at 0x[0-9a-f]+")
 NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?")
 
 
 def _split(text: str) -> tuple:
-    text = text.replace("torch.", "tapegrad.")
+    text = ADDRESS.sub(" at 0x", text.replace("torch.", "tapegrad."))
     return NUMBER.sub("#", text), [float(v) for v in NUMBER.findall(text)]
 
 
@@ -30,4 +31,4 @@ def test_program_prints_what_torch_prints(name, tmp_path):
     got_text, got_nums = _split(got.stdout)
     want_text, want_nums = _split(want)
     assert got_text == want_text
-    assert got_nums == pytest.approx(want_nums, rel=RTOL.get(name, 1e-8), abs=1e-12)
+    assert got_nums == pytest.approx(want_nums, rel=RTOL.get(name, 1e-8), abs=1e-12 if name not in RTOL else 1e-6)
