@@ -192,8 +192,8 @@ def _parse(key, shape: tuple):
                 if step < 0:
                     raise ValueError("step must be greater than zero")
             items.append(k)
-        elif isinstance(k, (Tensor, np.ndarray, list, tuple)):
-            a = _index_array(k)
+        elif isinstance(k, (Tensor, np.ndarray, list, tuple, range)):
+            a = _index_array(list(k) if isinstance(k, range) else k)  # (range: as torch, a list)
             items.append(bool(a) if isinstance(a, np.ndarray) and a.ndim == 0 else a)
         else:
             raise IndexError(_BAD_INDEX.format(type(k).__name__))
