@@ -261,7 +261,8 @@ def test_conv2d_matches_direct_loops(cfg, seed):
 
 
 def _max_pool_loops(x, k, s, p, d, out):
-    """Max and first argmax (row-major) over each window's elements inside the input."""
+    """Max and first argmax (row-major) over each window's elements inside the input (a window
+    with none: -inf at index -1, tapegrad's choice; torch's index there is out of range)."""
     n, c, h, w = x.shape
     vals, idx = np.zeros((n, c, *out)), np.zeros((n, c, *out), np.int64)
     for i in range(out[0]):
@@ -269,6 +270,9 @@ def _max_pool_loops(x, k, s, p, d, out):
             cells = [(r, q) for r in range(i * s[0] - p[0], i * s[0] - p[0] + k[0] * d[0], d[0])
                      for q in range(j * s[1] - p[1], j * s[1] - p[1] + k[1] * d[1], d[1])
                      if 0 <= r < h and 0 <= q < w]
+            if not cells:  # a window of padding only: -inf, and an index that means nothing
+                vals[:, :, i, j], idx[:, :, i, j] = -np.inf, -1  # (torch's is out of range)
+                continue
             v = np.stack([x[:, :, r, q] for r, q in cells], -1)
             a = v.argmax(-1)
             vals[:, :, i, j] = v.max(-1)
