@@ -207,3 +207,16 @@ def test_conv_padding_mode_is_checked():
     with pytest.raises(ValueError, match="padding_mode must be one of .* but got "
                                          "padding_mode='edge'"):
         nn.Conv2d(1, 1, 1, padding_mode="edge")
+
+
+def test_relu_inplace_writes_the_input_as_torch():
+    x = tg.tensor([-1.0, 2.0])
+    view = x[:1]
+    assert nn.ReLU(inplace=True)(x) is x
+    assert x.tolist() == [0.0, 2.0] and view.item() == 0.0
+    w = tg.tensor([-1.0, 2.0], requires_grad=True)
+    nn.ReLU(inplace=True)(w * 3).sum().backward()
+    assert w.grad.tolist() == [0.0, 3.0]
+    y = tg.tensor([-1.0])
+    nn.ReLU()(y)
+    assert y.item() == -1.0

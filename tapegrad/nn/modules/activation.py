@@ -18,25 +18,34 @@ def _inplace_repr(inplace: bool) -> str:
     return "inplace=True" if inplace else ""
 
 
-class _Stateless(Module):
-    """An activation without parameters: ``forward(x) = fn(x)``."""
+class _NoArgs(Module):
+    """An activation without parameters or options: ``forward(x) = fn(x)``."""
 
     _fn = None
+
+    def forward(self, input):
+        return type(self)._fn(input)
+
+
+class _Stateless(_NoArgs):
+    """The same, with torch's ``inplace`` flag (kept for the repr: these compute a new tensor,
+    except `ReLU`, which honours it)."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
-
-    def forward(self, input):
-        return type(self)._fn(input)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace)
 
 
 class ReLU(_Stateless):
-    """max(x, 0). ``nn.ReLU()(tg.tensor([-1., 2.]))`` -> ``tensor([0., 2.])``."""
+    """max(x, 0). ``nn.ReLU()(tg.tensor([-1., 2.]))`` -> ``tensor([0., 2.])``; with
+    ``inplace=True`` the input itself is overwritten (every alias sees it, as in torch)."""
     _fn = staticmethod(F.relu)
+
+    def forward(self, input):
+        return input.relu_() if self.inplace else F.relu(input)
 
 
 class ReLU6(_Stateless):
@@ -67,13 +76,6 @@ class Hardswish(_Stateless):
 class Hardsigmoid(_Stateless):
     """relu6(x + 3) / 6."""
     _fn = staticmethod(F.hardsigmoid)
-
-
-class _NoArgs(Module):
-    _fn = None
-
-    def forward(self, input):
-        return type(self)._fn(input)
 
 
 class Sigmoid(_NoArgs):
