@@ -220,3 +220,23 @@ def test_relu_inplace_writes_the_input_as_torch():
     y = tg.tensor([-1.0])
     nn.ReLU()(y)
     assert y.item() == -1.0
+
+
+@pytest.mark.parametrize("make, ref, dref", [
+    (lambda: nn.LeakyReLU(0.2, True), lambda a: np.where(a > 0, a, 0.2 * a),
+     lambda a: np.where(a > 0, 1.0, 0.2)),
+    (lambda: nn.ELU(inplace=True), lambda a: np.where(a > 0, a, np.expm1(a)),
+     lambda a: np.where(a > 0, 1.0, np.exp(a))),
+    (lambda: nn.Hardtanh(-0.5, 0.5, True), lambda a: np.clip(a, -0.5, 0.5),
+     lambda a: (np.abs(a) < 0.5).astype(float)),
+    (lambda: nn.Threshold(0.1, 5.0, True), lambda a: np.where(a > 0.1, a, 5.0),
+     lambda a: (a > 0.1).astype(float)),
+])
+def test_inplace_activations_write_their_input(make, ref, dref):
+    a = np.array([-1.3, -0.2, 0.3, 2.0])
+    x = tg.tensor(a)
+    assert make()(x) is x
+    np.testing.assert_allclose(x.numpy(), ref(a), rtol=1e-12)
+    w = tg.tensor(a / 3, requires_grad=True)
+    make()(w * 3).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), 3 * dref(a), rtol=1e-9)

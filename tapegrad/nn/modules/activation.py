@@ -14,6 +14,15 @@ __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", 
            "PReLU"]
 
 
+def _applied(mod: Module, name: str, fn, input):
+    """``fn(input)``, written into `input` itself when the module was made with
+    ``inplace=True`` (torch's: every alias of the input sees the result)."""
+    if not mod.inplace:
+        return fn(input)
+    from ...ops.inplace import write
+    return write(input, name + "_", fn)
+
+
 def _inplace_repr(inplace: bool) -> str:
     return "inplace=True" if inplace else ""
 
@@ -28,12 +37,14 @@ class _NoArgs(Module):
 
 
 class _Stateless(_NoArgs):
-    """The same, with torch's ``inplace`` flag (kept for the repr: these compute a new tensor,
-    except `ReLU`, which honours it)."""
+    """The same, with torch's ``inplace`` flag (the result written into the input)."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
+
+    def forward(self, input):
+        return _applied(self, type(self).__name__.lower(), type(self)._fn, input)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace)
@@ -45,7 +56,7 @@ class ReLU(_Stateless):
     _fn = staticmethod(F.relu)
 
     def forward(self, input):
-        return input.relu_() if self.inplace else F.relu(input)
+        return input.relu_() if self.inplace else F.relu(input)  # (relu_: its own op)
 
 
 class ReLU6(_Stateless):
@@ -111,7 +122,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return _applied(self, "leaky_relu", lambda x: F.leaky_relu(x, self.negative_slope), input)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -125,7 +136,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return F.elu(input, self.alpha)
+        return _applied(self, "elu", lambda x: F.elu(x, self.alpha), input)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -135,7 +146,7 @@ class CELU(ELU):
     """x for x > 0, else alpha * (exp(x / alpha) - 1)."""
 
     def forward(self, input):
-        return F.celu(input, self.alpha)
+        return _applied(self, "celu", lambda x: F.celu(x, self.alpha), input)
 
 
 class GELU(Module):
@@ -176,7 +187,8 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return _applied(self, "hardtanh", lambda x: F.hardtanh(x, self.min_val, self.max_val),
+                        input)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (
@@ -191,7 +203,8 @@ class Threshold(Module):
         self.threshold, self.value, self.inplace = threshold, value, inplace
 
     def forward(self, input):
-        return F.threshold(input, self.threshold, self.value)
+        return _applied(self, "threshold", lambda x: F.threshold(x, self.threshold, self.value),
+                        input)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + (
