@@ -60,8 +60,10 @@ def compile(fn: Optional[Callable] = None, **options: Any):  # noqa: A001 -- tor
 class CompiledFunction:
     """The callable `compile` returns; `stats()` tells how its calls went."""
 
-    def __init__(self, fn: Callable):
+    def __init__(self, fn: Callable, quiet: bool = False, max_recordings: int = MAX_RECORDINGS):
         self.fn = fn
+        self.quiet = quiet   # no warnings (`vmap` says itself why it runs otherwise)
+        self.max_recordings = max_recordings
         functools.update_wrapper(self, fn, updated=())
         self._recordings: dict = {}    # signature -> [Recording]
         self._eager: dict = {}         # signature -> why it runs eagerly
@@ -100,12 +102,37 @@ class CompiledFunction:
             n = len(self._recordings.get(key, ()))
             if failed is not None:
                 self._stats["rerecords"].append(failed)
-        if n >= MAX_RECORDINGS:
+        if n >= self.max_recordings:
             why = (f"recorded {n} times for one input signature (the last guard that failed: "
                    f"{failed['guard']} at {failed['line']})")
             self._eager[key] = why
             return self._run_eagerly(key, why, args, kwargs)
         return self._record(key, flat, args, kwargs)
+
+    def recording_for(self, args: tuple, kwargs: dict, exclude=()) -> tuple:
+        """For `vmap`: (a recording whose Python-side guards hold at these arguments, None,
+        recordings made: 0 or 1) -- an existing one not in `exclude` (ids), else a new one --
+        or (None, why the function cannot be replayed, made)."""
+        names = tuple(sorted(kwargs))
+        flat = args + tuple(kwargs[k] for k in names)
+        try:
+            key = (STATE.enabled, names, tuple(_arg_key(a) for a in flat))
+        except TypeError as err:
+            return None, str(err), 0
+        if key in self._eager:
+            return None, self._eager[key], 0
+        recs = self._recordings.get(key, [])
+        for rec in recs:
+            if id(rec) not in exclude and rec._check(flat) is None:
+                return rec, None, 0
+        if len(recs) >= self.max_recordings:
+            return None, f"recorded {len(recs)} times for one input signature", 0
+        n = len(recs)
+        self._record(key, flat, args, kwargs)
+        recs = self._recordings.get(key, [])
+        if len(recs) > n:
+            return recs[-1], None, 1
+        return None, self._eager.get(key, "it cannot be recorded"), 1
 
     # -- recording -------------------------------------------------------------------------------
     def _record(self, key, flat: tuple, args: tuple, kwargs: dict):
@@ -182,7 +209,7 @@ class CompiledFunction:
         return self.fn(*args, **kwargs)
 
     def _warn(self, why: str) -> None:
-        if why not in self._warned:
+        if not self.quiet and why not in self._warned:
             self._warned.add(why)
             name = getattr(self.fn, "__qualname__", type(self.fn).__name__)
             warnings.warn(f"tapegrad.compile: {name} runs eagerly: {why}", CompileWarning,
@@ -279,7 +306,7 @@ class Recording:
         self.in_slots = np.array([s for _, _, s in self.node_inputs], np.int64)
         self.pyvals = pyvals
         self.int_args = [(k, np.array(flat[k]._data, copy=True)) for k in
-                         {v for v in tr.arg_ints.values()}]
+                         {v for v in tr.arg_ints.values()} | tr.int_sources]
         self.enabled = enabled
         self._verify(tr, flat, out)
 

@@ -83,6 +83,10 @@ class Op:
     replay: str = ""               # its Numba forward, for replaying a recorded program
     #                                (`engine/replay.py`): an expression in x (y, p0, p1) for
     #                                elementwise ops, "module:function" for kernel ops
+    lanes: object = None           # its batched replay's rule (`engine/lanes.py`): "same" -- its
+    #                                kernels on lanes-last shapes ``(*s, L)`` with its ints as
+    #                                recorded compute every lane; a function (ints, L) -> ints
+    #                                rewriting them; None -- it runs once per lane
     extra: dict = field(default_factory=dict)
 
 
@@ -103,6 +107,7 @@ def register(op: Op) -> Op:
     op.code = len(BY_CODE)
     op.replay = op.extra.pop("replay", "")
     op.value_ints = bool(op.extra.pop("value_ints", False))
+    op.lanes = op.extra.pop("lanes", "same" if op.kind in ("unary", "binary", "forward") else None)
     # ops with float params record two floats (their adjoint or their replayed forward reads them)
     reads = re.search(r"\bp[01]\b", op.gx + " " + op.gy)
     op.nfloat = 2 if ("params" in op.extra or reads) else 0
@@ -170,6 +175,12 @@ def binary(name: str, forward: Callable, gx: str, gy: str, grad_fn: str,
            domain: tuple = (REAL, REAL), **extra) -> Op:
     """Register an elementwise two-input op with broadcasting; `gx`/`gy` per element."""
     return register(Op(name, "binary", grad_fn, forward, gx, gy, domain, extra=extra))
+
+
+def lanes_strided(ints, L: int):
+    """The lanes rule of ops whose ints are ``(offset, *strides)`` of a view of their input:
+    with the lanes last, every offset and stride is L times larger, and the lanes step by 1."""
+    return [ints[0] * L] + [st * L for st in ints[1:]] + [1]
 
 
 def kernel(name: str, adjoint: str, grad_fn: str, domain: tuple = (REAL,), **extra) -> Op:

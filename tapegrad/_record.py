@@ -158,7 +158,17 @@ def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=N
         return result(view, tape, s)
     ensure()
     res = op.forward(xd, constant(p0, dt), p1, None) if op.takes_params else op.forward(xd, None)
-    return _wrap(res if res.dtype == dt else res.astype(dt))
+    return _untracked(_wrap(res if res.dtype == dt else res.astype(dt)), (x,))
+
+
+def _untracked(out: Tensor, inputs: tuple) -> Tensor:
+    """A result computed off the tape: while tracing, an integer one computed from integer
+    arguments only is as good as they are (their values are guarded)."""
+    tr = STATE.trace
+    if tr is not None and out._data.dtype.kind != "f":
+        from ._trace import derived
+        derived(tr, out, inputs)
+    return out
 
 
 def unary_function(op: Op, doc: str) -> Callable[[Tensor], Tensor]:
@@ -265,7 +275,7 @@ def apply_binary(op: Op, a: Tensor, b: Tensor) -> Tensor:
         return result(view, tape, s)
     ensure()
     res = op.forward(da, db)
-    return _wrap(res if res.dtype == dt else res.astype(dt))
+    return _untracked(_wrap(res if res.dtype == dt else res.astype(dt)), (a, b))
 
 
 def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple = (),
@@ -288,7 +298,7 @@ def apply_kernel(op: Op, inputs: tuple, shape: tuple, dt, compute, ints: tuple =
         compute(view)
         return result(view, tape, s) if live is None else _nonleaf(live, tape, s)
     if live is not None:
-        return _wrap(live)
+        return _untracked(_wrap(live), inputs)
     ensure()
     res = np.asarray(compute(None))
-    return _wrap(res if res.dtype == dt else res.astype(dt))
+    return _untracked(_wrap(res if res.dtype == dt else res.astype(dt)), inputs)

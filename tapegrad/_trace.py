@@ -58,6 +58,8 @@ class Trace:
         self.arg_ints: dict = {}    # id -> index of integer/bool arguments (guarded by value)
         self.args: dict = {}        # id -> index of every tensor argument
         self.detached: dict = {}    # id(alias) -> (alias, the input it was detached from)
+        self.int_sources: set = set()  # integer arguments that integer results came from
+        self.keep: list = []        # (those results: their ids stay theirs)
 
     def fail(self, why: str) -> None:
         if self.abort is None:
@@ -100,6 +102,23 @@ class Trace:
             return
         self.fail(f"the values of a tensor computed outside the tape are read in Python "
                   f"({source_line()})")
+
+
+def derived(tr: Trace, out, inputs: tuple) -> None:
+    """`out`, an integer tensor computed off the tape from `inputs`: when those are integer
+    arguments (or results like this one) and constants, its values are fixed by the guards on
+    those arguments' values, and it may be read freely."""
+    ks = []
+    for t in inputs:
+        k = tr.arg_ints.get(id(t))
+        if k is None and id(t) not in tr.pure:
+            return
+        if k is not None:
+            ks.append(k)
+    if ks:
+        tr.arg_ints[id(out)] = ks[0]
+        tr.int_sources.update(ks)
+        tr.keep.append(out)
 
 
 def reads(*ts) -> None:

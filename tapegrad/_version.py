@@ -155,8 +155,12 @@ def attach_view(base, view, multi=None):
         view._rg = base._rg
     vc.add_member(view)  # (one not bound yet may join a graph when its base does)
     tr = STATE.trace
-    if tr is not None and id(base) in tr.pure:  # a view of a constant is a constant
-        tr.pure[id(view)] = (view, None)
+    if tr is not None:
+        if id(base) in tr.pure:  # a view of a constant is a constant
+            tr.pure[id(view)] = (view, None)
+        elif view._data.dtype.kind != "f":  # (of an integer argument: guarded by its values)
+            from ._trace import derived
+            derived(tr, view, (base,))
     return view
 
 

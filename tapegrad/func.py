@@ -16,9 +16,10 @@ from typing import Callable, Sequence, Union
 from ._grad_mode import enable_grad
 from .autograd import grad as _grad
 from .tensor import Tensor
+from ._vmap import vmap
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacrev", "jacobian", "hessian",
-           "functional_call"]
+           "functional_call", "vmap"]
 
 Argnums = Union[int, Sequence[int]]
 
@@ -90,8 +91,11 @@ def value_and_grad(func: Callable, argnums: Argnums = 0, has_aux: bool = False) 
             out = func(*args, **kwargs)
             value, aux = (out if has_aux else (out, None))
             if not isinstance(value, Tensor) or value.numel() != 1:
-                raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a "
-                                   "scalar Tensor")
+                dims = f"tensor with {value.dim()} dims" if isinstance(value, Tensor) else \
+                    f"value of type {type(value).__name__}"
+                raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a "
+                                   f"scalar Tensor, got {dims}. Maybe you wanted to use the vjp "
+                                   f"or jacrev APIs instead?")
             flat = _grad(value, [t for leaves, _ in trees for t in leaves], create_graph=True,
                          allow_unused=True, materialize_grads=True)
         gs, at = [], 0
@@ -101,6 +105,7 @@ def value_and_grad(func: Callable, argnums: Argnums = 0, has_aux: bool = False) 
         g = gs[0] if isinstance(argnums, int) else tuple(gs)
         value = _plain(value, detach)
         return ((value, aux), g) if has_aux else (value, g)
+    wrapper._tg_grad = (func, argnums, has_aux, "value")  # (what `vmap` replays batched)
     return wrapper
 
 
@@ -111,6 +116,7 @@ def grad(func: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callabl
     def wrapper(*args, **kwargs):
         (value, aux), g = vg(*args, **kwargs) if has_aux else ((None, None), vg(*args, **kwargs)[1])
         return (g, aux) if has_aux else g
+    wrapper._tg_grad = (func, argnums, has_aux, "grad")
     return wrapper
 
 

@@ -89,12 +89,18 @@ HARDTANH = unary(
     Domain(-3.0, 3.0, kinks=(-1.0, 1.0), gap=0.1), keeps_int=True, params=(-1.0, 1.0),
     usage="F.hardtanh(x, min_val, max_val)", test=("same", lambda h, x: hardtanh),
     replay='x if x != x else min(max(x, p0), p1)')
+def lanes_softmax(ints, L: int):
+    """(log-)softmax's lanes rule: its ints ``(outer, n, inner)`` walk (*s, L) with L times
+    the inner extent."""
+    return [ints[0], ints[1], ints[2] * L] + list(ints[3:])
+
+
 SOFTMAX = kernel("softmax", "tapegrad.ops._kernels_nn:adj_softmax", "SoftmaxBackward0",
-                 replay=_FE + "fwd_softmax",
+                 replay=_FE + "fwd_softmax", lanes=lanes_softmax,
                  usage="x.softmax(dim)",
                  test=("same", lambda h, x: partial(softmax, dim=h.dim(x))))
 LOG_SOFTMAX = kernel("log_softmax", "tapegrad.ops._kernels_nn:adj_log_softmax",
-                     "LogSoftmaxBackward0", replay=_FE + "fwd_log_softmax",
+                     "LogSoftmaxBackward0", replay=_FE + "fwd_log_softmax", lanes=lanes_softmax,
                      usage="x.log_softmax(dim)",
                      test=("same", lambda h, x: partial(log_softmax, dim=h.dim(x))))
 

@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._trace import mark_pure, reads
 from .._dtype import torch_name
 from .._grad_mode import STATE
-from .._opdef import kernel
+from .._opdef import kernel, lanes_strided
 from .._record import apply_kernel, broadcast_shapes
 from .._version import attach_view
 from ..tensor import Tensor, _wrap, normalize_dim
@@ -117,10 +117,10 @@ INDEX = kernel("index", "tapegrad.ops._kernels_shape:adj_take", "IndexBackward0"
                usage="x[idx], x[mask], x[:, [0, 2]]", replay=_S + "fwd_take",
     test=(_gather_inputs, lambda h, x: lambda x, k=_adv_key(h, x): x[k]))
 UNSQUEEZE = kernel("index_unsqueeze", "tapegrad.ops._kernels_shape:adj_strided", "UnsqueezeBackward0", usage="x[None]",
-                   replay=_S + "fwd_strided",
+                   replay=_S + "fwd_strided", lanes=lanes_strided,
     test=("same", lambda h, x: lambda x: x[..., None]))
 ALIAS = kernel("alias", "tapegrad.ops._kernels_shape:adj_strided", "AliasBackward0", usage="x[...], x[:, :]",
-               replay=_S + "fwd_strided",
+               replay=_S + "fwd_strided", lanes=lanes_strided,
     test=("same", lambda h, x: lambda x: x[...]))
 INDEX_SELECT = kernel("index_select", "tapegrad.ops._kernels_shape:adj_take", "IndexSelectBackward0",
                       usage="x.index_select(dim, index)", replay=_S + "fwd_take",
@@ -142,10 +142,10 @@ MASKED_FILL_T = kernel("masked_fill_tensor", _K + "adj_masked_fill", "MaskedFill
 
 # basic indexing records an offset + strides view; torch names the last view-making step
 SELECT = kernel("select", "tapegrad.ops._kernels_shape:adj_strided", "SelectBackward0", usage="x[i], x[i, j]",
-                replay=_S + "fwd_strided",
+                replay=_S + "fwd_strided", lanes=lanes_strided,
                 test=("nonscalar", lambda h, x: lambda x, i=h.int_index(x): x[i]))
 SLICE = kernel("slice", "tapegrad.ops._kernels_shape:adj_strided", "SliceBackward0", usage="x[1:], x[:, ::2]",
-               replay=_S + "fwd_strided",
+               replay=_S + "fwd_strided", lanes=lanes_strided,
                test=("nonscalar", lambda h, x: lambda x, k=_slice_key(h, x): x[k]))
 
 

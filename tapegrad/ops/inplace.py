@@ -25,7 +25,7 @@ import numpy as np
 
 from .._trace import mark_pure
 from .._grad_mode import STATE
-from .._opdef import OPS, kernel, unary
+from .._opdef import OPS, kernel, lanes_strided, unary
 from .._record import _F32, _live_tape, apply_kernel, slot_in, tape_for
 from ..engine.tape import resolve
 from .._version import Poisoned, version_of
@@ -47,7 +47,7 @@ SNAPSHOT = unary("snapshot", lambda x, out: into(x.copy(), out), "g", "CloneBack
                  test=("same", lambda h, x: lambda x: _snapshot_of(x * 1)),
     replay='x')
 AS_STRIDED = kernel("as_strided", "tapegrad.ops._kernels_shape:adj_strided", "AsStridedBackward0",
-                    replay=_FS + "fwd_strided",
+                    replay=_FS + "fwd_strided", lanes=lanes_strided,
                     usage="(a view rebound after its base changed in place)",
     test=("nonscalar", lambda h, x: lambda x, i=h.draw(h.st.integers(0, x.shape[0] - 1)):
           _regenerated(x, i)))

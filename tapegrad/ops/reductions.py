@@ -21,17 +21,17 @@ from ._util import into
 # reductions
 # ------------------------------------------------------------------------------------------------
 SUM = kernel("sum", "tapegrad.ops._kernels_reduce:adj_reduce", "SumBackward0", usage="x.sum()",
-    replay="tapegrad.ops._forward_reduce:fwd_reduce",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes="same",
     test=("same", lambda h, x: sum))
 SUM_DIM = kernel("sum_dim", "tapegrad.ops._kernels_reduce:adj_reduce", "SumBackward1", usage="x.sum(dim, keepdim)",
-    replay="tapegrad.ops._forward_reduce:fwd_reduce",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes="same",
     test=(
     "same", lambda h, x: partial(sum, dim=h.dims(x), keepdim=h.flag())))
 MEAN = kernel("mean", "tapegrad.ops._kernels_reduce:adj_reduce", "MeanBackward0", usage="x.mean()",
-    replay="tapegrad.ops._forward_reduce:fwd_reduce",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes="same",
     test=("same", lambda h, x: mean))
 MEAN_DIM = kernel("mean_dim", "tapegrad.ops._kernels_reduce:adj_reduce", "MeanBackward1", usage="x.mean(dim, keepdim)",
-    replay="tapegrad.ops._forward_reduce:fwd_reduce",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes="same",
     test=(
     "same", lambda h, x: partial(mean, dim=h.dims(x), keepdim=h.flag())))
 

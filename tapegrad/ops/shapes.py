@@ -16,7 +16,7 @@ import numpy as np
 from .._device import check_device
 from .._dtype import result_type, torch_name
 from .._grad_mode import STATE
-from .._opdef import kernel, unary
+from .._opdef import kernel, lanes_strided, unary
 from numpy.lib.stride_tricks import as_strided
 
 from .._record import _F32, apply_kernel, apply_unary, slot_in
@@ -303,7 +303,7 @@ UNSQUEEZE = unary("unsqueeze", None, "g", "UnsqueezeBackward0", usage="x.unsquee
     test=("same", lambda h, x: partial(unsqueeze, dim=_int(h, -x.ndim - 1, x.ndim))),
     replay='x')
 EXPAND = kernel("expand", "tapegrad.ops._kernels_shape:adj_strided", "ExpandBackward0",
-                replay=_FS + "fwd_strided",
+                replay=_FS + "fwd_strided", lanes=lanes_strided,
                 usage="x.expand(*sizes), x.expand_as(y), broadcast_to(x, shape)",
     test=(_shape_test(2), lambda h, x: lambda x, s=_expand_target(h, x): x.expand(*s)))
 REPEAT = kernel("repeat", "tapegrad.ops._kernels_shape:adj_walk", "RepeatBackward0",
@@ -312,14 +312,14 @@ REPEAT = kernel("repeat", "tapegrad.ops._kernels_shape:adj_walk", "RepeatBackwar
     test=("same", lambda h, x: lambda x, r=tuple(_int(h, 1, 2) for _ in range(
         x.ndim + _int(h, 0 if x.ndim else 1, 1))): x.repeat(*r)))
 FLIP = kernel("flip", "tapegrad.ops._kernels_shape:adj_strided", "FlipBackward0", usage="x.flip(dims)",
-              replay=_FS + "fwd_strided",
+              replay=_FS + "fwd_strided", lanes=lanes_strided,
     test=("same", lambda h, x: partial(flip, dims=_as_tuple(h.dims(x)))))
 ROLL = kernel("roll", "tapegrad.ops._kernels_shape:adj_roll", "RollBackward0",
               replay=_FS + "fwd_roll",
               usage="x.roll(shifts, dims)",
     test=("same", lambda h, x: lambda x, a=_roll_args(h, x): roll(x, *a)))
 NARROW = kernel("narrow", "tapegrad.ops._kernels_shape:adj_strided", "SliceBackward0", usage="x.narrow(dim, start, length)",
-                replay=_FS + "fwd_strided",
+                replay=_FS + "fwd_strided", lanes=lanes_strided,
     test=("nonscalar", lambda h, x: lambda x, a=_narrow_args(h, x): narrow(x, *a)))
 TRIL = kernel("tril", "tapegrad.ops._kernels_shape:adj_tri", "TrilBackward0",
               replay=_FS + "fwd_tri",
@@ -330,32 +330,32 @@ TRIU = kernel("triu", "tapegrad.ops._kernels_shape:adj_tri", "TriuBackward0",
               usage="x.triu(diagonal)",
     test=(_shape_test(3, 2), lambda h, x: partial(triu, diagonal=_int(h, -3, 3))))
 DIAGONAL = kernel("diagonal", "tapegrad.ops._kernels_shape:adj_strided", "DiagonalBackward0",
-                  replay=_FS + "fwd_strided",
+                  replay=_FS + "fwd_strided", lanes=lanes_strided,
                   usage="x.diagonal(offset, dim1, dim2)",
     test=(_shape_test(3, 2), lambda h, x: lambda x, o=_int(h, -2, 2), d=_two_dims(h, x):
           diagonal(x, o, *d)))
 CAT = kernel("cat", "tapegrad.ops._kernels_shape:adj_cat", "CatBackward0",
-             replay=_FS + "fwd_cat",
+             replay=_FS + "fwd_cat", lanes="same",
              usage="cat(tensors, dim), concat(...)",
     test=(_cat_inputs, lambda h, *xs: partial(_cat_fn, d=h.draw(h.st.sampled_from(
         _cat_dims(xs))))))
 STACK = kernel("stack", "tapegrad.ops._kernels_shape:adj_cat", "StackBackward0",
-               replay=_FS + "fwd_cat",
+               replay=_FS + "fwd_cat", lanes="same",
                usage="stack(tensors, dim)",
     test=(lambda h: (lambda s: tuple(h.tensor(s) for _ in range(_int(h, 1, 3))))(h.shape()),
           lambda h, *xs: partial(_stack_fn, d=_int(h, -xs[0].ndim - 1, xs[0].ndim))))
 SPLIT = kernel("split", "tapegrad.ops._kernels_shape:adj_strided", "SplitBackward0",
-               replay=_FS + "fwd_strided",
+               replay=_FS + "fwd_strided", lanes=lanes_strided,
                usage="x.split(size, dim), x.chunk(chunks, dim)",
     test=("nonscalar", lambda h, x: partial(_piece, how=(
         split if h.flag() else chunk, _int(h, 1, 3), h.dim(x)), i=_int(h, 0, 2))))
 SPLIT_SIZES = kernel("split_with_sizes", "tapegrad.ops._kernels_shape:adj_strided", "SplitWithSizesBackward0",
-                     replay=_FS + "fwd_strided",
+                     replay=_FS + "fwd_strided", lanes=lanes_strided,
                      usage="x.split([sizes], dim)",
     test=("nonscalar", lambda h, x: (lambda d: partial(_piece, how=(
         split, _sections(h, x.shape[d]), d), i=_int(h, 0, 3)))(h.dim(x))))
 UNBIND = kernel("unbind", "tapegrad.ops._kernels_shape:adj_strided", "UnbindBackward0", usage="x.unbind(dim), list(x)",
-                replay=_FS + "fwd_strided",
+                replay=_FS + "fwd_strided", lanes=lanes_strided,
     test=("nonscalar", lambda h, x: partial(_piece, how=(_unbind_fn, None, h.dim(x)),
                                             i=_int(h, 0, 2))))
 
