@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import (chain, elementwise, first_gradient, higher, memory, mlp,  # noqa: E402
-                        random_graph, training)
+                        random_graph, training, vmap)
 from benchmarks.harness import (Config, environment, peer_notes, render,  # noqa: E402
                                 torch_note)
 
@@ -36,6 +36,7 @@ WORKLOADS: list[tuple[str, Callable[[Config], list]]] = [
     ("higher order", higher.run),
     ("first gradient", first_gradient.run),
     ("training", training.run),
+    ("vmap", vmap.run),
 ]
 
 

@@ -85,8 +85,9 @@ class Op:
     #                                elementwise ops, "module:function" for kernel ops
     lanes: object = None           # its batched replay's rule (`engine/lanes.py`): "same" -- its
     #                                kernels on lanes-last shapes ``(*s, L)`` with its ints as
-    #                                recorded compute every lane; a function (ints, L) -> ints
-    #                                rewriting them; None -- it runs once per lane
+    #                                recorded compute every lane; a function (ints, L, ndim of
+    #                                its first input) -> ints rewriting them; None -- it runs
+    #                                once per lane
     extra: dict = field(default_factory=dict)
 
 
@@ -177,7 +178,7 @@ def binary(name: str, forward: Callable, gx: str, gy: str, grad_fn: str,
     return register(Op(name, "binary", grad_fn, forward, gx, gy, domain, extra=extra))
 
 
-def lanes_strided(ints, L: int):
+def lanes_strided(ints, L: int, nd: int):
     """The lanes rule of ops whose ints are ``(offset, *strides)`` of a view of their input:
     with the lanes last, every offset and stride is L times larger, and the lanes step by 1."""
     return [ints[0] * L] + [st * L for st in ints[1:]] + [1]

@@ -235,7 +235,8 @@ def reachable(fn) -> tuple:
             for key, child in _children(obj):
                 # (numbers below the first level are not guarded: not walked either)
                 if depth == 0 or not isinstance(child, _SCALARS):
-                    stack.append((path + (key,), child, depth + 1))
+                    steps = key if isinstance(key[0], tuple) else (key,)  # (a helper's)
+                    stack.append((path + steps, child, depth + 1))
     return tensors, values
 
 
@@ -256,6 +257,8 @@ def _children(obj):
         return [(("attr", "args"), obj.args), (("attr", "keywords"), obj.keywords)]
     if isinstance(obj, dict):
         return [(("item", k), v) for k, v in obj.items() if isinstance(k, (str, int))]
+    if isinstance(obj, types.FunctionType) and _users(obj):
+        return _function_children(obj)
     if isinstance(obj, (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
                         np.ndarray)) or callable(obj) and not hasattr(obj, "__dict__"):
         return []
@@ -265,10 +268,40 @@ def _children(obj):
     return []
 
 
+def _users(f) -> bool:
+    """Whether `f` is walked: a function made at run time (a lambda, a closure), or one of the
+    user's own module-level helpers -- not a library's."""
+    if f.__name__ == "<lambda>" or "<locals>" in f.__qualname__:
+        return True
+    name = f.__code__.co_filename
+    return not (name.startswith(_HERE) or "site-packages" in name or name.startswith("<frozen")
+                or name.startswith(sys.prefix) or name.startswith(sys.base_prefix))
+
+
+def _function_children(f) -> list:
+    """What a helper function reads: its closure cells, defaults and the globals it names."""
+    out = [(("attr", "__closure__"), (("item", i), ("attr", "cell_contents")), c)
+           for i, c in enumerate(f.__closure__ or ())]
+    kids = []
+    for key, inner, cell in out:
+        try:
+            kids.append(((key,) + inner, cell.cell_contents))
+        except ValueError:  # an empty cell
+            pass
+    g = f.__globals__
+    kids += [((("attr", "__globals__"), ("item", n)), g[n]) for n in _names(f.__code__) if n in g]
+    kids += [((("attr", "__defaults__"), ("item", i)), d) for i, d in enumerate(f.__defaults__ or ())]
+    return kids
+
+
 def _parts(fn) -> tuple:
     """(the object behind `fn` or None, the Python function whose code runs): for a bound
     method its ``self``; for an object with ``forward`` (a module) the object; for a
-    ``functools.partial`` the partial itself (its bound arguments) and its function."""
+    ``functools.partial`` the partial itself (its bound arguments) and its function; for a
+    wrapper naming the function it calls in ``_tg_captures_of`` (`vmap`'s), that one's."""
+    inner = getattr(fn, "_tg_captures_of", None)
+    if inner is not None:
+        return _parts(inner)
     if isinstance(fn, types.FunctionType):
         return None, fn
     if isinstance(fn, types.MethodType):

@@ -94,9 +94,9 @@ class _Vmapped:
         outs = None
         if why is None:
             outs, why = _Batched(self, leaves, lanes, spec, kwargs, B).run()
-        elif why:
-            self._warn(why)
         if outs is None:
+            if why:
+                self._warn(why)
             outs = self._loop(leaves, dims, spec, kwargs, B, range(B))
         return self._place(outs)
 
@@ -223,6 +223,7 @@ class _Batched:
             def lanes_fn(*leaves, **kw):
                 return fn(*_unflatten(spec, list(leaves)), **kw)
             lanes_fn.__name__ = lanes_fn.__qualname__ = self.owner.name
+            lanes_fn._tg_captures_of = fn   # (what it reads through closures and globals)
             cf = self.owner._compiled[key] = _compile.CompiledFunction(
                 lanes_fn, quiet=True, max_recordings=4 * MAX_LANE_RECORDINGS)
         return cf
@@ -232,7 +233,7 @@ class _Batched:
         out = []
         for i, (leaf, lane) in enumerate(zip(self.leaves[:self.n_pos], self.lanes)):
             if lane is not None:
-                leaf = _wrap(lane[b])
+                leaf = _wrap(lane[b, ...])  # (a 0-d array, not a numpy scalar)
             elif isinstance(leaf, Tensor):
                 leaf = leaf.detach()
             if i in self.wants:

@@ -386,7 +386,8 @@ class LanePlan:
         rec, tab = self.prog.rec, self.prog.tab0
         for e, rule in self._rules:
             k = tab[e, T_IOFS]
-            new = np.asarray(rule(rec[k:k + tab[e, T_ICNT]], L), np.int64)
+            nd = int(tab[rec[tab[e, T_INS]], T_NDIM])
+            new = np.asarray(rule(rec[k:k + tab[e, T_ICNT]].tolist(), L, nd), np.int64)
             start[e], end[e] = at, at + new.size
             parts.append(new)
             at += new.size

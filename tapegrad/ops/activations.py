@@ -89,7 +89,7 @@ HARDTANH = unary(
     Domain(-3.0, 3.0, kinks=(-1.0, 1.0), gap=0.1), keeps_int=True, params=(-1.0, 1.0),
     usage="F.hardtanh(x, min_val, max_val)", test=("same", lambda h, x: hardtanh),
     replay='x if x != x else min(max(x, p0), p1)')
-def lanes_softmax(ints, L: int):
+def lanes_softmax(ints, L: int, nd: int):
     """(log-)softmax's lanes rule: its ints ``(outer, n, inner)`` walk (*s, L) with L times
     the inner extent."""
     return [ints[0], ints[1], ints[2] * L] + list(ints[3:])

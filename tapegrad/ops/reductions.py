@@ -20,18 +20,24 @@ from ._util import into
 # ------------------------------------------------------------------------------------------------
 # reductions
 # ------------------------------------------------------------------------------------------------
+def lanes_reduce(ints, L: int, nd: int):
+    """The lanes rule of the reductions (dims as a bitmask in ints[0]): the lanes' dim (last)
+    is never reduced, also when a 0-d input was reduced over "dim 0"."""
+    return [ints[0] & ((1 << nd) - 1)] + list(ints[1:])
+
+
 SUM = kernel("sum", "tapegrad.ops._kernels_reduce:adj_reduce", "SumBackward0", usage="x.sum()",
-    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes="same",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes=lanes_reduce,
     test=("same", lambda h, x: sum))
 SUM_DIM = kernel("sum_dim", "tapegrad.ops._kernels_reduce:adj_reduce", "SumBackward1", usage="x.sum(dim, keepdim)",
-    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes="same",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes=lanes_reduce,
     test=(
     "same", lambda h, x: partial(sum, dim=h.dims(x), keepdim=h.flag())))
 MEAN = kernel("mean", "tapegrad.ops._kernels_reduce:adj_reduce", "MeanBackward0", usage="x.mean()",
-    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes="same",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes=lanes_reduce,
     test=("same", lambda h, x: mean))
 MEAN_DIM = kernel("mean_dim", "tapegrad.ops._kernels_reduce:adj_reduce", "MeanBackward1", usage="x.mean(dim, keepdim)",
-    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes="same",
+    replay="tapegrad.ops._forward_reduce:fwd_reduce", lanes=lanes_reduce,
     test=(
     "same", lambda h, x: partial(mean, dim=h.dims(x), keepdim=h.flag())))
 
