@@ -16,6 +16,7 @@ from . import autograd, func, nn, optim, utils  # noqa: E402,F401
 from ._dtype import (bool_ as bool, double, dtype, float, float32, float64, get_default_dtype,  # noqa: A004
                      int, int32, int64, long, set_default_dtype)
 from ._compile import compile  # noqa: A004
+from ._vmap import vmap
 from ._device import accelerator, backends, cuda, device  # noqa: E402
 from ._generator import Generator
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -15,20 +15,21 @@ from __future__ import annotations
 import concurrent.futures
 import math
 import sys
+import threading
 import warnings
 from typing import Any, Callable, Optional
 
 import numba
 import numpy as np
 
-from . import _compile, _trace
+from . import _compile
 from ._grad_mode import STATE
 from .engine.lanes import LanePlan
 from .engine.tape import _ENV
 from .tensor import Tensor, _wrap
 
-_BLOCK_BYTES = 1 << 21     # a block of lanes' buffers: about what stays in cache
-_MEMORY_BUDGET = 1 << 28   # per call: more lanes than fit run block after block, not at once
+_BLOCK_BYTES = 1 << 21     # a block of lanes' buffers (about what stays in cache): a batch runs
+#                            block after block, at most one block per thread in memory at once
 MAX_LANE_RECORDINGS = 16   # recordings one call may make before its other lanes run one by one
 _pool: list = []
 
@@ -137,9 +138,9 @@ class _Vmapped:
                           VmapWarning, stacklevel=3)
 
     # -- the Python loop -----------------------------------------------------------------------
-    def _loop(self, leaves: list, dims: list, spec, kwargs: dict, B: int, which) -> list:
-        """[(output leaf values per lane, batched)] from calling func lane by lane, as the
-        flat outputs with their structure: ``(structure, [list of per-lane tensors])``."""
+    def _loop(self, leaves: list, dims: list, spec, kwargs: dict, B: int, which) -> "_Outs":
+        """The outputs of calling func at lanes `which`, one after another (eager calls: the
+        result carries a graph when the inputs do)."""
         from ._torch_api import get_rng_state, set_rng_state
         self._stats["loop_lanes"] += len(which)
         state = get_rng_state() if self.randomness == "same" else None
@@ -454,6 +455,7 @@ class _Batched:
 
 _kept: dict = {}      # (shape, dtype) -> [result arrays of earlier calls]
 _KEEP_BYTES = 1 << 28
+_kept_lock = threading.Lock()
 
 
 def _result_array(shape: tuple, dt) -> np.ndarray:
@@ -462,15 +464,16 @@ def _result_array(shape: tuple, dt) -> np.ndarray:
     on first touch (glibc maps blocks over 32 MiB afresh at every call): per-sample gradients
     of a 200k-parameter layer spent 3/4 of their time there."""
     key = (shape, np.dtype(dt))
-    kept = _kept.setdefault(key, [])
-    for arr in kept:
-        if sys.getrefcount(arr) == 3:  # (the list, `arr`, getrefcount's argument)
-            return arr
-    arr = np.empty(shape, dt)
-    if arr.nbytes >= 1 << 20 and sum(a.nbytes for v in _kept.values() for a in v) + arr.nbytes \
-            <= _KEEP_BYTES:
-        kept.append(arr)
-    return arr
+    with _kept_lock:
+        kept = _kept.setdefault(key, [])
+        for arr in kept:
+            if sys.getrefcount(arr) == 3:  # (the list, `arr`, getrefcount's argument)
+                return arr
+        arr = np.empty(shape, dt)
+        if arr.nbytes >= 1 << 20 and \
+                sum(a.nbytes for v in _kept.values() for a in v) + arr.nbytes <= _KEEP_BYTES:
+            kept.append(arr)
+        return arr
 
 
 def _executor(threads: int):
@@ -597,4 +600,3 @@ def _broadcast_out_dims(dims, struct, name: str) -> list:
 
 
 __all__ = ["vmap", "VmapWarning"]
-_ = (_trace, Any)

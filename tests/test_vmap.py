@@ -196,6 +196,7 @@ def test_in_dims_none_negative_and_nested():
     _close(got, tg.stack([d["a"][:, k] * d["b"][k] for k in range(3)]), False)
 
 
+@pytest.mark.filterwarnings("ignore::tapegrad._vmap.VmapWarning")  # (a constant output: loop)
 def test_out_dims_and_tuple_outputs():
     x = tg.randn(5, 3, dtype=tg.float64)
     a, b = vmap(lambda v: (v * 2, v.sum()), out_dims=(1, 0))(x)
@@ -205,6 +206,7 @@ def test_out_dims_and_tuple_outputs():
     assert c.shape == (2,)
 
 
+@pytest.mark.filterwarnings("ignore::tapegrad._vmap.VmapWarning")
 def test_an_output_that_does_not_depend_on_the_batch_is_expanded():
     got = vmap(lambda v: tg.ones(2, dtype=tg.float64) * 3)(tg.randn(4, 2))
     assert got.shape == (4, 2)
@@ -296,6 +298,7 @@ def test_blocks_and_threads_give_the_same_lanes():
     (lambda: vmap(lambda x: x, chunk_size=0), ValueError,
      r"chunk_size should be None or greater than 0. \(got 0\)"),
 ])
+@pytest.mark.filterwarnings("ignore::tapegrad._vmap.VmapWarning")
 def test_torchs_errors(call, err, msg):
     with pytest.raises(err, match=msg):
         call()

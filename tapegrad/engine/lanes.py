@@ -32,8 +32,8 @@ import threading
 import numpy as np
 from numba import njit
 
-from .kernels import (T_ADDR, T_ADJ, T_INS, T_IS32, T_NDIM, T_NEED, T_NIN, T_OP, T_SHP,
-                      T_SIZE, call_kernel, decode, vals32, vals64)
+from .kernels import (T_ADDR, T_ADJ, T_ICNT, T_INS, T_IOFS, T_IS32, T_NDIM, T_NEED, T_NIN, T_OP,
+                      T_SHP, T_SIZE, call_kernel, decode, vals32, vals64)
 from .replay import _holds
 from .._opdef import BY_CODE
 
@@ -378,7 +378,6 @@ class LanePlan:
 
     def lane_ints(self, L: int) -> tuple:
         """(ints, start, end) of the entries whose lanes form rewrites their ints."""
-        from .kernels import T_ICNT, T_IOFS
         n = self.prog.n
         start = np.full(n, -1, np.int64)
         end = np.full(n, -1, np.int64)
