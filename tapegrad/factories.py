@@ -230,9 +230,16 @@ def rand(*size, dtype=None, requires_grad: bool = False, generator=None, device=
 
 @factory("random")
 def randint(low, high=None, size=(), *, dtype=None, generator=None, device=None) -> Tensor:
-    """Integers in [low, high)."""
+    """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``, as torch.
+
+    >>> import tapegrad as tg
+    >>> tg.randint(10, (3,)).shape
+    tapegrad.Size([3])
+    """
     check_device(device)
-    if high is None:
+    if isinstance(high, (tuple, list)) or (hasattr(high, "__len__") and not size):
+        low, high, size = 0, low, high   # randint(high, size)
+    elif high is None:
         low, high = 0, low
     rng = _RNG[0] if generator is None else numpy_rng(generator)
     nd = as_dtype(dtype).np_dtype if dtype is not None else np.dtype(np.int64)

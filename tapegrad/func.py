@@ -19,7 +19,7 @@ from .tensor import Tensor
 from ._vmap import vmap
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacrev", "jacobian", "hessian",
-           "functional_call", "vmap"]
+           "functional_call", "stack_module_state", "vmap"]
 
 Argnums = Union[int, Sequence[int]]
 
@@ -215,6 +215,34 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     finally:
         for store, name, old in reversed(saved):
             store[name] = old
+
+
+def stack_module_state(models) -> tuple:
+    """(params, buffers): each named parameter and buffer of `models` (modules of one
+    structure) stacked along a new first dim, for ``vmap(.., in_dims=(0, 0, None))`` over an
+    ensemble (torch.func's). The stacked parameters are new leaves that require grad.
+
+    >>> import tapegrad as tg
+    >>> ps, bs = stack_module_state([tg.nn.Linear(3, 2) for _ in range(4)])
+    >>> ps["weight"].shape
+    tapegrad.Size([4, 2, 3])
+    """
+    from .ops import stack
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if any(m.training != models[0].training for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to have the same "
+                           "training/eval mode.")
+    names = [n for n, _ in models[0].named_parameters()]
+    if any([n for n, _ in m.named_parameters()] != names for m in models[1:]):
+        raise RuntimeError("stack_module_state: Expected all models to have the same "
+                           "parameters.")
+    params = {n: stack([dict(m.named_parameters())[n].detach() for m in models])
+              .requires_grad_(True) for n in names}
+    bnames = [n for n, _ in models[0].named_buffers()]
+    buffers = {n: stack([dict(m.named_buffers())[n] for m in models]) for n in bnames}
+    return params, buffers
 
 
 def _swap(module, dotted: str, t) -> tuple:

@@ -279,3 +279,11 @@ def test_python_scalars_and_zero_dim_tensors_in_ops():
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
     assert s.grad.item() == pytest.approx(1.0)
     assert s.grad.shape == ()
+
+
+def test_randint_takes_torchs_two_argument_form():
+    """``randint(high, size)`` (torch's tutorials' form) is 0 <= x < high of that size."""
+    x = tg.randint(10, (16,))
+    assert x.shape == (16,) and x.dtype == tg.int64
+    assert 0 <= int(x.min()) and int(x.max()) < 10
+    assert tg.randint(3, 5, (2, 2)).shape == (2, 2) and tg.randint(5, size=(3,)).shape == (3,)

@@ -302,3 +302,17 @@ def test_blocks_and_threads_give_the_same_lanes():
 def test_torchs_errors(call, err, msg):
     with pytest.raises(err, match=msg):
         call()
+
+
+def test_an_ensemble_with_stack_module_state_equals_its_models():
+    from tapegrad.func import functional_call, stack_module_state
+    models = [tg.nn.Linear(3, 2).double() for _ in range(4)]
+    x = tg.randn(5, 3, dtype=tg.float64)
+    params, buffers = stack_module_state(models)
+    assert params["weight"].shape == (4, 2, 3) and params["weight"].requires_grad
+    with tg.no_grad():
+        got = vmap(lambda p, b, v: functional_call(models[0], (p, b), (v,)),
+                   in_dims=(0, 0, None))(params, buffers, x)
+    _close(got, tg.stack([m(x) for m in models]), False)
+    with pytest.raises(RuntimeError, match="Expected at least one model, got 0"):
+        stack_module_state([])
