@@ -493,7 +493,10 @@ def _slot_tensor(tape, tab, rec, s: int, leaves: dict, fl_live: np.ndarray):
     lo = fl_live.ctypes.data
     if lo <= tab[s, T_ADDR] < lo + fl_live.nbytes:
         view = view.copy()  # a fast-path value kept in the floats, which move as they grow
-    return _wrap(view) if tab[s, T_OP] == IN_CONST else _nonleaf(view, tape, s)
+    if tab[s, T_OP] == IN_CONST:  # (while tracing: a constant of the recording, as it was)
+        from ._trace import mark_pure
+        return mark_pure(_wrap(view))
+    return _nonleaf(view, tape, s)
 
 
 def _wrap_zeros(like: np.ndarray):

@@ -162,10 +162,11 @@ def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=N
 
 
 def _untracked(out: Tensor, inputs: tuple) -> Tensor:
-    """A result computed off the tape: while tracing, an integer one computed from integer
-    arguments only is as good as they are (their values are guarded)."""
+    """A result computed off the tape: while tracing, one computed from constants only is a
+    constant, and an integer one from integer arguments is as good as they are (their values
+    are guarded)."""
     tr = STATE.trace
-    if tr is not None and out._data.dtype.kind != "f":
+    if tr is not None:
         from ._trace import derived
         derived(tr, out, inputs)
     return out

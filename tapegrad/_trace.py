@@ -105,17 +105,21 @@ class Trace:
 
 
 def derived(tr: Trace, out, inputs: tuple) -> None:
-    """`out`, an integer tensor computed off the tape from `inputs`: when those are integer
-    arguments (or results like this one) and constants, its values are fixed by the guards on
-    those arguments' values, and it may be read freely."""
+    """`out`, computed off the tape from `inputs`: from constants only, it is a constant too;
+    an integer one from integer arguments (or results like this one) and constants has values
+    fixed by the guards on those arguments' values, and may be read freely."""
     ks = []
     for t in inputs:
+        if not hasattr(t, "_data"):
+            continue  # (a Python number)
         k = tr.arg_ints.get(id(t))
         if k is None and id(t) not in tr.pure:
             return
         if k is not None:
             ks.append(k)
-    if ks:
+    if not ks:  # constants only: a constant
+        tr.pure[id(out)] = (out, None)
+    elif out._data.dtype.kind != "f":
         tr.arg_ints[id(out)] = ks[0]
         tr.int_sources.update(ks)
         tr.keep.append(out)

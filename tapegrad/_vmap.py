@@ -306,6 +306,8 @@ class _Batched:
     def _check_outputs(self, rec) -> Optional[str]:
         if self.grad is None:
             return None
+        if self.grad[3] == "jac":
+            return self._jac_outputs(rec)
         s, shape = rec.outputs[0]
         if math.prod(shape) != 1:
             raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a scalar "
@@ -314,6 +316,10 @@ class _Batched:
         if (len(rec.outputs) > 1) != bool(self.grad[2]):
             return "its outputs are not what has_aux says"
         return None
+
+    def _jac_outputs(self, rec) -> Optional[str]:
+        """vmap(jacrev(f)): f must return one tensor."""
+        return None if len(rec.outputs) == 1 else "jacrev of a function with several outputs"
 
     def _int_mask(self, rec, idx: np.ndarray) -> np.ndarray:
         """Which of lanes `idx` hold the recorded integer inputs."""
@@ -348,7 +354,7 @@ class _Batched:
         else:
             for blk in blocks:
                 run(blk)
-        return ok, [what == "grad" or bool(plan.batched[x]) for what, x in self._columns(rec)]
+        return ok, [what != "value" or bool(plan.batched[x]) for what, x in self._columns(rec)]
 
     def _plan(self, rec) -> LanePlan:
         cache = rec.__dict__.setdefault("_lane_plans", {})
@@ -389,8 +395,23 @@ class _Batched:
         if self.grad is None:
             return outs
         grads = [("grad", i) for r in self.grad_leaves for i in r]
+        if self.grad[3] == "jac":  # (one Jacobian per argument: d out / d argument)
+            return [("jac", i) for _, i in grads]
         aux = outs[1:] if self.grad[2] else []
         return outs[:1] + aux + grads if self.grad[3] == "value" else grads + aux
+
+    def _gradient(self, rec, plan, frame, i: int, shape: tuple) -> np.ndarray:
+        """Argument leaf i's adjoint per lane after a sweep, ``(L, *shape)`` (the sum over
+        the slots it fills; zeros when it does not reach the output)."""
+        slots = [s for kind, src, s in rec.node_inputs
+                 if kind == "arg" and src == i and frame.live[s]]
+        if not slots:
+            _, is32, _ = rec.prog.layout(rec.outputs[0][0])
+            return np.zeros((frame.L,) + tuple(shape), np.float32 if is32 else np.float64)
+        g = frame.adjoint(plan, slots[0]).reshape((frame.L,) + tuple(shape))
+        for s in slots[1:]:
+            g = g + frame.adjoint(plan, s).reshape(g.shape)
+        return g
 
     def _struct(self, rec):
         """The structure of the call's result (leaves in the order of `_columns`)."""
@@ -404,6 +425,8 @@ class _Batched:
         if has_aux:
             n = len(rec.outputs) - 1
             aux = ("leaf",) if n == 1 else (tuple, [("leaf",)] * n)
+        if kind == "jac":
+            return g
         if kind == "value":
             head = (tuple, [("leaf",), aux]) if has_aux else ("leaf",)
             return (tuple, [head, g])
@@ -419,6 +442,8 @@ class _Batched:
             else:
                 lane, leaf = self.lanes[x], self.leaves[x]
                 shape = tuple(lane.shape[1:]) if lane is not None else tuple(leaf.shape)
+                if what == "jac":
+                    shape = tuple(rec.outputs[0][1]) + shape
                 out.append((shape, leaf._data.dtype))
         return out
 
@@ -433,22 +458,31 @@ class _Batched:
             for s, v, batched in inputs:
                 frame.put(plan, s, v[a:z] if batched else v)
             ok[a:z] &= plan.forward(frame, _ENV).astype(bool)
-            if self.grad is not None:
-                plan.backward(frame, _ENV, [(rec.outputs[0][0], 1.0)])
-            for col, (what, x) in zip(outs, self._columns(rec)):
+            cols = list(zip(outs, self._columns(rec)))
+            for col, (what, x) in cols:
                 if what == "value":
                     col[rows] = frame.lanes(plan, x)
-                    continue
-                slots = [s for kind, src, s in rec.node_inputs  # (an argument may fill
-                         if kind == "arg" and src == x and frame.live[s]]  # several slots)
-                if not slots:
-                    col[rows] = 0.0
-                for j, s in enumerate(slots):
-                    g = frame.adjoint(plan, s).reshape((z - a,) + col.shape[1:])
-                    if j == 0:
-                        col[rows] = g
-                    else:
-                        col[rows] += g
+            if self.grad is None:
+                return
+            s0, shape = rec.outputs[0]
+            if self.grad[3] != "jac":
+                plan.backward(frame, _ENV, [(s0, 1.0)])
+                for col, (what, x) in cols:
+                    if what == "grad":
+                        col[rows] = self._gradient(rec, plan, frame, x, col.shape[1:])
+                return
+            m = math.prod(shape)   # jacrev: one batched reverse sweep per output element
+            jacs = [(col, x, np.empty((z - a, m) + col.shape[1 + len(shape):], col.dtype))
+                    for col, (what, x) in cols if what == "jac"]
+            seed = np.zeros((z - a, m), frame.adjoint(plan, s0).dtype)
+            for k in range(m):
+                seed[:, k - 1] = 0.0
+                seed[:, k] = 1.0
+                plan.backward(frame, _ENV, [(s0, seed.reshape((z - a,) + tuple(shape)))])
+                for col, x, jac in jacs:
+                    jac[:, k] = self._gradient(rec, plan, frame, x, jac.shape[2:])
+            for col, x, jac in jacs:
+                col[rows] = jac.reshape((z - a,) + col.shape[1:])
         finally:
             plan.give_back(frame)
 

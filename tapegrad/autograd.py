@@ -97,7 +97,8 @@ def _slots_of(tape, x: Tensor) -> list:
 
 
 def _seed_tensor(t: Tensor, g: np.ndarray) -> Tensor:
-    return _wrap(g.reshape(t._data.shape).astype(t._data.dtype))
+    from ._trace import mark_pure   # (while tracing, a seed is a constant of the recording)
+    return mark_pure(_wrap(g.reshape(t._data.shape).astype(t._data.dtype)))
 
 
 def _backward_graph(tape, tensor: Tensor, g: np.ndarray, inputs) -> None:

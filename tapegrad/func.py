@@ -170,6 +170,7 @@ def jacrev(func: Callable, argnums: Argnums = 0) -> Callable:
         jacs = [stack([r[j] for r in rows]).reshape(tuple(out.shape) + tuple(args[i].shape))
                 for j, i in enumerate(nums)]
         return _plain(jacs[0] if isinstance(argnums, int) else tuple(jacs), detach)
+    wrapper._tg_grad = (func, argnums, False, "jac")  # (`vmap` sweeps it batched, row by row)
     return wrapper
 
 

@@ -498,3 +498,19 @@ def test_a_value_guard_holds_at_the_recordings_own_inputs():
                                    2 * tg.nn.functional.cross_entropy(x @ w.t(), y).item(),
                                    rtol=1e-12)
     assert f.stats()["recordings"] == 1 and f.stats()["replays"] == 2
+
+
+def test_function_transforms_inside_compile_replay():
+    """grad / hessian of a function, compiled: the (double) backward is recorded as ops and
+    replays at new inputs."""
+    from tapegrad.func import grad, hessian
+    f = lambda x: (x.sin() ** 2 * x).sum()  # noqa: E731
+    x = tg.randn(4, dtype=tg.float64)
+    for transform in (grad, hessian):
+        cf = tg.compile(transform(f))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)
+            cf(x)
+            got = cf(x * 3)
+        np.testing.assert_allclose(got.numpy(), transform(f)(x * 3).numpy(), rtol=1e-10)
+        assert cf.stats()["replays"] == 1

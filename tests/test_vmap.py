@@ -234,8 +234,10 @@ def test_vmap_of_hessian_and_jacrev_of_vmap_and_nested_vmap():
     f = lambda x: (x.sin() * x ** 2).sum()  # noqa: E731
     xs = tg.randn(3, 2, dtype=tg.float64)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", VmapWarning)
-        _close(vmap(hessian(f))(xs), tg.stack([hessian(f)(x) for x in xs]), False)
+        warnings.simplefilter("error", VmapWarning)   # (replayed: the double backward is recorded)
+        v = vmap(hessian(f))
+        _close(v(xs), tg.stack([hessian(f)(x) for x in xs]), False)
+    assert v.stats()["loop_lanes"] == 0
     g = lambda x: x.sin() * 2  # noqa: E731
     _close(jacrev(vmap(g))(xs.reshape(-1)[:3]), tg.eye(3, dtype=tg.float64) * (xs.reshape(-1)[:3].cos() * 2), False)
     m = tg.randn(2, 3, 4, dtype=tg.float64)
@@ -316,3 +318,19 @@ def test_an_ensemble_with_stack_module_state_equals_its_models():
     _close(got, tg.stack([m(x) for m in models]), False)
     with pytest.raises(RuntimeError, match="Expected at least one model, got 0"):
         stack_module_state([])
+
+
+def test_vmap_of_jacrev_is_batched_row_by_row():
+    f = lambda x, w: (x[:, None] * w).tanh().sum(0)  # noqa: E731  (R^3 x R^(3x2) -> R^2)
+    xs = tg.randn(6, 3, dtype=tg.float64)
+    w = tg.randn(3, 2, dtype=tg.float64)
+    v = vmap(jacrev(f, argnums=(0, 1)), in_dims=(0, None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VmapWarning)
+        jx, jw = v(xs, w)
+    assert jx.shape == (6, 2, 3) and jw.shape == (6, 2, 3, 2)
+    for b in range(6):
+        ex, ew = jacrev(f, argnums=(0, 1))(xs[b], w)
+        _close(jx[b], ex, False)
+        _close(jw[b], ew, False)
+    assert v.stats()["loop_lanes"] == 0
