@@ -334,3 +334,15 @@ def test_vmap_of_jacrev_is_batched_row_by_row():
         _close(jx[b], ex, False)
         _close(jw[b], ew, False)
     assert v.stats()["loop_lanes"] == 0
+
+
+def test_vjp_and_jvp_inside_vmap_replay_batched():
+    from tapegrad.func import jvp, vjp
+    f = lambda x: x.sin() * x  # noqa: E731
+    xs, vs = tg.randn(4, 3, dtype=tg.float64), tg.randn(4, 3, dtype=tg.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VmapWarning)
+        a = vmap(lambda x, v: vjp(f, x)[1](v)[0])(xs, vs)
+        b = vmap(lambda x, v: jvp(f, (x,), (v,))[1])(xs, vs)
+    _close(a, tg.stack([vjp(f, x)[1](v)[0] for x, v in zip(xs, vs)]), False)
+    _close(b, (xs.cos() * xs + xs.sin()) * vs, False)

@@ -47,6 +47,10 @@ def fwd_strided(e, tab, rec, fl, w, env):
         values_like(w, tab, e)[0] = values_like(w, tab, tab[e, T_A])[rec[k]]
         return
     nd = tab[e, T_ICNT] - 1
+    if nd == 1 and rec[k + 1] == 1:  # a contiguous run (a batched replay's unbind): a copy
+        n = tab[e, T_SIZE]
+        values_like(w, tab, e)[:] = values_like(w, tab, tab[e, T_A])[rec[k]:rec[k] + n]
+        return
     _gather(e, tab, w, rec[k], strided_map(slot_shape(tab, rec, e), rec[k + 1:k + 1 + nd]))
 
 

@@ -209,9 +209,16 @@ def adj_strided(e, tab, rec, fl, adj, live, env):
         live[a] = 1
         return
     nd = tab[e, T_ICNT] - 1
-    idx = strided_map(slot_shape(tab, rec, o), rec[k + 1:k + 1 + nd])
     base = tab[a, T_ADJ] + rec[k]
     go = tab[o, T_ADJ]
+    if nd == 1 and rec[k + 1] == 1:  # a contiguous run (a batched replay's unbind)
+        n = tab[o, T_SIZE]
+        ga, g = adj[base:base + n], adj[go:go + n]
+        for i in range(n):
+            ga[i] += g[i]
+        live[a] = 1
+        return
+    idx = strided_map(slot_shape(tab, rec, o), rec[k + 1:k + 1 + nd])
     for i in range(idx.shape[0]):
         adj[base + idx[i]] += adj[go + i]
     live[a] = 1
