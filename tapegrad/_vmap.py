@@ -89,6 +89,8 @@ class _Vmapped:
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
                              f"dimension, got sizes {sizes} for the mapped dimension")
         B = sizes[0]
+        if B == 0:
+            return self._place(self._no_lanes(leaves, dims, spec, kwargs))
         lanes = [None if d is None else np.ascontiguousarray(np.moveaxis(leaf._data, d, 0))
                  for leaf, d in zip(leaves, dims)]
         why = self._eager_reason(leaves)
@@ -153,6 +155,16 @@ class _Vmapped:
             flat, struct = _flatten_out(out, self.name)
             per_lane.append(flat)
         return _Outs(struct, [list(col) for col in zip(*per_lane)], None)
+
+    def _no_lanes(self, leaves: list, dims: list, spec, kwargs: dict) -> "_Outs":
+        """A batch of 0: the outputs' structure and shapes from one call at zeros, no lanes."""
+        from .factories import zeros
+        lane = [leaf if d is None else
+                zeros(leaf.shape[:d] + leaf.shape[d + 1:], dtype=leaf.dtype)
+                for leaf, d in zip(leaves, dims)]
+        flat, struct = _flatten_out(self.func(*_unflatten(spec, lane), **kwargs), self.name)
+        return _Outs(struct, [np.zeros((0,) + tuple(t.shape), t._data.dtype) for t in flat],
+                     [True] * len(flat))
 
     # -- outputs -------------------------------------------------------------------------------
     def _place(self, outs: "_Outs"):

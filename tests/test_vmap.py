@@ -346,3 +346,8 @@ def test_vjp_and_jvp_inside_vmap_replay_batched():
         b = vmap(lambda x, v: jvp(f, (x,), (v,))[1])(xs, vs)
     _close(a, tg.stack([vjp(f, x)[1](v)[0] for x, v in zip(xs, vs)]), False)
     _close(b, (xs.cos() * xs + xs.sin()) * vs, False)
+
+
+def test_a_batch_of_zero_lanes_gives_empty_outputs_as_torch():
+    assert vmap(lambda x: x * 2)(tg.ones(0, 3)).shape == (0, 3)
+    assert vmap(grad(lambda x: (x ** 2).sum()))(tg.ones(0, 3)).shape == (0, 3)

@@ -290,8 +290,8 @@ def _lane_adjoints(tab, rec, e, lane, L, batched, size, adj0, adj, adj32, sadj, 
 class LaneFrame:
     """The buffers of one block of `L` lanes (see module docstring)."""
 
-    __slots__ = ("L", "buf", "vaddr", "off", "tab", "tabl", "recl", "adj", "live", "ok",
-                 "scratch", "sadj", "adj0")
+    __slots__ = ("L", "buf", "vaddr", "home", "off", "tab", "tabl", "recl", "adj", "live", "ok",
+                 "scratch", "sadj", "adj0", "read_in_place")
 
     def __init__(self, p: "LanePlan", L: int):
         self.L = L
@@ -301,6 +301,8 @@ class LaneFrame:
         self.off = np.concatenate([[0], np.cumsum(nbytes)[:-1]]).astype(np.int64)
         self.buf = np.zeros(max(int(nbytes.sum()) // 8, 1), np.float64)
         self.vaddr = self.buf.ctypes.data + self.off
+        self.home = self.vaddr.copy()
+        self.read_in_place: dict = {}   # invariant input slot -> the array it reads
         self.scratch = np.zeros(int(p.scr.sum()) + 2 * prog.n + 8, np.float64)
         self.tab = prog.tab0.copy()
         self.tab[:, T_ADDR] = self.vaddr
@@ -332,10 +334,27 @@ class LaneFrame:
         """Slot s's values: ``(*shape, L)`` when batched (a view to write lanes into with
         `put`), else ``shape``."""
         shape = p.prog.layout(s)[2]
+        v = self.read_in_place.get(s)
+        if v is not None:
+            return v.reshape(shape)
         return self._raw(p, s, False).reshape(shape + ((self.L,) if p.batched[s] else ()))
 
+    def _point(self, s: int, addr: int) -> None:
+        self.vaddr[s] = self.tab[s, T_ADDR] = self.tabl[s, T_ADDR] = addr
+
     def put(self, p: "LanePlan", s: int, v: np.ndarray) -> None:
-        """Write slot s's values: `v` is ``(L, *shape)`` for a batched slot, else ``shape``."""
+        """Write slot s's values: `v` is ``(L, *shape)`` for a batched slot, else ``shape``.
+        A large invariant input of the slot's dtype is read in place, not copied (a shared
+        weight would otherwise be copied into every block of lanes)."""
+        if not p.batched[s]:
+            is32 = p.prog.layout(s)[1]
+            if (v.size >= 4096 and v.dtype == (np.float32 if is32 else np.float64)
+                    and v.flags.c_contiguous and v.size == p.size[s]):
+                self.read_in_place[s] = v
+                self._point(s, v.ctypes.data)
+                return
+            if self.read_in_place.pop(s, None) is not None:
+                self._point(s, self.home[s])
         dst = self.values(p, s)
         if p.batched[s]:
             v = np.moveaxis(v.reshape((self.L,) + dst.shape[:-1]), 0, -1)
