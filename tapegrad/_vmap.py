@@ -26,6 +26,7 @@ from . import _compile
 from ._grad_mode import STATE
 from .engine.lanes import LanePlan
 from .engine.tape import _ENV
+from .autograd import Function
 from .tensor import Tensor, _wrap
 
 _BLOCK_BYTES = 1 << 21     # a block of lanes' buffers (about what stays in cache): a batch runs
@@ -96,7 +97,7 @@ class _Vmapped:
         why = self._eager_reason(leaves)
         outs = None
         if why is None:
-            outs, why = _Batched(self, leaves, lanes, spec, kwargs, B).run()
+            outs, why = _Batched(self, leaves, lanes, dims, spec, kwargs, B).run()
         if outs is None:
             if why:
                 self._warn(why)
@@ -129,8 +130,9 @@ class _Vmapped:
         None: it is replayed."""
         if STATE.trace is not None:
             return ""  # (the loop is what the enclosing recording records)
-        if STATE.enabled and any(isinstance(t, Tensor) and t._rg for t in leaves):
-            return ""  # (its result carries a graph to those inputs: jacrev(vmap(f)), ...)
+        if STATE.enabled and getattr(self.func, "_tg_grad", None) and any(
+                isinstance(t, Tensor) and t._rg for t in leaves):
+            return ""  # (gradients with a graph of their own: create_graph semantics)
         return None
 
     def _warn(self, why: str) -> None:
@@ -173,7 +175,12 @@ class _Vmapped:
         res = []
         for k, (col, d) in enumerate(zip(outs.cols, dims)):
             batched = outs.batched[k] if outs.batched is not None else None
-            if isinstance(col, np.ndarray):  # a batched run: (B, *shape) values
+            if isinstance(col, Tensor):  # a batched run whose result carries a graph
+                t = col
+                if d is None:
+                    raise ValueError(f"vmap({self.name}, ...): `{self.name}` can not return "
+                                     f"a BatchedTensor when out_dim is None")
+            elif isinstance(col, np.ndarray):  # a batched run: (B, *shape) values
                 t = _wrap(col)
                 if d is None:
                     if batched:
@@ -211,8 +218,10 @@ class _Outs:
 class _Batched:
     """One call run as batched replays (see module docstring)."""
 
-    def __init__(self, owner: _Vmapped, leaves: list, lanes: list, spec, kwargs: dict, B: int):
+    def __init__(self, owner: _Vmapped, leaves: list, lanes: list, dims: list, spec,
+                 kwargs: dict, B: int):
         names = sorted(kwargs)   # (keyword arguments are not batched)
+        self.dims = list(dims) + [None] * len(names)
         self.leaves = list(leaves) + [kwargs[k] for k in names]
         self.lanes = list(lanes) + [None] * len(names)
         self.owner, self.spec, self.kwargs, self.B = owner, spec, kwargs, B
@@ -225,7 +234,14 @@ class _Batched:
             self.argnums = nums
             self.grad_leaves = [_leaf_range(spec, i) for i in nums]
         wants = {i for r in self.grad_leaves for i in r} if g else set()
+        # a plain vmap under grad mode whose inputs require grad: its result carries a graph
+        # (one node whose backward is the batched sweep, `BatchedReplay`)
+        self.graph = g is None and STATE.enabled
+        if self.graph:
+            wants |= {i for i, t in enumerate(leaves) if isinstance(t, Tensor) and t._rg
+                      and t._data.dtype.kind == "f"}
         self.wants = wants
+        self.runs: list = []   # (recording, lanes) of each batched run (the node's backward)
 
     def _compiled(self):
         key = (_spec_key(self.spec), tuple(sorted(self.kwargs)))
@@ -278,9 +294,6 @@ class _Batched:
                                    "mode. Please either use the 'same' or 'different' "
                                    "randomness flags on vmap or perform the randomness "
                                    "operation out of vmap")
-            if self.grad is None and STATE.enabled and any(
-                    kind == "cap" and src._rg for kind, src, _ in rec.node_inputs):
-                return None, ""  # (its result carries a graph to captured tensors)
             idx = pending[self._int_mask(rec, pending)]
             shapes = self._shapes(rec)
             if done_cols is None:
@@ -290,6 +303,7 @@ class _Batched:
                 return None, "lanes' outputs differ in shape"
             ok, bat = self._replay(rec, idx, done_cols)
             owner._stats["runs"] += 1
+            self.runs.append((rec, idx[ok]))
             batched_out = [x or y for x, y in zip(batched_out, bat)]
             if not ok[0]:   # (its own lane fails it: a fresh recording is made there)
                 if fresh:
@@ -304,6 +318,8 @@ class _Batched:
                 loop_lanes.extend(pending.tolist())
                 break
         owner._stats["recordings"] += made
+        if loop_lanes and self.graph and self._graph_inputs():
+            return None, ""   # (lanes run eagerly would need a graph of their own: all do)
         owner._stats["batched_lanes"] += B - len(loop_lanes)
         if loop_lanes:
             dims = [None if lane is None else 0 for lane in self.lanes]
@@ -313,7 +329,73 @@ class _Batched:
             for c, d in zip(extra.cols, done_cols):
                 for b, t in zip(loop_lanes, c):
                     d[b] = t.detach()._data
+        if self.graph and self._graph_inputs():
+            self.node_cols = done_cols
+            done_cols = list(BatchedReplay.apply(self, *self._graph_inputs()))
         return _Outs(struct, done_cols, batched_out), None
+
+    def _graph_inputs(self) -> list:
+        """The tensors the result's graph reaches: arguments and captures requiring grad."""
+        got, seen = [], set()
+        for rec, _ in self.runs:
+            for kind, src, _ in rec.node_inputs:
+                t = self.leaves[src] if kind == "arg" else src
+                if t._rg and id(t) not in seen:
+                    seen.add(id(t))
+                    got.append(t)
+        return got
+
+    def backward(self, grads: list) -> dict:
+        """The node's backward: id(input) -> its gradient, from the outputs' gradients
+        (B, *shape) -- each run again, forward and reverse sweep, seeded per lane."""
+        out: dict = {}
+        for rec, idx in self.runs:
+            plan = self._plan(rec)
+            inputs = self._inputs(rec, plan, idx)
+            per = max(1, min(_BLOCK_BYTES // max(plan.lane_bytes, 1), idx.size))
+            for a in range(0, idx.size, per):
+                z = min(a + per, idx.size)
+                self._block_backward(rec, plan, inputs, (a, z), idx, grads, out)
+        return out
+
+    def backward_graph(self, grads: tuple, ins: tuple) -> tuple:
+        """create_graph through the node: the function run lane by lane eagerly at the call's
+        inputs, differentiated with a graph (as `compile`'s node does)."""
+        from .autograd import grad as _grad
+        from .ops import stack
+        n = self.n_pos
+        outs = self.owner._loop(self.leaves[:n], self.dims[:n], self.spec, self.kwargs,
+                                self.B, range(self.B))
+        pairs = [(stack(col), g) for col, g in zip(outs.cols, grads) if g is not None]
+        return tuple(_grad([o for o, _ in pairs], list(ins), [g for _, g in pairs],
+                           create_graph=True, allow_unused=True))
+
+    def _block_backward(self, rec, plan, inputs, blk, idx, grads, out) -> None:
+        a, z = blk
+        rows = idx[a:z]
+        frame = plan.acquire(z - a)
+        try:
+            for s, v, batched in inputs:
+                frame.put(plan, s, v[a:z] if batched else v)
+            plan.forward(frame, _ENV)
+            seeds = [(s, g[rows]) for (s, _), g in zip(rec.outputs, grads) if g is not None]
+            plan.backward(frame, _ENV, seeds)
+            for kind, src, s in rec.node_inputs:
+                if not frame.live[s]:
+                    continue
+                t = self.leaves[src] if kind == "arg" else src
+                g = frame.adjoint(plan, s)
+                lane = self.lanes[src] if kind == "arg" else None
+                acc = out.get(id(t))
+                if lane is None:   # shared by the lanes: the sum of theirs
+                    g = g.sum(axis=0).reshape(t.shape)
+                    out[id(t)] = g if acc is None else acc + g
+                    continue
+                if acc is None:
+                    acc = out[id(t)] = np.zeros(lane.shape, g.dtype)
+                acc[rows] += g.reshape((z - a,) + lane.shape[1:])
+        finally:
+            plan.give_back(frame)
 
     def _check_outputs(self, rec) -> Optional[str]:
         if self.grad is None:
@@ -520,6 +602,34 @@ def _result_array(shape: tuple, dt) -> np.ndarray:
                 sum(a.nbytes for v in _kept.values() for a in v) + arr.nbytes <= _KEEP_BYTES:
             kept.append(arr)
         return arr
+
+
+class BatchedReplay(Function):
+    """A batched run's result as one autograd node (``BatchedReplayBackward``): its backward
+    runs the batched sweep again (`_Batched.backward`). `apply(batched, *inputs)`, the
+    result's values in ``batched.node_cols``."""
+
+    @staticmethod
+    def forward(ctx, batched, *inputs):
+        ctx.batched, ctx.ins = batched, inputs
+        return tuple(_wrap(c) for c in batched.node_cols)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        b = ctx.batched
+        if STATE.enabled:  # create_graph: gradients with a graph of their own, from eager lanes
+            return (None,) + b.backward_graph(grads, ctx.ins)
+        got = b.backward([None if g is None else g.detach().numpy() for g in grads])
+        res = [None]
+        for t in ctx.ins:
+            g = got.get(id(t))
+            if g is not None:
+                d = next((d for leaf, d in zip(b.leaves, b.dims) if leaf is t), None)
+                if d is not None:
+                    g = np.moveaxis(g, 0, d)   # (the lanes back at the argument's dim)
+                g = _wrap(np.ascontiguousarray(g, t._data.dtype))
+            res.append(g)
+        return tuple(res)
 
 
 def _executor(threads: int):

@@ -351,3 +351,40 @@ def test_vjp_and_jvp_inside_vmap_replay_batched():
 def test_a_batch_of_zero_lanes_gives_empty_outputs_as_torch():
     assert vmap(lambda x: x * 2)(tg.ones(0, 3)).shape == (0, 3)
     assert vmap(grad(lambda x: (x ** 2).sum()))(tg.ones(0, 3)).shape == (0, 3)
+
+
+# -- a batched result that carries a graph -------------------------------------------------------
+def test_backward_through_a_batched_result_reaches_captures_and_batched_inputs():
+    w = tg.randn(3, requires_grad=True, dtype=tg.float64)
+    x = tg.randn(3, 5, dtype=tg.float64, requires_grad=True)
+    v = vmap(lambda a: ((a * w).tanh().sum(), a.sin() * w), in_dims=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VmapWarning)
+        s, m = v(x)
+    assert type(s.grad_fn).__name__ == "BatchedReplayBackward"
+    assert v.stats()["batched_lanes"] == 5 and v.stats()["loop_lanes"] == 0
+    (s.pow(2).sum() + (m * 0.5).sum()).backward()
+    w2, x2 = w.detach().requires_grad_(True), x.detach().requires_grad_(True)
+    s2 = tg.stack([(x2[:, k] * w2).tanh().sum() for k in range(5)])
+    m2 = tg.stack([x2[:, k].sin() * w2 for k in range(5)])
+    (s2.pow(2).sum() + (m2 * 0.5).sum()).backward()
+    _close(w.grad, w2.grad, False)
+    _close(x.grad, x2.grad, False)
+
+
+def test_a_graph_through_branchy_lanes_and_second_order():
+    w = tg.randn(2, requires_grad=True, dtype=tg.float64)
+    xs = tg.tensor([[1., 2.], [-3., 1.], [0.5, -4.]], dtype=tg.float64)
+
+    def f(x):
+        return (x * w).sum() ** 2 if x.sum() > 0 else (x * w).exp().sum()
+    out = vmap(f)(xs).sum()
+    g, = tg.autograd.grad(out, w, create_graph=True)
+    h, = tg.autograd.grad(g.sum(), w)
+    w2 = w.detach().requires_grad_(True)
+    out2 = sum((x * w2).sum() ** 2 if x.sum() > 0 else (x * w2).exp().sum() for x in xs)
+    g2, = tg.autograd.grad(out2, w2, create_graph=True)
+    h2, = tg.autograd.grad(g2.sum(), w2)
+    _close(out, out2, False)
+    _close(g, g2, False)
+    _close(h, h2, False)
