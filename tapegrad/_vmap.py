@@ -301,9 +301,11 @@ class _Batched:
                 struct, batched_out = self._struct(rec), [False] * len(shapes)
             elif shapes != [(c.shape[1:], c.dtype) for c in done_cols]:
                 return None, "lanes' outputs differ in shape"
-            ok, bat = self._replay(rec, idx, done_cols)
+            ok, bat, inputs = self._replay(rec, idx, done_cols)
             owner._stats["runs"] += 1
-            self.runs.append((rec, idx[ok]))
+            if self.graph:  # (the backward runs it again: with the same random draws)
+                self.runs.append((rec, idx[ok], [(s, v[ok] if b else v, b)
+                                                 for s, v, b in inputs]))
             batched_out = [x or y for x, y in zip(batched_out, bat)]
             if not ok[0]:   # (its own lane fails it: a fresh recording is made there)
                 if fresh:
@@ -337,7 +339,7 @@ class _Batched:
     def _graph_inputs(self) -> list:
         """The tensors the result's graph reaches: arguments and captures requiring grad."""
         got, seen = [], set()
-        for rec, _ in self.runs:
+        for rec, _, _ in self.runs:
             for kind, src, _ in rec.node_inputs:
                 t = self.leaves[src] if kind == "arg" else src
                 if t._rg and id(t) not in seen:
@@ -349,9 +351,8 @@ class _Batched:
         """The node's backward: id(input) -> its gradient, from the outputs' gradients
         (B, *shape) -- each run again, forward and reverse sweep, seeded per lane."""
         out: dict = {}
-        for rec, idx in self.runs:
+        for rec, idx, inputs in self.runs:
             plan = self._plan(rec)
-            inputs = self._inputs(rec, plan, idx)
             per = max(1, min(_BLOCK_BYTES // max(plan.lane_bytes, 1), idx.size))
             for a in range(0, idx.size, per):
                 z = min(a + per, idx.size)
@@ -429,7 +430,7 @@ class _Batched:
     def _replay(self, rec, idx: np.ndarray, outs: list) -> tuple:
         """Run `rec` for lanes `idx`, writing their results into rows `idx` of `outs` (those
         of lanes that fail a guard are written again later): (ok per lane, batched per
-        output)."""
+        output, the inputs written)."""
         plan = self._plan(rec)
         n = idx.size
         inputs = self._inputs(rec, plan, idx)
@@ -448,7 +449,8 @@ class _Batched:
         else:
             for blk in blocks:
                 run(blk)
-        return ok, [what != "value" or bool(plan.batched[x]) for what, x in self._columns(rec)]
+        return ok, [what != "value" or bool(plan.batched[x]) for what, x in
+                    self._columns(rec)], inputs
 
     def _plan(self, rec) -> LanePlan:
         cache = rec.__dict__.setdefault("_lane_plans", {})

@@ -388,3 +388,12 @@ def test_a_graph_through_branchy_lanes_and_second_order():
     _close(out, out2, False)
     _close(g, g2, False)
     _close(h, h2, False)
+
+
+def test_backward_through_a_batched_dropout_uses_the_forwards_masks():
+    w = tg.ones(50, requires_grad=True, dtype=tg.float64)
+    xs = tg.ones(4, 50, dtype=tg.float64)
+    out = vmap(lambda x: tg.nn.functional.dropout(x * w, 0.5), randomness="different")(xs)
+    out.sum().backward()
+    kept = (out != 0).to(tg.float64).sum(0) * 2.0   # each kept element: d/dw = 1 / (1 - p)
+    _close(w.grad, kept, False)
