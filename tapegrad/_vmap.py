@@ -629,7 +629,7 @@ class BatchedReplay(Function):
                 d = next((d for leaf, d in zip(b.leaves, b.dims) if leaf is t), None)
                 if d is not None:
                     g = np.moveaxis(g, 0, d)   # (the lanes back at the argument's dim)
-                g = _wrap(np.ascontiguousarray(g, t._data.dtype))
+                g = _wrap(np.array(g, t._data.dtype, order="C"))  # (0-d stays 0-d)
             res.append(g)
         return tuple(res)
 

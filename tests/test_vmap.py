@@ -82,6 +82,41 @@ def test_every_op_vmaps_as_a_loop_of_eager_calls(name, data, single, seed):
         _close(a, b, single)
 
 
+@pytest.mark.parametrize("name", BATCHED)
+@settings(max_examples=2)
+@given(data=st.data(), seed=st.integers(0, 2 ** 16))
+def test_every_op_backward_through_a_batched_result_as_through_a_loop(name, data, seed):
+    """Inputs that require grad: the batched result is one node; its backward (the batched
+    sweep) gives the loop of eager calls' gradients, for batched and shared arguments."""
+    op = OPS[name]
+    kind, make = op.test
+    inputs = []
+    for x in draw_inputs(data, kind, op.domain):
+        y = x.detach()
+        y.__dict__.update(x.__dict__)
+        inputs.append(y)
+    fn = make(H(data), *inputs)
+    rng = np.random.default_rng(seed)
+    B = data.draw(st.integers(1, 3))
+    dims = [data.draw(st.sampled_from([0, None])) if x.dtype.is_floating_point else None
+            for x in inputs]
+    dims[0] = 0 if all(d is None for d in dims) else dims[0]
+    args = [x if d is None else _lanes(x, rng, B, 0) for x, d in zip(inputs, dims)]
+    args = [a.detach().requires_grad_(True) if a.dtype.is_floating_point else a for a in args]
+    diff = [a for a in args if a.requires_grad]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VmapWarning)
+        out = vmap(fn, in_dims=tuple(dims))(*args)
+    ref = _loop(fn, args, dims, B)
+    _close(out, ref, False)
+    w = tg.tensor(np.linspace(0.5, 1.5, out.numel()).reshape(out.shape), dtype=out.dtype)
+    got = tg.autograd.grad((out * w).sum(), diff, allow_unused=True, materialize_grads=True)
+    want = tg.autograd.grad((ref * w).sum(), diff, allow_unused=True, materialize_grads=True)
+    for a, b in zip(got, want):
+        assert a.shape == b.shape
+        _close(a, b, False)
+
+
 @settings(max_examples=10)
 @given(programs(), st.integers(0, 2 ** 16), st.integers(1, 5))
 def test_random_programs_vmap(program, seed, B):
