@@ -168,10 +168,12 @@ class CompiledFunction:
             kw = dict(zip(tuple(sorted(kwargs)), call_args[len(args):]))
             try:
                 out = self.fn(*pos, **kw)
-            except Exception:
+            except Exception as err:
                 if not proxies:
                     raise
-                failed = True  # (perhaps only because a stand-in requires grad: see below)
+                # (perhaps only because a stand-in requires grad: see below)
+                failed = f"{type(err).__name__}: {str(err).splitlines()[0][:160]}" \
+                    if str(err) else type(err).__name__
         finally:
             STATE.trace = None
             STATE.key = key_state[0]
@@ -180,7 +182,8 @@ class CompiledFunction:
                 tr.tape.ok = STATE.key  # the call's result: an ordinary graph of this thread
         if failed:  # e.g. an in-place op on an argument: eager mode decides (and raises, if so)
             out = self.fn(*args, **kwargs)
-            why = "it fails while being recorded (it changes an argument in place?)"
+            why = (f"it fails while being recorded, where its float arguments require grad "
+                   f"({failed}): e.g. it changes an argument in place or calls .numpy() on it")
             self._eager[key] = why
             self._warn(why)
             return out
