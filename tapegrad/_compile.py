@@ -83,10 +83,8 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if STATE.trace is not None:   # inside another compiled function's recording: inline
             return self.fn(*args, **kwargs)
-        names = tuple(sorted(kwargs))
-        flat = args + tuple(kwargs[k] for k in names)
         try:
-            key = (STATE.enabled, names, tuple(_arg_key(a) for a in flat))
+            key, flat = _signature(args, kwargs)
         except TypeError as err:
             return self._run_eagerly(None, str(err), args, kwargs)
         why = self._eager.get(key)
@@ -113,10 +111,8 @@ class CompiledFunction:
         """For `vmap`: (a recording whose Python-side guards hold at these arguments, None,
         recordings made: 0 or 1) -- an existing one not in `exclude` (ids), else a new one --
         or (None, why the function cannot be replayed, made)."""
-        names = tuple(sorted(kwargs))
-        flat = args + tuple(kwargs[k] for k in names)
         try:
-            key = (STATE.enabled, names, tuple(_arg_key(a) for a in flat))
+            key, flat = _signature(args, kwargs)
         except TypeError as err:
             return None, str(err), 0
         if key in self._eager:
@@ -217,6 +213,14 @@ class CompiledFunction:
             name = getattr(self.fn, "__qualname__", type(self.fn).__name__)
             warnings.warn(f"tapegrad.compile: {name} runs eagerly: {why}", CompileWarning,
                           stacklevel=4)
+
+
+def _signature(args: tuple, kwargs: dict) -> tuple:
+    """(the cache key of a call: grad mode, keyword names, each argument's `_arg_key`; the
+    arguments flat, positional then keyword values in name order)."""
+    names = tuple(sorted(kwargs))
+    flat = args + tuple(kwargs[k] for k in names)
+    return (STATE.enabled, names, tuple(_arg_key(a) for a in flat)), flat
 
 
 def _arg_key(a) -> tuple:

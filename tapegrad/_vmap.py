@@ -26,6 +26,8 @@ from . import _compile
 from ._grad_mode import STATE
 from .engine.lanes import LanePlan
 from .engine.tape import _ENV
+from ._pytree import count as _count, flatten as _flatten, leaf_range as _leaf_range
+from ._pytree import spec_key as _spec_key, spec_str as _spec_str, unflatten as _unflatten
 from .autograd import Function
 from .tensor import Tensor, _wrap
 
@@ -374,11 +376,8 @@ class _Batched:
     def _block_backward(self, rec, plan, inputs, blk, idx, grads, out) -> None:
         a, z = blk
         rows = idx[a:z]
-        frame = plan.acquire(z - a)
+        frame = self._forward_block(plan, inputs, a, z)
         try:
-            for s, v, batched in inputs:
-                frame.put(plan, s, v[a:z] if batched else v)
-            plan.forward(frame, _ENV)
             seeds = [(s, g[rows]) for (s, _), g in zip(rec.outputs, grads) if g is not None]
             plan.backward(frame, _ENV, seeds)
             for kind, src, s in rec.node_inputs:
@@ -401,8 +400,8 @@ class _Batched:
     def _check_outputs(self, rec) -> Optional[str]:
         if self.grad is None:
             return None
-        if self.grad[3] == "jac":
-            return self._jac_outputs(rec)
+        if self.grad[3] == "jac":  # (jacrev of f: f returns one tensor)
+            return None if len(rec.outputs) == 1 else "jacrev of a function with several outputs"
         s, shape = rec.outputs[0]
         if math.prod(shape) != 1:
             raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a scalar "
@@ -411,10 +410,6 @@ class _Batched:
         if (len(rec.outputs) > 1) != bool(self.grad[2]):
             return "its outputs are not what has_aux says"
         return None
-
-    def _jac_outputs(self, rec) -> Optional[str]:
-        """vmap(jacrev(f)): f must return one tensor."""
-        return None if len(rec.outputs) == 1 else "jacrev of a function with several outputs"
 
     def _int_mask(self, rec, idx: np.ndarray) -> np.ndarray:
         """Which of lanes `idx` hold the recorded integer inputs."""
@@ -515,7 +510,7 @@ class _Batched:
             n = len(rec.outputs)
             return ("leaf",) if rec.single else (rec.out_type, [("leaf",)] * n)
         _, argnums, has_aux, kind = self.grad
-        gs = [_subspec(self.spec, i) for i in self.argnums]
+        gs = [self.spec[1][i] for i in self.argnums]
         g = gs[0] if isinstance(argnums, int) else (tuple, gs)
         aux = None
         if has_aux:
@@ -543,17 +538,29 @@ class _Batched:
                 out.append((shape, leaf._data.dtype))
         return out
 
+    @staticmethod
+    def _forward_block(plan, inputs: list, a: int, z: int):
+        """A frame for lanes a..z of a run's inputs, its forward done (guard marks in
+        ``frame.ok``); the caller gives it back."""
+        frame = plan.acquire(z - a)
+        try:
+            for s, v, batched in inputs:
+                frame.put(plan, s, v[a:z] if batched else v)
+            plan.forward(frame, _ENV)
+        except BaseException:
+            plan.give_back(frame)
+            raise
+        return frame
+
     def _block(self, rec, plan, inputs: list, blk: tuple, idx: np.ndarray, outs: list,
                ok: np.ndarray) -> None:
         a, z = blk
         rows = idx[a:z]
         if rows.size and rows[-1] - rows[0] == rows.size - 1:
             rows = slice(int(rows[0]), int(rows[-1]) + 1)  # (a plain copy, not a scatter)
-        frame = plan.acquire(z - a)
+        frame = self._forward_block(plan, inputs, a, z)
         try:
-            for s, v, batched in inputs:
-                frame.put(plan, s, v[a:z] if batched else v)
-            ok[a:z] &= plan.forward(frame, _ENV).astype(bool)
+            ok[a:z] &= frame.ok.astype(bool)
             cols = list(zip(outs, self._columns(rec)))
             for col, (what, x) in cols:
                 if what == "value":
@@ -638,69 +645,6 @@ def _executor(threads: int):
     if not _pool or _pool[0][0] != threads:
         _pool[:] = [(threads, concurrent.futures.ThreadPoolExecutor(threads))]
     return _pool[0][1]
-
-
-# -- structures (pytrees of tuples, lists, dicts; anything else is a leaf) ----------------------
-def _flatten(x) -> tuple:
-    """(leaves, structure) of `x`."""
-    if isinstance(x, (tuple, list)):
-        leaves, specs = [], []
-        for v in x:
-            lv, sp = _flatten(v)
-            leaves += lv
-            specs.append(sp)
-        return leaves, (type(x), specs)
-    if isinstance(x, dict):
-        leaves, specs = [], []
-        for k in x:
-            lv, sp = _flatten(x[k])
-            leaves += lv
-            specs.append(sp)
-        return leaves, (type(x), specs, list(x))
-    return [x], ("leaf",)
-
-
-def _count(spec) -> int:
-    return 1 if spec[0] == "leaf" else sum(_count(s) for s in spec[1])
-
-
-def _unflatten(spec, leaves: list):
-    it = iter(leaves)
-
-    def build(sp):
-        if sp[0] == "leaf":
-            return next(it)
-        kids = [build(s) for s in sp[1]]
-        if len(sp) == 3:
-            return sp[0](zip(sp[2], kids)) if sp[0] is dict else sp[0](zip(sp[2], kids))
-        if hasattr(sp[0], "_fields"):
-            return sp[0](*kids)
-        return sp[0](kids)
-    return build(spec)
-
-
-def _spec_key(spec) -> tuple:
-    if spec[0] == "leaf":
-        return ("leaf",)
-    return (spec[0], tuple(_spec_key(s) for s in spec[1])) + (
-        (tuple(spec[2]),) if len(spec) == 3 else ())
-
-
-def _subspec(spec, i: int):
-    """The structure of top-level argument i (spec is the arguments' tuple's)."""
-    return spec[1][i]
-
-
-def _leaf_range(spec, i: int) -> range:
-    """The leaves of top-level argument i."""
-    start = sum(_count(s) for s in spec[1][:i])
-    return range(start, start + _count(spec[1][i]))
-
-
-def _spec_str(spec) -> str:
-    if spec[0] == "leaf":
-        return "*"
-    return f"{spec[0].__name__}({', '.join(_spec_str(s) for s in spec[1])})"
 
 
 def _broadcast_dims(dims, tree, head: str) -> list:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence, Union
 
+from . import _pytree
 from ._grad_mode import enable_grad
 from .autograd import grad as _grad
 from .tensor import Tensor
@@ -27,24 +28,11 @@ Argnums = Union[int, Sequence[int]]
 def _flatten(x, i: int) -> tuple:
     """The tensors of a pytree argument (a tensor, or dicts/lists/tuples of them) and a
     function that rebuilds the same structure from a list of tensors."""
-    if isinstance(x, Tensor):
-        return [x], lambda ts: ts[0]
-    if isinstance(x, (dict, list, tuple)):
-        keys = list(x) if isinstance(x, dict) else range(len(x))
-        parts = [_flatten(x[k], i) for k in keys]
-        sizes = [len(p[0]) for p in parts]
-
-        def rebuild(ts):
-            out, at = [], 0
-            for (_, rb), n in zip(parts, sizes):
-                out.append(rb(ts[at:at + n]))
-                at += n
-            if isinstance(x, dict):
-                return type(x)(zip(keys, out)) if type(x) is not dict else dict(zip(keys, out))
-            return type(x)(out) if not hasattr(x, "_fields") else type(x)(*out)
-        return [t for p in parts for t in p[0]], rebuild
-    raise TypeError(f"argument {i} is differentiated but is not a Tensor (or a dict, list or "
-                    f"tuple of Tensors)")
+    leaves, spec = _pytree.flatten(x)
+    if not all(isinstance(t, Tensor) for t in leaves):
+        raise TypeError(f"argument {i} is differentiated but is not a Tensor (or a dict, list "
+                        f"or tuple of Tensors)")
+    return leaves, lambda ts: _pytree.unflatten(spec, ts)
 
 
 def _prepare(args: tuple, argnums: Argnums) -> tuple:
