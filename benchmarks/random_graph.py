@@ -56,23 +56,24 @@ def _lib_ops(lib) -> tuple:
     return lib.nn.functional.softplus, lambda xs: lib.softmax(lib.stack(xs), dim=0).unbind()
 
 
-def eager_step(lib, n_ops: int, seed: int = 0):
+def eager_step(lib, n_ops: int, seed: int = 0, dtype: str = "float64"):
     """Record and differentiate the graph with `lib` (tapegrad or torch); returns the leaves'
     gradients."""
     leaves, ops = graph(n_ops, seed)
     fns = _lib_ops(lib)
+    dt = getattr(lib, dtype)
 
     def step() -> np.ndarray:
-        xs = [lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in leaves]
+        xs = [lib.tensor(v, dtype=dt, requires_grad=True) for v in leaves]
         evaluate(ops, xs, *fns).backward()
         return np.array([x.grad.item() for x in xs])
 
     return step
 
 
-def tapegrad_step(n_ops: int, seed: int = 0):
+def tapegrad_step(n_ops: int, seed: int = 0, dtype: str = "float64"):
     import tapegrad
-    return eager_step(tapegrad, n_ops, seed)
+    return eager_step(tapegrad, n_ops, seed, dtype)
 
 
 def compiled_step(n_ops: int, seed: int = 0):
@@ -242,6 +243,14 @@ def run(cfg: Config, sizes: tuple = (2_000, 10_000)) -> list:
                          "pure-Python recorder floor, ~2,500 ns per op)")
         rows.append(Row(name, "tapegrad", tg, ratio(tg, ref), ratio(tg, th) if th else None,
                         "≥ 5× faster than torch", None if th is None else speedup >= 5, notes))
+        t32 = measure(tapegrad_step(n_ops, 0, "float32"), reps)  # torch's default dtype
+        got32 = tapegrad_step(n_ops, 0, "float32")()
+        err32 = float(np.max(np.abs(got32 - want) / (1 + np.abs(want))))
+        r32 = ratio(t32, tg)
+        rows.append(Row(name, "tapegrad float32", t32, ratio(t32, ref),
+                        ratio(t32, th) if th else None, "≤ 1.2× tapegrad float64", r32 <= 1.2,
+                        [f"{r32:.2f}× the float64 step of the same run",
+                         f"gradient vs the float64 reference: max rel. error {err32:.1e}"]))
         import time
         t0 = time.perf_counter()
         cstep = compiled_step(n_ops)

@@ -19,8 +19,8 @@ from typing import Callable
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import (chain, elementwise, first_gradient, higher, memory, mlp,  # noqa: E402
-                        random_graph, training, vmap)
+from benchmarks import (THREADS, chain, elementwise, first_gradient, higher,  # noqa: E402
+                        memory, mlp, random_graph, training, vmap)
 from benchmarks.harness import (Config, environment, peer_notes, render,  # noqa: E402
                                 torch_note)
 
@@ -49,6 +49,8 @@ def main(argv: list | None = None) -> str:
                     help="also put the table into README.md's performance section")
     args = ap.parse_args(argv)
     cfg = Config(quick=args.quick)
+    import tapegrad  # its worker threads (sliced elementwise adjoints, vmap's blocks) as well
+    tapegrad.set_num_threads(min(int(THREADS), tapegrad.get_num_threads()))
     note = torch_note()
     for line in ([note] if note else []) + peer_notes():
         print(line, flush=True)

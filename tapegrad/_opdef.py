@@ -77,6 +77,7 @@ class Op:
     scalar: Optional[Callable] = None  # forward on Python floats (the scalar fast path):
     #                                    f(x), f(x, p0, p1) with params, f(x, y) for binary ops
     scalar_head: int = 0           # first word of its compact records (`engine.kernels.compact`)
+    scalar_head32: int = 0         # ... of its float32 ones
     transparent: bool = False      # an internal copy entry: `grad_fn` shows its input's node
     value_ints: bool = False       # its ints depend on the input values (argmax positions): a
     #                                replayed program drops them and the adjoint finds them again
@@ -88,6 +89,9 @@ class Op:
     #                                recorded compute every lane; a function (ints, L, ndim of
     #                                its first input) -> ints rewriting them; None -- it runs
     #                                once per lane
+    fast: tuple = ()               # (expression, guard[, float32 expression]): the adjoint
+    #                                where the guard holds, in a form that vectorizes
+    #                                (elementwise ops; the rest take gx)
     extra: dict = field(default_factory=dict)
 
 
@@ -116,11 +120,13 @@ def register(op: Op) -> Op:
     op.float_out = bool(op.extra.get("float_out"))
     op.takes_params = "params" in op.extra
     op.transparent = bool(op.extra.pop("transparent", False))
+    op.fast = tuple(op.extra.pop("fast", ()))
     op.scalar = op.extra.pop("scalar", None)
     if op.scalar is not None:  # the value, after p0/p1 when the adjoint reads them
         from .engine.kernels import compact
         nin = 2 if op.kind == "binary" else 1
         op.scalar_head = compact(op.code, nin, 0, 3 if op.nfloat else 1)
+        op.scalar_head32 = compact(op.code, nin, 0, 3 if op.nfloat else 1, is32=1)
     op.test = op.extra.pop("test", None) or _default_test(op)
     # does the adjoint read input / output values? (in-place changes to them then matter)
     frag = op.gx + " " + op.gy

@@ -16,7 +16,7 @@ from ._grad_mode import STATE
 from ._opdef import OPS, Op
 from ._quiet import ensure
 from .engine.tape import Tape, claim, resolve
-from .tensor import Tensor, _nonleaf, _Scalar, _wrap
+from .tensor import Tensor, _nonleaf, _Scalar, _Scalar32, _wrap
 from . import _scalar
 from ._scalar import result
 
@@ -132,7 +132,8 @@ def float_dtype(np_dtype):
 
 def apply_unary(op: Op, x: Tensor, p0: float = 0.0, p1: float = 0.0, out_dtype=None) -> Tensor:
     """Elementwise one-input op (see `_opdef.unary` for the forward's signature)."""
-    if type(x) is _Scalar and op.scalar is not None and out_dtype is None:
+    if (type(x) is _Scalar or type(x) is _Scalar32) and op.scalar is not None and \
+            out_dtype is None:
         r = _scalar.unary(op, x, p0, p1)
         if r is not None:
             return r
@@ -226,7 +227,8 @@ def binary_operator(op: Op, scalar_op: Op, fallback: Callable) -> Callable:
                 return _nonleaf(view, tape, s) if shape else result(view, tape, s)
             if xd.dtype.kind == "f":
                 return apply_unary(scalar_op, self, other, 0.0, xd.dtype)
-        if t is _Scalar and op.scalar is not None:  # a 0-d leaf with a fast scalar
+        if (t is _Scalar or t is _Scalar32) and op.scalar is not None:  # a 0-d leaf with a
+            #                                                               fast scalar
             r = _scalar.binary(op, self, other)
             if r is not None:
                 return r

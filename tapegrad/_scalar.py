@@ -14,10 +14,20 @@ A few scalars stacked into a vector (to be softmaxed and unbound again) stay Pyt
 (`_Vec`). Anything else -- or a float error such as ``math.exp(1000.0)``, which numpy answers
 with inf -- takes the general path, which turns the operand into a plain tensor on first use of
 its ``_data``.
+
+0-d float32 values (torch's default dtype) have the same path (`_Scalar32`, `_Vec32`): each
+result is rounded to float32 (`round32`), so arithmetic gives numpy's and torch's float32 bits
+(a float64 operation rounded once to float32 is the correctly rounded float32 result for
++ - * / and sqrt; transcendentals are libm's float64 ones rounded, which can differ from a
+float32 libm's in the last bit). Their records are float32 slots: the value is stored as the
+float64 whose low 4 bytes are its bits, so the float32 kernels read it in place, and their
+adjoints are float32 as on the general path. Mixed float32/float64 operands take the general
+path (torch's type promotion).
 """
 from __future__ import annotations
 
 import math
+import struct
 from typing import Callable, Optional
 
 import numpy as np
@@ -26,12 +36,59 @@ from ._grad_mode import STATE
 from .engine.kernels import IN_FL, compact
 from ._opdef import Op
 from ._version import mark_scalar_kids
-from .tensor import Tensor, _Scalar, _Vec
+from .tensor import Tensor, _Scalar, _Scalar32, _Vec, _Vec32
 
 _F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
 _new = object.__new__
 # what a Python float forward raises where numpy returns inf/nan (the general path then runs)
 FLOAT_ERRORS = (ArithmeticError, ValueError)
+_PACK = struct.Struct("<f4x").pack       # float32 bits, then 4 zero bytes
+_AS_F64 = struct.Struct("<d").unpack
+_AS_F32 = struct.Struct("<f").unpack_from
+
+
+def round32(v: float) -> tuple:
+    """(`v` rounded to float32, that value as stored in a record's floats: the float64 whose low
+    4 bytes are its bits, see `engine.kernels.compact`). OverflowError where float32 overflows
+    (an ArithmeticError: the general path then gives numpy's inf)."""
+    b = _PACK(v)
+    return _AS_F32(b)[0], _AS_F64(b)[0]
+
+
+_VEC_STRUCTS: dict = {}  # n -> (n float32s padded to 8-byte words, as float32s, as float64s)
+
+
+def _vec_structs(n: int) -> tuple:
+    st = _VEC_STRUCTS.get(n)
+    if st is None:
+        w = (n + 1) // 2
+        st = _VEC_STRUCTS[n] = (struct.Struct(f"<{n}f{'4x' if n & 1 else ''}"),
+                                struct.Struct(f"<{n}f{'4x' if n & 1 else ''}"),
+                                struct.Struct(f"<{w}d"), struct.Struct("<" + "f4x" * n),
+                                struct.Struct(f"<{n}d"))
+    return st
+
+
+def pack32(vals: tuple) -> tuple:
+    """(`vals` rounded to float32, those packed two to a float64 for a `_Vec32`'s record:
+    `kernels.stored_floats`, so that the float32 kernels read one contiguous float32 array).
+    None unless all are finite (no packed float64 is then a NaN, whose bits a copy might not
+    keep)."""
+    if not all(-math.inf < v < math.inf for v in vals):
+        return None
+    fs, f32s, f64s, _, _ = _vec_structs(len(vals))
+    try:
+        b = fs.pack(*vals)
+    except FLOAT_ERRORS:  # (beyond float32)
+        return None
+    return f32s.unpack(b), f64s.unpack(b)
+
+
+def each32(vals: tuple) -> tuple:
+    """Float32 values, each as stored in a compact record (see `round32`)."""
+    _, _, _, singles, f64s = _vec_structs(len(vals))
+    return f64s.unpack(singles.pack(*vals))
 
 
 def _record(tape, words: tuple, floats: tuple, cls=_Scalar, val=None):
@@ -52,14 +109,16 @@ def _record(tape, words: tuple, floats: tuple, cls=_Scalar, val=None):
 
 
 def result(view: np.ndarray, tape, slot: int) -> Tensor:
-    """The tensor for a value the general path recorded into `view`: a `_Scalar` when it is a
-    0-d float64 (so that scalar code continues on the fast path), else a plain non-leaf."""
-    if view.shape or view.dtype is not _F64:
+    """The tensor for a value the general path recorded into `view`: a `_Scalar` (`_Scalar32`)
+    when it is a 0-d float64 (float32), so that scalar code continues on the fast path, else a
+    plain non-leaf."""
+    dt = view.dtype
+    if view.shape or (dt is not _F64 and dt is not _F32):
         t = _new(Tensor)
         t._data = view
         t._rg = True
     else:
-        t = _new(_Scalar)
+        t = _new(_Scalar if dt is _F64 else _Scalar32)
         t._val = view.item()
     t._tape = tape
     t._slot = slot
@@ -80,40 +139,48 @@ def _common_tape(*ts):
     return tape
 
 
-def operand(tape, t) -> Optional[tuple]:
-    """(slot, value) of `t` as an input of a fast scalar op on `tape`, or None when the general
-    path must take it: a `_Scalar` on `tape`, or a 0-d float64 tensor on it or without a tape
-    (a leaf or constant, entered into `tape` here)."""
+_FAST = {_Scalar: _F64, _Scalar32: _F32}  # fast scalar class -> its dtype
+
+
+def operand(tape, t, dt=_F64) -> Optional[tuple]:
+    """(slot, value) of `t` as an input of a fast scalar op of dtype `dt` on `tape`, or None
+    when the general path must take it: a fast scalar of `dt` on `tape`, or a 0-d tensor of
+    `dt` on it or without a tape (a leaf or constant, entered into `tape` here)."""
     tt = type(t)
-    if tt is _Scalar:
-        return (t._slot, t._val) if t._tape is tape else None
+    if tt is _Scalar or tt is _Scalar32:
+        return (t._slot, t._val) if t._tape is tape and _FAST[tt] is dt else None
     if tt is not Tensor:
         return None
     d = t._data
-    if d.shape or d.dtype is not _F64:
+    if d.shape or d.dtype is not dt:
         return None
     if t._tape is not None:
         return (t._slot, d.item()) if t._tape is tape else None
     from ._record import slot_in
-    return slot_in(tape, t, _F64), d.item()
+    return slot_in(tape, t, dt), d.item()
 
 
 def binary(op: Op, a, b) -> Optional[_Scalar]:
-    """`op(a, b)` on the fast path when both are scalars of one live tape (at least one a
-    `_Scalar`); None otherwise (or on a float error)."""
+    """`op(a, b)` on the fast path when both are scalars of one dtype on one live tape (at least
+    one a fast scalar); None otherwise (or on a float error)."""
     if not STATE.fast:
         return None
-    tape = a._tape if type(a) is _Scalar else b._tape
+    fa = type(a) in _FAST
+    tape = a._tape if fa else b._tape
+    dt = _FAST[type(a) if fa else type(b)]
     if tape.ok is not STATE.key or (a._tape is not tape and a._tape is not None) or (
             b._tape is not tape and b._tape is not None):
         tape = _common_tape(a, b)
         if tape is None:
             return None
-    pa, pb = operand(tape, a), operand(tape, b)
+    pa, pb = operand(tape, a, dt), operand(tape, b, dt)
     if pa is None or pb is None:
         return None
     try:
         v = op.scalar(pa[1], pb[1])
+        if dt is _F32:
+            v, packed = round32(v)
+            return _record(tape, (op.scalar_head32, pa[0], pb[0]), (packed,), _Scalar32, v)
     except FLOAT_ERRORS:
         return None
     return _record(tape, (op.scalar_head, pa[0], pb[0]), (v,))
@@ -122,9 +189,9 @@ def binary(op: Op, a, b) -> Optional[_Scalar]:
 _HEADS: dict = {}
 
 
-def _head(code: int, nin: int, nints: int, nfloats: int) -> int:
+def _head(code: int, nin: int, nints: int, nfloats: int, is32: bool = False) -> int:
     """`compact(...)`, cached."""
-    key = (code, nin, nints, nfloats)
+    key = (code, nin, nints, nfloats, is32)
     h = _HEADS.get(key)
     if h is None:
         h = _HEADS[key] = compact(*key)
@@ -141,6 +208,8 @@ def unary(op: Op, x: _Scalar, p0: float = 0.0, p1: float = 0.0) -> Optional[_Sca
         tape = _common_tape(x)
         if tape is None:
             return None
+    if type(x) is _Scalar32:
+        return _unary32(op, tape, x, p0, p1)
     try:
         v = op.scalar(x._val, p0, p1) if op.takes_params else op.scalar(x._val)
     except FLOAT_ERRORS:
@@ -148,30 +217,48 @@ def unary(op: Op, x: _Scalar, p0: float = 0.0, p1: float = 0.0) -> Optional[_Sca
     return _record(tape, (op.scalar_head, x._slot), (p0, p1, v) if op.nfloat else (v,))
 
 
-def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False) -> Callable:
-    """A `_Scalar`'s ``__add__``-style method: `op` with another scalar, `number_op` (the number
-    as p0) with a Python number. Two scalars of one tape are the hottest case of scalar code, so
-    that one is recorded inline (`binary` + `_record` without their generality); anything else
-    goes to `unary`/`binary` and then to `generic` (the Tensor method)."""
-    f2, head2 = op.scalar, op.scalar_head
+def _unary32(op: Op, tape, x: _Scalar32, p0: float, p1: float) -> Optional[_Scalar32]:
+    """`unary` of a float32: `p0` enters the forward as a float32 (as the general path's
+    `constant`: torch's wrapped numbers), the record keeps it as given (for the adjoint)."""
+    try:
+        v = op.scalar(x._val, round32(p0)[0], p1) if op.takes_params else op.scalar(x._val)
+        v, packed = round32(v)
+    except FLOAT_ERRORS:
+        return None
+    return _record(tape, (op.scalar_head32, x._slot), (p0, p1, packed) if op.nfloat else (packed,),
+                   _Scalar32, v)
+
+
+def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False,
+             cls: type = _Scalar) -> Callable:
+    """A fast scalar's ``__add__``-style method (`cls`: `_Scalar`, or `_Scalar32`, whose results
+    are rounded): `op` with another scalar, `number_op` (the number as p0) with a Python
+    number. Two scalars of one tape are the hottest case of scalar code, so that one is
+    recorded inline (`binary` + `_record` without their generality); anything else goes to
+    `unary`/`binary` and then to `generic` (the Tensor method)."""
+    is32 = cls is _Scalar32
+    f2, head2 = op.scalar, op.scalar_head32 if is32 else op.scalar_head
 
     def method(self, other):
         tape = self._tape
         t = type(other)
         if tape.ok is STATE.fk:
-            if t is _Scalar and not reflected:
+            if t is cls and not reflected:
                 if other._tape is tape:
                     try:
-                        v = f2(self._val, other._val)
+                        v = stored = f2(self._val, other._val)
+                        if is32:
+                            b = _PACK(v)
+                            v, stored = _AS_F32(b)[0], _AS_F64(b)[0]
                     except FLOAT_ERRORS:
                         return generic(self, other)
                     s = tape.n
                     tape.n = s + 1
                     tape.pend += (head2, self._slot, other._slot)
-                    tape.fpend.append(v)
+                    tape.fpend.append(stored)
                     if not s & 1023:
                         tape._flush()
-                    r = _new(_Scalar)
+                    r = _new(cls)
                     r._val = v
                     r._tape = tape
                     r._slot = s
@@ -179,7 +266,7 @@ def operator(op: Op, number_op: Op, generic: Callable, reflected: bool = False) 
             elif t is float or t is int:
                 r = unary(number_op, self, other, 0.0)
                 return generic(self, other) if r is None else r
-        if t is _Scalar or t is Tensor:
+        if t is cls or t is Tensor:
             r = binary(op, other, self) if reflected else binary(op, self, other)
             if r is not None:
                 return r
@@ -212,6 +299,12 @@ def softmax_of(x: _Vec, is_log: bool, code: int) -> Optional[_Vec]:
     except FLOAT_ERRORS:
         return None
     n = len(xs)
+    if type(x) is _Vec32:
+        p = pack32(vals)
+        if p is None:
+            return None
+        return _record(tape, (code, 1, x._slot, IN_FL, 1, 1, n, 3, 1, n, 1, len(p[1])), p[1],
+                       _Vec32, p[0])
     return _record(tape, (code, 1, x._slot, IN_FL, 0, 1, n, 3, 1, n, 1, n), vals, _Vec, vals)
 
 
@@ -219,14 +312,16 @@ _STACK_TAILS: dict = {}  # n -> a stack record's words after its inputs
 
 
 def stack_of(tensors, code: int) -> Optional[_Vec]:
-    """`stack` (dim 0) of `_Scalar`s on one live tape (and 0-d float64 leaves), as a `_Vec`."""
-    if not STATE.fast:
+    """`stack` (dim 0) of fast scalars of one dtype on one live tape (and 0-d leaves of that
+    dtype), as a `_Vec` (`_Vec32`)."""
+    if not STATE.fast or not tensors:
         return None
     tape = None
     slots = []
     vals = []
-    for t in tensors:  # the common case: all fast scalars of one tape
-        if type(t) is not _Scalar:
+    cls = type(tensors[0])
+    for t in tensors if cls in _FAST else ():  # the common case: fast scalars of one tape
+        if type(t) is not cls:
             break
         if tape is None:
             tape = t._tape
@@ -234,20 +329,28 @@ def stack_of(tensors, code: int) -> Optional[_Vec]:
             break
         slots.append(t._slot)
         vals.append(t._val)
-    if len(slots) < len(tensors) or tape is None or tape.ok is not STATE.key:  # leaves, ...
-        if not any([type(t) is _Scalar for t in tensors]) or not all(
-                [isinstance(t, Tensor) for t in tensors]):
+    if cls not in _FAST or len(slots) < len(tensors) or tape is None or \
+            tape.ok is not STATE.key:  # leaves, ...
+        fast = [type(t) for t in tensors if type(t) in _FAST]
+        if not fast or not all([isinstance(t, Tensor) for t in tensors]):
             return None
+        cls = fast[0]
         tape = _common_tape(*tensors)
         if tape is None:
             return None
-        ps = [operand(tape, t) for t in tensors]
+        ps = [operand(tape, t, _FAST[cls]) for t in tensors]
         if None in ps:
             return None
         slots = [p[0] for p in ps]
         vals = [p[1] for p in ps]
     n = len(slots)
     vals = tuple(vals)  # (a list would stay tracked by the garbage collector)
+    if cls is _Scalar32:
+        p = pack32(vals)
+        if p is None:
+            return None
+        return _record(tape, (code, n, *slots, IN_FL, 1, 1, n, n + 1, 0) + (1,) * n +
+                       (len(p[1]),), p[1], _Vec32, vals)
     tail = _STACK_TAILS.get(n)
     if tail is None:
         tail = _STACK_TAILS[n] = (IN_FL, 0, 1, n, n + 1, 0) + (1,) * n + (n,)
@@ -265,18 +368,20 @@ def unbind_of(x: _Vec, code: int) -> Optional[tuple]:
     s = tape.n
     tape.n = s + n
     pend = tape.pend
-    head = _head(code, 1, 1, 1)
+    is32 = type(x) is _Vec32
+    head = _head(code, 1, 1, 1, is32)
+    cls = _Scalar32 if is32 else _Scalar
     out = []
     mark_scalar_kids(x)
     for i in range(n):
         pend += (head, a, i)
-        r = _new(_Scalar)
+        r = _new(cls)
         r._val = vals[i]
         r._tape = tape
         r._slot = s + i
         r._bs = (x, i)  # a view of x: its memory, if it ever needs one, is x's
         out.append(r)
-    tape.fpend += vals
+    tape.fpend += each32(vals) if is32 else vals
     if (s >> 10) != ((s + n) >> 10):
         tape._flush()
     return tuple(out)

@@ -12,7 +12,6 @@ another function is being recorded (it is then recorded as that loop).
 """
 from __future__ import annotations
 
-import concurrent.futures
 import math
 import sys
 import threading
@@ -26,6 +25,7 @@ from . import _compile
 from ._grad_mode import STATE
 from .engine.lanes import LanePlan
 from .engine.tape import _ENV
+from .engine.threads import executor
 from ._pytree import count as _count, flatten as _flatten, leaf_range as _leaf_range
 from ._pytree import spec_key as _spec_key, spec_str as _spec_str, unflatten as _unflatten
 from .autograd import Function
@@ -34,7 +34,6 @@ from .tensor import Tensor, _wrap
 _BLOCK_BYTES = 1 << 21     # a block of lanes' buffers (about what stays in cache): a batch runs
 #                            block after block, at most one block per thread in memory at once
 MAX_LANE_RECORDINGS = 16   # recordings one call may make before its other lanes run one by one
-_pool: list = []
 
 
 class VmapWarning(UserWarning):
@@ -438,7 +437,7 @@ class _Batched:
         ok = np.ones(n, bool)
         run = lambda blk: self._block(rec, plan, inputs, blk, idx, outs, ok)  # noqa: E731
         if threads > 1 and len(blocks) > 1:
-            ex = _executor(threads)
+            ex = executor(threads)
             for f in [ex.submit(run, blk) for blk in blocks]:
                 f.result()
         else:
@@ -639,12 +638,6 @@ class BatchedReplay(Function):
                 g = _wrap(np.array(g, t._data.dtype, order="C"))  # (0-d stays 0-d)
             res.append(g)
         return tuple(res)
-
-
-def _executor(threads: int):
-    if not _pool or _pool[0][0] != threads:
-        _pool[:] = [(threads, concurrent.futures.ThreadPoolExecutor(threads))]
-    return _pool[0][1]
 
 
 def _broadcast_dims(dims, tree, head: str) -> list:

@@ -460,7 +460,7 @@ class Tensor:
         return _address(self._data)
 
 class _Small(Tensor):
-    """A small float64 non-leaf of the scalar fast path (`_scalar.py`), whose values are Python
+    """A small float64 (or float32: `_Scalar32`) non-leaf of the scalar fast path (`_scalar.py`), whose values are Python
     floats in `_val` rather than a numpy array: scalar code then costs no numpy call per op.
 
     Its `_data` is made on first use (a copy: the tape keeps the recorded values), and the object
@@ -480,7 +480,7 @@ class _Small(Tensor):
             vec, i = parent
             data = vec._data[i, ...]
         else:
-            data = np.array(self._val, np.float64)
+            data = np.array(self._val, self._np_dtype)
         self.__class__ = Tensor
         self._data = data
         self._rg = True
@@ -491,6 +491,8 @@ class _Small(Tensor):
             from ._version import attach_view
             attach_view(vec, self, ("Unbind", i))
         return data
+
+    _np_dtype = np.dtype(np.float64)
 
     @property
     def dtype(self) -> _dtype.dtype:
@@ -553,9 +555,26 @@ class _Vec(_Small):
         return len(self._val)
 
 
+class _Scalar32(_Scalar):
+    """A 0-d float32 of the fast path: `_val` is a float that float32 represents exactly (every
+    op rounds), its record is float32 (value and adjoint)."""
+
+    __slots__ = ()
+    _np_dtype = np.dtype(np.float32)
+    dtype = property(lambda self: _dtype.float32)
+
+
+class _Vec32(_Vec):
+    """A `_Vec` of float32 values."""
+
+    __slots__ = ()
+    _np_dtype = np.dtype(np.float32)
+    dtype = property(lambda self: _dtype.float32)
+
+
 # they print as what they are to a user: tensors (`isinstance(x, Tensor)` holds; only
 # `type(x) is Tensor` tells them apart)
-for _cls in (_Small, _Scalar, _Vec):
+for _cls in (_Small, _Scalar, _Vec, _Scalar32, _Vec32):
     _cls.__name__ = _cls.__qualname__ = "Tensor"
 
 

@@ -222,3 +222,128 @@ def test_a_final_backward_frees_large_values_no_adjoint_reads_first():
     assert big_chunks == [2]            # x (referenced) and kept; sin, mul, add, mul freed
     np.testing.assert_allclose(kept.detach().numpy(), np.cos(x.detach().numpy()))
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.cos(x.detach().numpy()), rtol=1e-5)
+
+
+# -- the sweep's adjoint buffers start uninitialised (each slot zeroed before its first writer) --
+class _Square(tg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def _programs():
+    """Graphs whose gradients reach slots through every kind of writer: kernels, seeds, a
+    custom Function, a hook, a replayed call, autograd.grad of a non-leaf, retain_grad."""
+    def plain(x):
+        return ((x * 2).sin() + x.exp()).sum()
+
+    def function(x):
+        return _Square.apply(x.tanh()).sum() + x.sum()
+
+    def hooked(x):
+        h = x * 3
+        h.register_hook(lambda g: g * 2)
+        return (h * h).mean()
+
+    def retained(x):
+        h = x.cos()
+        h.retain_grad()
+        return (h * x).sum()
+
+    replayed = tg.compile(lambda x: (x.sin() * x).sum())
+    return [plain, function, hooked, retained, replayed]
+
+
+def test_gradients_do_not_depend_on_what_the_adjoint_buffers_held_before():
+    from tapegrad.engine import tape as tape_mod
+    rng = np.random.default_rng(0)
+    x0 = rng.uniform(-1, 1, 300)
+    for fn in _programs():
+        want = []
+        for _ in range(2):  # (the second call of the compiled one replays)
+            x = tg.tensor(x0, requires_grad=True)
+            fn(x).backward()
+            want.append(x.grad.numpy().copy())
+        # poison this thread's reused scratch buffers; the next sweep must not read them
+        tape_mod._SCRATCH.bufs = tuple(np.full(1 << 16, np.nan, dt)
+                                       for dt in (np.float64, np.float32))
+        for w in want:
+            x = tg.tensor(x0, requires_grad=True)
+            fn(x).backward()
+            np.testing.assert_allclose(x.grad.numpy(), w, rtol=1e-12, err_msg=fn.__name__)
+
+
+def test_autograd_grad_of_a_non_leaf_reads_a_zeroed_adjoint():
+    from tapegrad.engine import tape as tape_mod
+    tape_mod._SCRATCH.bufs = tuple(np.full(1 << 16, np.nan, dt)
+                                   for dt in (np.float64, np.float32))
+    x = tg.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    h = x * 2
+    out = (h.sin() * 3).sum()
+    (gh,) = tg.autograd.grad(out, h)
+    np.testing.assert_allclose(gh.numpy(), 3 * np.cos(2 * np.array([0.5, -1.0, 2.0])))
+
+
+# -- the vectorized sin/cos of the trig adjoints --------------------------------------------------
+def _trig_pair(cos_fn, sin_fn):
+    """A Numba loop giving (cos_fn(x), sin_fn(x)) for an array x."""
+    from numba import njit
+
+    @njit
+    def both(x):
+        c, s = np.empty_like(x), np.empty_like(x)
+        for i in range(x.shape[0]):
+            c[i], s[i] = cos_fn(x[i]), sin_fn(x[i])
+        return c, s
+    return both
+
+
+def _near_multiples_of_half_pi(dtype):
+    import math
+    from tapegrad.ops._kernels_elementwise import TRIG_MAX
+    near = np.array([k * math.pi / 2 for k in range(1, int(TRIG_MAX / math.pi * 2))], dtype)
+    return [near, np.nextafter(near, dtype(0)), -near]
+
+
+def test_vectorized_cos_and_sin_are_within_an_ulp_of_libm():
+    import math
+    from tapegrad.ops._kernels_elementwise import TRIG_MAX, cos_small, sin_small
+    both = _trig_pair(cos_small, sin_small)
+    rng = np.random.default_rng(1)
+    for x in [rng.uniform(-TRIG_MAX, TRIG_MAX, 20_000), rng.uniform(-4, 4, 20_000),
+              rng.uniform(-1e-3, 1e-3, 1_000)] + _near_multiples_of_half_pi(np.float64):
+        c, s = both(x)
+        for got, f in ((c, math.cos), (s, math.sin)):
+            want = np.array([f(v) for v in x])
+            assert np.max(np.abs(got - want) / np.spacing(np.abs(want))) <= 1.0, f.__name__
+
+
+def test_trig_gradients_beyond_the_vectorized_range_take_libm():
+    for dt, rtol in ((np.float32, 1e-6), (np.float64, 1e-14)):
+        x0 = np.array([1e6, -3e5, 65536.5, np.nan, np.inf, 0.5, -2.0], dt)
+        x = tg.tensor(x0, requires_grad=True)
+        (x.sin().sum() + x.cos().sum()).backward()
+        with np.errstate(invalid="ignore"):
+            want = np.cos(x0.astype(np.float64)) - np.sin(x0.astype(np.float64))
+        np.testing.assert_allclose(x.grad.numpy().astype(np.float64), want, rtol=rtol,
+                                   equal_nan=True)
+
+
+def test_float32_vectorized_cos_and_sin_round_as_libm():
+    """For float32 arguments, the short reduction's results round to the float32 that libm's
+    float64 results round to (so float32 trig gradients are as exact as that rounding)."""
+    from tapegrad.ops._kernels_elementwise import TRIG_MAX, cos_small32, sin_small32
+    both = _trig_pair(cos_small32, sin_small32)
+    rng = np.random.default_rng(3)
+    for x in [rng.uniform(-TRIG_MAX, TRIG_MAX, 50_000).astype(np.float32)] + \
+            _near_multiples_of_half_pi(np.float32):
+        x64 = x.astype(np.float64)
+        c, s = both(x64)
+        np.testing.assert_array_equal(c.astype(np.float32), np.cos(x64).astype(np.float32))
+        np.testing.assert_array_equal(s.astype(np.float32), np.sin(x64).astype(np.float32))

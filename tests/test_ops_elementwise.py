@@ -435,3 +435,18 @@ def test_small_powers_take_their_fast_path_with_the_same_values_and_gradients(p,
         np.testing.assert_allclose(y.detach().numpy(), np.power(xd, dt(p)), rtol=4e-7 if dt ==
                                    np.float32 else 1e-15)
         assert check_forward(y._tape) == []
+
+
+def test_sigmoid_and_silu_at_extremes_are_torchs():
+    """torch computes 1 / (1 + exp(-x)) and x / (1 + exp(-x)): where exp(-x) overflows float32
+    they give (-)0, not the float64 value's denormal (values printed by torch 2.13)."""
+    x = [-100.0, -90.0, -88.0, -50.0, 0.0, 100.0, float("inf"), -float("inf")]
+    s32 = tg.sigmoid(tg.tensor(x)).numpy()
+    np.testing.assert_array_equal(s32[:2], [0.0, 0.0])
+    np.testing.assert_allclose(s32[2:], [6.0546e-39, 1.9287e-22, 0.5, 1.0, 1.0, 0.0], rtol=1e-4)
+    s64 = tg.sigmoid(tg.tensor(x, dtype=tg.float64)).numpy()
+    np.testing.assert_allclose(s64[:2], [3.7201e-44, 8.1940e-40], rtol=1e-4)
+    silu = tg.nn.functional.silu(tg.tensor(x)).numpy()
+    assert silu[0] == 0.0 and np.signbit(silu[0])
+    np.testing.assert_allclose(silu[2:6], [-5.3280e-37, -9.6437e-21, 0.0, 100.0], rtol=1e-4)
+    assert np.isnan(silu[7])

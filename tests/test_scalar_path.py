@@ -1,5 +1,5 @@
-"""The scalar fast path (`tapegrad/_scalar.py`): 0-d float64 non-leaves computed with Python
-floats, their values kept in the record floats, compact records.
+"""The scalar fast path (`tapegrad/_scalar.py`): 0-d float64 (and float32) non-leaves computed
+with Python floats, their values kept in the record floats, compact records.
 
 Each op with a ``scalar=`` forward: the fast path is really taken, its value equals the numpy
 forward's, and its gradient matches central finite differences (which run under ``no_grad``,
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import tapegrad as tg
 from tapegrad._opdef import OPS
-from tapegrad.tensor import Tensor, _Scalar, _Vec
+from tapegrad.tensor import Tensor, _Scalar, _Scalar32, _Vec, _Vec32
 from tapegrad.testing import gradcheck, gradgradcheck, strategies
 
 F = tg.nn.functional
@@ -104,9 +104,9 @@ OPS_OF_PROGRAMS = ("add", "sub", "mul", "div", "number", "exp", "tanh", "softplu
                    "softmax", "log_softmax", "leaf")
 
 
-def _run(program, leaves, shape):
+def _run(program, leaves, shape, dtype=tg.float64):
     """Run `program` on `leaves` given as tensors of `shape` (() -> fast path, (1,) -> numpy)."""
-    xs = [tg.tensor(np.full(shape, v), dtype=tg.float64, requires_grad=True) for v in leaves]
+    xs = [tg.tensor(np.full(shape, v), dtype=dtype, requires_grad=True) for v in leaves]
     nodes = [x * 1.0 for x in xs]
     for kind, i, j, k, c in program:
         a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
@@ -125,7 +125,7 @@ def _run(program, leaves, shape):
         else:
             picks = [nodes[(i + 7 * m) % len(nodes)] for m in range(2 + k % 3)] + [xs[0]]
             stacked = tg.stack(picks)  # (n,) or (n, 1)
-            assert (type(stacked) is _Vec) == (shape == ())
+            assert isinstance(stacked, _Vec) == (shape == ())
             nodes.extend(getattr(tg, kind)(stacked, dim=0).unbind())
     out = sum(nodes[-3:])
     out.sum().backward()
@@ -137,12 +137,15 @@ def _run(program, leaves, shape):
                           st.integers(0, 50), st.integers(0, 5), st.floats(-2, 2)),
                 min_size=1, max_size=25))
 def test_programs_agree_with_the_general_path(leaves, program):
-    v0, g0 = _run(program, leaves, ())
-    v1, g1 = _run(program, leaves, (1,))
-    np.testing.assert_allclose(v0, v1, rtol=1e-12, atol=1e-12)
+    _agree(leaves, program, tg.float64, (1e-12, 1e-12), (1e-10, 1e-12))
+
+
+def _agree(leaves, program, dtype, value_tol, grad_tol):
+    v0, g0 = _run(program, leaves, (), dtype)
+    v1, g1 = _run(program, leaves, (1,), dtype)
+    np.testing.assert_allclose(v0, v1, *value_tol)
     assert [g is None for g in g0] == [g is None for g in g1]
-    np.testing.assert_allclose([g or 0.0 for g in g0], [g or 0.0 for g in g1], rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose([g or 0.0 for g in g0], [g or 0.0 for g in g1], *grad_tol)
 
 
 def test_a_fast_scalar_is_a_tensor_to_the_user():
@@ -266,3 +269,93 @@ def test_anomaly_mode_names_the_line_of_a_scalar_op():
         with pytest.raises(RuntimeError, match="the line named"):
             z.backward()
     assert type(fast(x)) is _Scalar  # the fast path is back after anomaly mode
+
+
+# -- float32 (torch's default dtype): the same path, every result rounded to float32 ------------
+def leaf32(v: float) -> Tensor:
+    return tg.tensor(v, requires_grad=True)
+
+
+def test_every_scalar_op_stays_on_the_float32_fast_path():
+    for name in SCALAR_OPS:
+        xs = [leaf32(1.3) * 1.0 for _ in OPS[name].domain]
+        assert all(type(x) is _Scalar32 for x in xs)
+        out = _call(name, *xs)
+        assert type(out) is _Scalar32 and out.dtype is tg.float32, name
+        assert all(type(x) is _Scalar32 for x in xs), f"{name} left the fast path"
+
+
+@pytest.mark.parametrize("name", SCALAR_OPS)
+@given(data=st.data())
+def test_float32_scalar_op_value_and_gradient(name, data):
+    """The value is numpy's float32 (bit for bit for arithmetic: a float64 result rounded once;
+    within an ulp for libm's functions); the float32 gradient matches the float64 one to float32
+    precision, as torch's gradcheck tolerances for float32."""
+    op = OPS[name]
+    vals = [float(np.float32(data.draw(strategies.elements(d)))) for d in op.domain]
+    xs = [leaf32(v) for v in vals]
+    out = _call(name, *[x * 1.0 for x in xs])
+    assert type(out) is _Scalar32
+    with tg.no_grad():  # the numpy path, in float32
+        want = _call(name, *[tg.tensor([v]) for v in vals]).item()
+    if name in ("add", "sub", "mul", "div", "neg", "add_scalar", "sub_scalar", "rsub_scalar",
+                "mul_scalar", "div_scalar", "sqrt", "abs", "relu", "clamp"):
+        assert out.item() == want, (out.item(), want)
+    else:
+        np.testing.assert_allclose(out.item(), want, rtol=2.4e-7, atol=1e-37)
+    out.backward()
+    xs64 = [leaf(v) for v in vals]
+    _call(name, *[x * 1.0 for x in xs64]).backward()
+    for x, x64 in zip(xs, xs64):
+        assert x.grad.dtype is tg.float32
+        np.testing.assert_allclose(x.grad.item(), x64.grad.item(), rtol=1e-5, atol=1e-6)
+
+
+@given(st.lists(st.floats(-1.5, 1.5), min_size=1, max_size=4),
+       st.lists(st.tuples(st.sampled_from(OPS_OF_PROGRAMS), st.integers(0, 50),
+                          st.integers(0, 50), st.integers(0, 5), st.floats(-2, 2)),
+                min_size=1, max_size=25))
+def test_float32_programs_agree_with_the_general_path(leaves, program):
+    _agree(leaves, program, tg.float32, (1e-5, 1e-6), (1e-4, 1e-5))
+
+
+def test_a_float32_fast_scalar_is_a_float32_tensor_to_the_user():
+    x = leaf32(0.1)
+    y = x * 3.0
+    assert type(y) is _Scalar32 and y.dtype is tg.float32
+    assert y.item() == float(np.float32(0.1) * np.float32(3.0))  # float32 arithmetic
+    assert repr(y) == "tensor(0.3000, grad_fn=<MulBackward0>)"
+    assert type(y) is Tensor and y._data.dtype == np.float32  # printing made its array
+    v = tg.stack([x * 1.0, x * 2.0, x * 3.0])
+    assert type(v) is _Vec32 and v.dtype is tg.float32
+    parts = tg.softmax(v, dim=0).unbind()
+    assert all(type(p) is _Scalar32 for p in parts)
+    (parts[0] * 2.0 + parts[2]).backward()
+    assert x.grad.dtype is tg.float32
+
+
+def test_float32_scalar_graph_has_no_float64_adjoints():
+    from tapegrad.engine.tape import resolve
+    x = leaf32(0.5)
+    y = tg.softmax(tg.stack([x * 2.0, x.exp(), F.softplus(x)]), 0).unbind()[1] * x
+    tape = resolve(y)
+    _, _, _, (n64, n32) = tape.decode()
+    assert n64 == 0 and n32 > 0
+
+
+def test_float32_overflow_takes_numpys_answer():
+    x = leaf32(0.5)
+    y = (x * 1e30) * 1e10  # beyond float32: numpy's inf, not an exception
+    assert math.isinf(y.item())
+    z = x.exp() * 3e38
+    assert math.isinf(z.item())
+    (y + z).backward()
+    assert x.grad is not None
+
+
+def test_mixed_float32_and_float64_scalars_promote_as_torch():
+    a, b = leaf32(0.5), leaf(0.25)
+    c = a * 2.0 + b * 1.0
+    assert c.dtype is tg.float64
+    c.backward()
+    assert a.grad.dtype is tg.float32 and a.grad.item() == 2.0 and b.grad.item() == 1.0

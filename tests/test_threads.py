@@ -75,3 +75,37 @@ def test_a_graph_from_a_thread_that_ended_is_this_threads():
     t.join()
     (made["y"] * 2).sum().backward()
     np.testing.assert_allclose(made["x"].grad.numpy(), 2 * np.exp([1.0, 2.0]))
+
+
+def _long_expression(x0, y0):
+    x, y = tg.tensor(x0, requires_grad=True), tg.tensor(y0, requires_grad=True)
+    f = ((x * y).sin() * 0.5 + y).tanh() * x
+    g = (f.exp() + 1).log() + x / y - y ** 2 + x.sigmoid() * y.relu() + tg.maximum(x, y)
+    (g.sum() + (x * x).mean() + (x * y[:1]).sum()).backward()  # (a broadcast: not sliced)
+    return x.grad.numpy().copy(), y.grad.numpy().copy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_elementwise_adjoints_run_in_slices_on_threads_with_the_same_bits(
+        dtype, monkeypatch):
+    from tapegrad.engine import tape as tape_mod
+    if __import__("numba").config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("a machine with one core")
+    rng = np.random.default_rng(0)
+    n = tape_mod.SLICE_MIN + 1001  # (slices that do not end on a round number)
+    x0, y0 = rng.uniform(0.5, 1.5, n).astype(dtype), rng.uniform(0.5, 1.5, n).astype(dtype)
+    before = tg.get_num_threads()
+    sliced = []
+    run = tape_mod._run_sliced
+    monkeypatch.setattr(tape_mod, "_run_sliced", lambda *a: sliced.append(a[6]) or run(*a))
+    try:
+        tg.set_num_threads(1)
+        want = _long_expression(x0, y0)
+        assert not sliced
+        tg.set_num_threads(2)
+        got = _long_expression(x0, y0)
+    finally:
+        tg.set_num_threads(before)
+    assert len(sliced) >= 15
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(w, g)

@@ -38,12 +38,24 @@ IN_FL = -1                   # record address meaning "the value is in fl" (see 
 COMPACT = 1 << 40            # first word of a compact record (see above and `compact`)
 
 
-def compact(op: int, nin: int, nints: int, nfloats: int) -> int:
-    """The first word of a compact record: a 0-d float64 value kept in ``fl`` (its last float),
+COMPACT32 = 1 << 36           # flag of a compact record's word: the value is a float32
+
+
+def compact(op: int, nin: int, nints: int, nfloats: int, is32: int = 0) -> int:
+    """The first word of a compact record: a 0-d value kept in ``fl`` (its last float),
     ``[word, *inputs, *ints]``: 3 words for a binary op where the full layout takes 9 (every
-    int costs ~13 ns to convert at the next flush)."""
-    assert 0 <= op and 0 <= nin < 16 and 0 <= nints < 16 and 0 < nfloats < 16
-    return COMPACT + (op << 12) + (nin << 8) + (nints << 4) + nfloats
+    int costs ~13 ns to convert at the next flush). A float32 value (`is32`) is stored as the
+    float64 whose low 4 bytes are its bits (`_scalar.pack32`), so that the kernels read it in
+    place as a float32, as any float32 slot."""
+    assert 0 <= op < 1 << 24 and 0 <= nin < 16 and 0 <= nints < 16 and 0 < nfloats < 16
+    return COMPACT + (COMPACT32 if is32 else 0) + (op << 12) + (nin << 8) + (nints << 4) + nfloats
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def stored_floats(size, is32):
+    """How many floats of ``fl`` hold a value of `size` elements kept there (float32 values are
+    packed two to a float64)."""
+    return (size + 1) // 2 if is32 else size
 # columns of the decoded table
 # T_A/T_B: the first two input slots (-1 if absent); all inputs: rec[T_INS : T_INS + T_NIN]
 (T_OP, T_A, T_B, T_ADDR, T_IS32, T_NDIM, T_SHP, T_SIZE, T_ADJ, T_NEED, T_IOFS, T_ICNT,
@@ -111,16 +123,16 @@ def decode(rec, n, fl_addr):
     adj32 = 0
     for s in range(n):
         head = rec[p]
-        if head >= COMPACT:  # a 0-d float64 whose value is in fl: [head, *inputs, *ints]
+        if head >= COMPACT:  # a 0-d value in fl: [head, *inputs, *ints]
             h = head - COMPACT
-            op = h >> 12
+            op = (h >> 12) & 0xFFFFFF
             nin = (h >> 8) & 15
             ni = (h >> 4) & 15
             nf = h & 15
             tab[s, T_INS] = p + 1
             tab[s, T_A] = rec[p + 1] if nin > 0 else -1
             tab[s, T_B] = rec[p + 2] if nin > 1 else -1
-            tab[s, T_IS32] = 0
+            tab[s, T_IS32] = (h >> 36) & 1
             tab[s, T_NDIM] = 0
             tab[s, T_SHP] = p
             tab[s, T_IOFS] = p + 1 + nin
@@ -160,34 +172,116 @@ def decode(rec, n, fl_addr):
         tab[s, T_FOFS] = fofs
         fofs += nf
         if head >= COMPACT or tab[s, T_ADDR] == IN_FL:
-            tab[s, T_ADDR] = fl_addr + 8 * (fofs - size)
+            tab[s, T_ADDR] = fl_addr + 8 * (fofs - stored_floats(size, tab[s, T_IS32]))
     return tab, adj, adj32
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(tab, rec, fl, adj, adj32, live, env, kernels, pause, start, stop, resume):
+def prepare(tab, rec, adj, adj32, ready, e):
+    """Zero the adjoints of entry e's inputs that no entry has written yet (`ready` marks the
+    zeroed ones). A sweep zeroes each slot's adjoint this way, right before its first writer:
+    no pass over the whole buffer first (for large tapes, fresh pages and a memset as costly
+    as several kernels), and nothing for slots the sweep never reaches."""
+    ins = tab[e, T_INS]
+    for i in range(tab[e, T_NIN]):
+        s = rec[ins + i]
+        if tab[s, T_NEED]:
+            _zero(tab, adj, adj32, ready, s)
+
+
+@njit(cache=True, error_model="numpy")
+def zero_slots(tab, adj, adj32, ready, slots):
+    """`prepare` for the given slots (those a sweep is seeded in)."""
+    for s in slots:
+        _zero(tab, adj, adj32, ready, s)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _zero(tab, adj, adj32, ready, s):
+    if not ready[s]:
+        ready[s] = 1
+        o = tab[s, T_ADJ]
+        n = tab[s, T_SIZE]
+        if tab[s, T_IS32]:
+            adj32[o:o + n] = 0.0
+        else:
+            adj[o:o + n] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def sweep(tab, rec, fl, adj, adj32, live, ready, env, kernels, pause, start, stop, resume):
     """The reverse sweep over entries stop-1 .. start, each through its op's kernel (by address).
 
     Returns -1 when done, or the first entry e marked in `pause` -- 1: hooks on e's output (if
     live), 2: a Python op at e (always: its other outputs may be live when e is not) -- so that
     Python can run the callback; Python then resumes with stop=e+1, resume=e (run e's kernel
-    without pausing again) or stop=e (e was handled in Python)."""
+    without pausing again) or stop=e (e was handled in Python). With a non-empty `ready` the
+    adjoint buffers start uninitialised and are zeroed slot by slot (`prepare`); with an empty
+    one they start zeroed."""
     ns = tab.shape[0]
+    lazy = ready.shape[0] > 0
     for e in range(stop - 1, start - 1, -1):
         op = tab[e, T_OP]
         if op < 0:
             continue
         if pause[e] and e != resume and (live[e] or pause[e] == 2):
-            return e
+            return e  # (3, when live: a long elementwise entry Python runs in slices)
         if not live[e]:
             continue
         k = kernels[2 * op + tab[e, T_IS32]]
         if k == 0:  # an op without a kernel (a Python op's extra outputs)
             continue
+        if lazy:
+            prepare(tab, rec, adj, adj32, ready, e)
         call_kernel(k, e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],
                     fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
                     adj32.ctypes.data, adj32.shape[0], live.ctypes.data, env.ctypes.data)
     return -1
+
+
+@njit(cache=True, error_model="numpy")
+def sliceable(tab, kinds, min_size):
+    """The elementwise entries of at least `min_size` elements whose inputs all have the
+    output's size (no broadcast): those whose adjoint can run as independent slices
+    (`run_slice`). `kinds[op]`: 1 for the ops of the unary and binary families."""
+    out = []
+    for e in range(tab.shape[0]):
+        op = tab[e, T_OP]
+        n = tab[e, T_SIZE]
+        if op >= 0 and kinds[op] and n >= min_size and tab[tab[e, T_A], T_SIZE] == n and (
+                tab[e, T_NIN] < 2 or tab[tab[e, T_B], T_SIZE] == n):
+            out.append(e)
+    return np.array(out, np.int64)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def run_slice(k, e, lo, hi, tab, rec, fl, adj, adj32, env):
+    """Run elementwise entry e's kernel `k` on elements [lo, hi) only, through a table of
+    three rows (its inputs, itself) cut to that range: slices of one entry can run in
+    threads at once (they write disjoint parts of the input adjoints; the caller marks those
+    live). Called without the GIL."""
+    nin = tab[e, T_NIN]
+    sub = np.empty((3, TAB_W), np.int64)
+    srec = np.zeros(3, np.int64)  # the slice's shape (1-D), then its inputs' rows
+    srec[0] = hi - lo
+    srec[1] = 0
+    srec[2] = 1
+    live = np.zeros(3, np.uint8)
+    for r in range(3):
+        s = e if r == 2 else (tab[e, T_A] if r == 0 or nin < 2 else tab[e, T_B])
+        for c in range(TAB_W):
+            sub[r, c] = tab[s, c]
+        sub[r, T_ADDR] = tab[s, T_ADDR] + lo * (4 if tab[s, T_IS32] else 8)
+        sub[r, T_ADJ] = tab[s, T_ADJ] + lo
+        sub[r, T_SIZE] = hi - lo
+        sub[r, T_NDIM] = 1
+        sub[r, T_SHP] = 0
+    sub[2, T_A] = 0
+    sub[2, T_B] = 1 if nin > 1 else -1
+    sub[2, T_INS] = 1
+    call_kernel(k, 2, sub.ctypes.data, 3, srec.ctypes.data, 3, fl.ctypes.data, fl.shape[0],
+                adj.ctypes.data, adj.shape[0], adj32.ctypes.data, adj32.shape[0],
+                live.ctypes.data, env.ctypes.data)
 
 
 @njit(cache=True, error_model="numpy")

@@ -32,7 +32,7 @@ from numba import njit
 from .codegen import forward_table, kernel_table, replays
 from .kernels import (COMPACT, IN_CONST, IN_FL, IN_LEAF, T_ADDR, T_ADJ, T_INS, T_IS32, T_NDIM,
                       T_NEED, T_NIN, T_OP, T_SHP, T_SIZE, call_kernel, decode, kernel_codes,
-                      sweep, vals32, vals64)
+                      stored_floats, sweep, vals32, vals64, zero_slots)
 from .._opdef import BY_CODE
 
 
@@ -58,13 +58,13 @@ def rebuild(rec, n, fl, drop_ints, keep_s):
         head = rec[p]
         if head >= COMPACT:
             h = head - COMPACT
-            op = h >> 12
+            op = (h >> 12) & 0xFFFFFF
             nin = (h >> 8) & 15
             ni = (h >> 4) & 15
             nf = h & 15
             ins = p + 1
             iofs = p + 1 + nin
-            is32 = 0
+            is32 = (h >> 36) & 1
             nd = 0
             shp = p
             size = 1
@@ -86,7 +86,7 @@ def rebuild(rec, n, fl, drop_ints, keep_s):
             ni = rec[r]
             iofs = r + 1
             nf = rec[r + 1 + ni]
-            nkeep = nf - size if addr == IN_FL else nf
+            nkeep = nf - stored_floats(size, is32) if addr == IN_FL else nf
             p = r + 2 + ni
         if not keep_s[s]:
             fi += nf
@@ -326,21 +326,21 @@ class Program:
         slots ``wanted[1]`` (inputs) are added to the outer slots ``wanted[0]`` (each pair of
         one size and dtype; int64 arrays)."""
         tab = frame.tab
-        if frame.adj is None:
-            frame.adj = (np.zeros(self.n64), np.zeros(self.n32, np.float32))
+        if frame.adj is None:  # (zeroed slot by slot as the sweep reaches them: `prepare`)
+            frame.adj = (np.empty(self.n64), np.empty(self.n32, np.float32))
             frame.live = np.zeros(self.n, np.uint8)
         else:  # (a second backward through one call: retain_graph)
-            for a in frame.adj:
-                a.fill(0.0)
             frame.live.fill(0)
         adj, live = frame.adj, frame.live
+        ready = np.zeros(self.n, np.uint8)
+        zero_slots(tab, adj[0], adj[1], ready, seeds[1])
         otab, oadj, olive = outer
         transfer(otab, oadj[0], oadj[1], olive, seeds[0], tab, adj[0], adj[1], live, seeds[1])
         kernels = self.kernels
         if kernels is None:
             kernels = self.kernels = kernel_table(self.adj_codes)  # (loaded ones stay put)
-        sweep(tab, self.rec, self.fl, adj[0], adj[1], live, env, kernels, self.live0, 0,
-              self.n, -1)
+        sweep(tab, self.rec, self.fl, adj[0], adj[1], live, ready, env, kernels, self.live0,
+              0, self.n, -1)
         transfer(tab, adj[0], adj[1], live, wanted[1], otab, oadj[0], oadj[1], olive, wanted[0])
 
 
@@ -356,13 +356,18 @@ def transfer(ta, a64, a32, live_a, slots_a, tb, b64, b32, live_b, slots_b):
             continue
         oa = ta[sa, T_ADJ]
         ob = tb[sb, T_ADJ]
-        if ta[sa, T_IS32]:
-            for i in range(ta[sa, T_SIZE]):
-                b32[ob + i] += a32[oa + i]
+        n = ta[sa, T_SIZE]
+        if ta[sa, T_IS32]:  # (slices, not offsets into one buffer: the loops vectorize)
+            _add_into(b32[ob:ob + n], a32[oa:oa + n])
         else:
-            for i in range(ta[sa, T_SIZE]):
-                b64[ob + i] += a64[oa + i]
+            _add_into(b64[ob:ob + n], a64[oa:oa + n])
         live_b[sb] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def _add_into(dst, src):
+    for i in range(dst.shape[0]):
+        dst[i] += src[i]
 
 
 class NotReplayable(Exception):

@@ -4,10 +4,11 @@ Each module registers its ops (`unary`/`binary`/`kernel` from `_opdef.py`: forwa
 torch's grad_fn name, test spec, usage) next to the front-ends that parse torch's arguments. It
 lists its public functions in `__all__` (exported as ``tapegrad.<name>``), the Tensor methods it
 provides in `METHODS`, in `QUERIES` the methods that print like torch's built-in methods, and in
-`SCALAR_METHODS`/`VEC_METHODS` the fast-path overrides for `_Scalar`/`_Vec` (`_scalar.py`).
+`SCALAR_METHODS`/`SCALAR32_METHODS`/`VEC_METHODS` the fast-path overrides for
+`_Scalar`/`_Scalar32`/`_Vec` (`_scalar.py`; `_Vec32` inherits `_Vec`'s).
 Import order fixes the opcodes.
 """
-from ..tensor import Tensor, _Scalar, _Vec, builtin_method
+from ..tensor import Tensor, _Scalar, _Scalar32, _Vec, builtin_method
 from . import (elementwise, reductions, linalg, shapes, indexing, activations, compare,  # noqa: I001
                inplace, sorting, misc)
 
@@ -26,6 +27,8 @@ def _bind() -> None:
             setattr(Tensor, name, builtin_method(fn))
         for name, fn in getattr(mod, "SCALAR_METHODS", {}).items():
             setattr(_Scalar, name, fn)
+        for name, fn in getattr(mod, "SCALAR32_METHODS", {}).items():
+            setattr(_Scalar32, name, fn)
         for name, fn in getattr(mod, "VEC_METHODS", {}).items():
             setattr(_Vec, name, fn)
 

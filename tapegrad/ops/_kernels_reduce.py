@@ -288,13 +288,56 @@ def adj_reduce(e, tab, rec, fl, adj, live, env):
     a = tab[e, T_A]
     if not tab[a, T_NEED]:
         return
-    idx = reduced_index(tab, rec, a, rec[tab[e, T_IOFS]])
+    mask = rec[tab[e, T_IOFS]]
     scale = fl[tab[e, T_FOFS]]
     go = tab[e, T_ADJ]
     ga = tab[a, T_ADJ]
-    for i in range(idx.shape[0]):
-        adj[ga + i] += adj[go + idx[i]] * scale
+    outer, n, inner = reduced_block(tab, rec, a, mask)
+    if n >= 0:  # the reduced dims are contiguous: no index map (the common case, and fast)
+        gout = adj[go:go + outer * inner]
+        gin = adj[ga:ga + outer * n * inner]
+        for o in range(outer):
+            if inner == 1:
+                v = gout[o] * scale
+                block = gin[o * n:(o + 1) * n]
+                for k in range(n):
+                    block[k] += v
+                continue
+            src = gout[o * inner:(o + 1) * inner]
+            for k in range(n):
+                row = gin[(o * n + k) * inner:(o * n + k + 1) * inner]
+                for i in range(inner):
+                    row[i] += src[i] * scale
+    else:
+        idx = reduced_index(tab, rec, a, mask)
+        for i in range(idx.shape[0]):
+            adj[ga + i] += adj[go + idx[i]] * scale
     live[a] = 1
+
+
+@njit(cache=True, error_model="numpy")
+def reduced_block(tab, rec, a, mask):
+    """(outer, n, inner) when the dims of slot `a` in bitmask `mask` are contiguous (the
+    reduced elements of output element (o, i) are at (o * n + k) * inner + i); n = -1 when
+    they are not."""
+    sh = slot_shape(tab, rec, a)
+    nd = sh.shape[0]
+    first, last = nd, -1
+    for d in range(nd):
+        if (mask >> d) & 1:
+            first = min(first, d)
+            last = d
+    outer, n, inner = 1, 1, 1
+    for d in range(nd):
+        if d < first:
+            outer *= sh[d]
+        elif d > last:
+            inner *= sh[d]
+        elif (mask >> d) & 1:
+            n *= sh[d]
+        elif sh[d] != 1:  # a kept dim between reduced ones
+            return 0, -1, 0
+    return outer, n, inner
 
 
 @njit(cache=True, error_model="numpy")

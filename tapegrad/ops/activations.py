@@ -2,7 +2,8 @@
 
 The elementwise ones are `unary` registrations (their float parameters are p0/p1); softmax and
 log_softmax have kernels (`_kernels_nn`) that reduce over one dim. Forwards are written not to
-overflow: softplus/logsigmoid/silu go through `logaddexp`, log_softmax subtracts the max.
+overflow: softplus/logsigmoid go through `logaddexp`, silu divides by 1 + exp(-x) (inf where
+it overflows, as torch), log_softmax subtracts the max.
 """
 from __future__ import annotations
 
@@ -65,8 +66,16 @@ GELU_TANH = unary(
     usage="F.gelu(x, approximate='tanh')",
     test=("same", lambda h, x: partial(gelu, approximate="tanh")),
     replay='0.5 * x * (1.0 + math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))')
+def _one_plus_exp_neg(x: np.ndarray) -> np.ndarray:
+    """1 + exp(-x), inf where exp(-x) overflows (so x / it is torch's silu, -0. there)."""
+    with np.errstate(over="ignore"):
+        t = np.exp(-x)
+    t += 1.0
+    return t
+
+
 SILU = unary(
-    "silu", lambda x, out: into(x * np.exp(-np.logaddexp(0, -x)), out),
+    "silu", lambda x, out: into(x / _one_plus_exp_neg(x), out),
     f"g * {_S} * (1.0 + x * (1.0 - {_S}))",
     "SiluBackward0", usage="F.silu(x)", test=("same", lambda h, x: silu),
     replay='x / (1.0 + math.exp(-x))')
@@ -119,7 +128,7 @@ _CPU_NAMES = {"leaky_relu": "leaky_relu_cpu", "elu": "elu_cpu", "gelu": "GeluKer
 
 def _floating(x: Tensor, name: str) -> None:
     """torch's error for an activation that has no integer kernel."""
-    if type(x) is not _Scalar and x._data.dtype.kind != "f":
+    if not isinstance(x, _Scalar) and x._data.dtype.kind != "f":
         raise NotImplementedError(f'"{_CPU_NAMES[name]}" not implemented for '
                                   f"'{torch_name(x._data.dtype)}'")
 
@@ -183,7 +192,7 @@ def _softmax_rows(z: np.ndarray, d: int, is_log: bool) -> np.ndarray:
 
 
 def _softmax(op, name: str, x: Tensor, dim: int, dtype) -> Tensor:
-    if type(x) is _Vec and dtype is None and (dim == 0 or dim == -1):  # scalar fast path
+    if isinstance(x, _Vec) and dtype is None and (dim == 0 or dim == -1):  # scalar fast path
         r = _scalar.softmax_of(x, op is LOG_SOFTMAX, op.code)
         if r is not None:
             return r

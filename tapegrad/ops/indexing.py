@@ -410,9 +410,15 @@ INDEX_PUT = kernel("index_put", _K + "adj_index_put", "IndexPutBackward0",
 
 
 def _index_put_inputs(h):
+    from hypothesis import assume
     x = h.tensor(h.shape(min_dims=1))
     key = _adv_key(h, x) if h.flag() else _slice_key(h, x)
     basic, adv, _ = _parse(key, x._data.shape)
+    pos = np.arange(x._data.size).reshape(x._data.shape)[basic]
+    pos = (pos if adv is None else pos[adv]).reshape(-1)
+    # a position written twice: one write wins, but each gets its gradient (torch's rule),
+    # which finite differences cannot see
+    assume(np.unique(pos).size == pos.size)
     target = x._data[basic]
     v = h.tensor(target.shape if adv is None else _adv_shape(target, adv))
     v._key = key  # the key travels with the value to `make`

@@ -872,7 +872,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along `dim`, with it removed. ``x.unbind()``: (2, 3) -> two (3,) rows."""
-    if type(input) is _Vec and (dim == 0 or dim == -1):
+    if isinstance(input, _Vec) and (dim == 0 or dim == -1):
         r = _scalar.unbind_of(input, UNBIND.code)
         if r is not None:
             return r
