@@ -75,14 +75,15 @@ def pack32(vals: tuple) -> tuple:
     `kernels.stored_floats`, so that the float32 kernels read one contiguous float32 array).
     None unless all are finite (no packed float64 is then a NaN, whose bits a copy might not
     keep)."""
-    if not all(-math.inf < v < math.inf for v in vals):
-        return None
     fs, f32s, f64s, _, _ = _vec_structs(len(vals))
     try:
         b = fs.pack(*vals)
     except FLOAT_ERRORS:  # (beyond float32)
         return None
-    return f32s.unpack(b), f64s.unpack(b)
+    rounded = f32s.unpack(b)
+    if not -math.inf < sum(rounded) < math.inf:  # an inf or a nan among them (a float32 sum
+        return None                               # in float64 cannot overflow)
+    return rounded, f64s.unpack(b)
 
 
 def each32(vals: tuple) -> tuple:
@@ -217,14 +218,26 @@ def unary(op: Op, x: _Scalar, p0: float = 0.0, p1: float = 0.0) -> Optional[_Sca
     return _record(tape, (op.scalar_head, x._slot), (p0, p1, v) if op.nfloat else (v,))
 
 
+_P0_32: dict = {}  # Python number -> as a float32 (numbers repeat: learning rates, constants)
+
+
 def _unary32(op: Op, tape, x: _Scalar32, p0: float, p1: float) -> Optional[_Scalar32]:
     """`unary` of a float32: `p0` enters the forward as a float32 (as the general path's
     `constant`: torch's wrapped numbers), the record keeps it as given (for the adjoint)."""
     try:
-        v = op.scalar(x._val, round32(p0)[0], p1) if op.takes_params else op.scalar(x._val)
-        v, packed = round32(v)
+        if op.takes_params:
+            q = _P0_32.get(p0) if p0 else p0  # (0 and -0. are one key, but exact as they are)
+            if q is None:
+                if len(_P0_32) > 4096:
+                    _P0_32.clear()
+                q = _P0_32[p0] = round32(p0)[0]
+            v = op.scalar(x._val, q, p1)
+        else:
+            v = op.scalar(x._val)
+        b = _PACK(v)
     except FLOAT_ERRORS:
         return None
+    v, packed = _AS_F32(b)[0], _AS_F64(b)[0]
     return _record(tape, (op.scalar_head32, x._slot), (p0, p1, packed) if op.nfloat else (packed,),
                    _Scalar32, v)
 
