@@ -109,3 +109,21 @@ def test_long_elementwise_adjoints_run_in_slices_on_threads_with_the_same_bits(
     assert len(sliced) >= 15
     for w, g in zip(want, got):
         np.testing.assert_array_equal(w, g)
+
+
+def test_a_backward_inside_the_engines_workers_does_not_wait_on_them():
+    """A backward run by a worker of the engine's pool (a function vmap records again in a
+    block, say) runs its long entries in that thread: submitting slices to the pool it
+    occupies could wait forever."""
+    from tapegrad.engine import tape as tape_mod
+    from tapegrad.engine.threads import executor
+    n = tape_mod.SLICE_MIN + 5
+
+    def job():
+        x = tg.tensor(np.full(n, 2.0, np.float32), requires_grad=True)
+        (x * x).sum().backward()
+        return float(x.grad.sum())
+    workers = max(2, tg.get_num_threads())
+    results = [f.result(timeout=120) for f in [executor(workers).submit(job)
+                                               for _ in range(2 * workers)]]
+    assert results == [4.0 * n] * (2 * workers)

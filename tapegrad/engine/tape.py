@@ -28,7 +28,7 @@ from .._grad_mode import STATE
 from .kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NEED, T_NIN, T_OP,
                        T_SHP, T_SIZE, consumers, decode, kernel_codes, prepare, read_values,
                        run_slice, shift_inputs, sliceable, sweep)
-from .threads import executor
+from .threads import executor, in_worker
 from .codegen import kernel_table
 from .._version import Version
 
@@ -500,7 +500,7 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
         stop = max(stop, s + 1)
     kernels = kernel_table(kernel_codes(tab).tolist())
     pause = np.zeros(tape.n, np.uint8)
-    threads = numba.get_num_threads()
+    threads = 1 if in_worker() else numba.get_num_threads()
     if threads > 1:  # long elementwise entries run in slices, in threads (`_run_sliced`)
         pause[sliceable(tab, _elementwise_kinds(), SLICE_MIN)] = 3
     if tape.hooks:
