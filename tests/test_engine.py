@@ -38,9 +38,10 @@ def test_backward_python_calls_do_not_grow_with_tape_length():
     for n in (1_000, 10_000, 30_000):
         out = chain(x, n)
         counts[n] = count_calls(out.backward)
-    # a constant (amortised buffer growth may add a call or two), never one per entry
+    # a constant (amortised buffer growth may add a call or two), never one per entry; the
+    # budget covers the fixed steps (decode, kernel table, the threads' slicing check, ...)
     assert max(counts.values()) - min(counts.values()) <= 8, counts
-    assert max(counts.values()) < 120, counts
+    assert max(counts.values()) < 135, counts
 
 
 def test_two_threads_record_and_differentiate_independently():
