@@ -56,17 +56,16 @@ def round32(v: float) -> tuple:
     return _AS_F32(b)[0], _AS_F64(b)[0]
 
 
-_VEC_STRUCTS: dict = {}  # n -> (n float32s padded to 8-byte words, as float32s, as float64s)
+_VEC_STRUCTS: dict = {}  # n -> (n float32s padded to whole float64s; as float64s; n float32s
+#                                 each in a float64 of its own; n float64s)
 
 
 def _vec_structs(n: int) -> tuple:
     st = _VEC_STRUCTS.get(n)
     if st is None:
-        w = (n + 1) // 2
         st = _VEC_STRUCTS[n] = (struct.Struct(f"<{n}f{'4x' if n & 1 else ''}"),
-                                struct.Struct(f"<{n}f{'4x' if n & 1 else ''}"),
-                                struct.Struct(f"<{w}d"), struct.Struct("<" + "f4x" * n),
-                                struct.Struct(f"<{n}d"))
+                                struct.Struct(f"<{(n + 1) // 2}d"),
+                                struct.Struct("<" + "f4x" * n), struct.Struct(f"<{n}d"))
     return st
 
 
@@ -75,12 +74,12 @@ def pack32(vals: tuple) -> tuple:
     `kernels.stored_floats`, so that the float32 kernels read one contiguous float32 array).
     None unless all are finite (no packed float64 is then a NaN, whose bits a copy might not
     keep)."""
-    fs, f32s, f64s, _, _ = _vec_structs(len(vals))
+    fs, f64s, _, _ = _vec_structs(len(vals))
     try:
         b = fs.pack(*vals)
     except FLOAT_ERRORS:  # (beyond float32)
         return None
-    rounded = f32s.unpack(b)
+    rounded = fs.unpack(b)
     if not -math.inf < sum(rounded) < math.inf:  # an inf or a nan among them (a float32 sum
         return None                               # in float64 cannot overflow)
     return rounded, f64s.unpack(b)
@@ -88,7 +87,7 @@ def pack32(vals: tuple) -> tuple:
 
 def each32(vals: tuple) -> tuple:
     """Float32 values, each as stored in a compact record (see `round32`)."""
-    _, _, _, singles, f64s = _vec_structs(len(vals))
+    _, _, singles, f64s = _vec_structs(len(vals))
     return f64s.unpack(singles.pack(*vals))
 
 

@@ -6,6 +6,7 @@ import threading
 import numpy as np
 
 import tapegrad as tg
+from tests.test_autograd import Cube
 
 
 def chain(x, n):
@@ -226,18 +227,6 @@ def test_a_final_backward_frees_large_values_no_adjoint_reads_first():
 
 
 # -- the sweep's adjoint buffers start uninitialised (each slot zeroed before its first writer) --
-class _Square(tg.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 2 * x * g
-
-
 def _programs():
     """Graphs whose gradients reach slots through every kind of writer: kernels, seeds, a
     custom Function, a hook, a replayed call, autograd.grad of a non-leaf, retain_grad."""
@@ -245,7 +234,7 @@ def _programs():
         return ((x * 2).sin() + x.exp()).sum()
 
     def function(x):
-        return _Square.apply(x.tanh()).sum() + x.sum()
+        return Cube.apply(x.tanh()).sum() + x.sum()
 
     def hooked(x):
         h = x * 3

@@ -27,7 +27,7 @@ from .blas import DGEMM, SGEMM
 from .._grad_mode import STATE
 from .kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NEED, T_NIN, T_OP,
                        T_SHP, T_SIZE, consumers, decode, kernel_codes, prepare, read_values,
-                       run_slice, shift_inputs, sliceable, sweep)
+                       run_slice, shift_inputs, sliceable, sweep, zero_slots)
 from .threads import executor, in_worker
 from .codegen import kernel_table
 from .._version import Version
@@ -490,12 +490,9 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
     live = np.zeros(tape.n, np.uint8)
     ready = np.zeros(tape.n, np.uint8)  # adjoints zeroed so far (`kernels.prepare`)
     stop = 0
+    zero_slots(tab, adj[0], adj[1], ready, np.array([s for s, _ in roots], np.int64))
     for s, g in roots:
-        seg = adjoint(tab, adj, s)
-        if not ready[s]:
-            seg[:] = 0.0
-            ready[s] = 1
-        seg += g.reshape(-1)
+        adjoint(tab, adj, s)[:] += g.reshape(-1)
         live[s] = 1
         stop = max(stop, s + 1)
     kernels = kernel_table(kernel_codes(tab).tolist())
@@ -524,10 +521,8 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
             stop, resume = e, -1
             continue
         pyop = tape.pyops.get(e)
-        for s in getattr(pyop, "in_slots", ()):
-            if tab[s, T_NEED] and not ready[s]:
-                adjoint(tab, adj, s)[:] = 0.0
-                ready[s] = 1
+        if pyop is not None and getattr(pyop, "in_slots", ()):
+            zero_slots(tab, adj[0], adj[1], ready, np.array(pyop.in_slots, np.int64))
         if watch:
             watch.before(e)
         stop, resume = _callbacks(tape, tab, adj, live, e)
