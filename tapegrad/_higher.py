@@ -25,7 +25,18 @@ from ._opdef import BY_CODE, Op
 _MATH = {"math.cos": "cos", "math.sin": "sin", "math.log": "log", "math.exp": "exp",
          "math.sqrt": "sqrt", "math.tanh": "tanh", "math.sinh": "sinh", "math.cosh": "cosh",
          "math.erf": "erf", "np.floor": "floor", "np.trunc": "trunc", "abs": "abs",
-         "div_floor": "floor_divide", "pow_m05": "_pow_m05"}
+         "div_floor": "floor_divide", "pow_m05": "_pow_m05",
+         "exp_vec": "exp", "log_vec": "log", "log1p_vec": "log1p",  # (the vectorizing forms)
+         "sigmoid_vec": "_sigmoid"}
+
+
+def _sigmoid(a):
+    """`ops._kernels_elementwise.sigmoid_vec` on tensors (a sigmoid entry) and numbers."""
+    import tapegrad as tg
+    if hasattr(a, "_data"):
+        return tg.sigmoid(a)
+    e = math.exp(-abs(a))
+    return 1.0 / (1.0 + e) if a >= 0 else e / (1.0 + e)
 
 
 def _pow_m05(a):

@@ -31,7 +31,7 @@ from ._pytree import spec_key as _spec_key, spec_str as _spec_str, unflatten as 
 from .autograd import Function
 from .tensor import Tensor, _wrap
 
-_BLOCK_BYTES = 1 << 21     # a block of lanes' buffers (about what stays in cache): a batch runs
+_BLOCK_BYTES = 1 << 22     # a block of lanes' buffers (about what stays in cache): a batch runs
 #                            block after block, at most one block per thread in memory at once
 MAX_LANE_RECORDINGS = 16   # recordings one call may make before its other lanes run one by one
 
@@ -313,7 +313,10 @@ class _Batched:
                     loop_lanes.append(b)
                     ok[0] = True
                 tried.add(id(rec))
-            pending = np.setdiff1d(pending, idx[ok], assume_unique=True)
+            if ok.all() and idx.size == pending.size:
+                pending = pending[:0]   # (the common case, without setdiff1d's sort)
+            else:
+                pending = np.setdiff1d(pending, idx[ok], assume_unique=True)
             if made >= MAX_LANE_RECORDINGS and pending.size:
                 owner._warn(f"its lanes needed more than {MAX_LANE_RECORDINGS} recordings (their "
                             f"branches or integer inputs differ); the other lanes run one by "
@@ -463,10 +466,13 @@ class _Batched:
     def _inputs(self, rec, plan, idx: np.ndarray) -> list:
         """[(slot, values, batched)] for every input slot: (n, *shape) for batched ones."""
         out = []
+        rows = idx
+        if idx.size and idx[-1] - idx[0] == idx.size - 1:  # (idx ascends: see _block)
+            rows = slice(int(idx[0]), int(idx[-1]) + 1)   # (a view, not a copy)
         for s, kind, src in rec.fills:
             if kind == "arg":
                 lane = self.lanes[src]
-                v = lane[idx] if lane is not None else self.leaves[src]._data
+                v = lane[rows] if lane is not None else self.leaves[src]._data
             elif kind == "cap":
                 v = src._data
             elif kind == "rand":

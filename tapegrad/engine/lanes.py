@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 from .kernels import (T_ADDR, T_ADJ, T_ICNT, T_INS, T_IOFS, T_IS32, T_NDIM, T_NEED, T_NIN, T_OP,
-                      T_SHP, T_SIZE, call_kernel, decode, vals32, vals64)
+                      T_SHP, T_SIZE, call_kernel, decode, prepare, vals32, vals64)
 from .replay import _holds
 from .._opdef import BY_CODE
 
@@ -218,10 +218,12 @@ def forward(tab, tabl, rec, recl, fl, fwd, env, w64, w32, live, L, how, batched,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sweep(tab, tabl, rec, recl, fl, adj, adj32, live, env, kernels, L, how, batched, vaddr,
-          size, adj0, scratch, sadj):
-    """The reverse sweep of every lane (the outputs' adjoints seeded and marked live).
-    ``sadj[d]``: where the scratch adjoints start in the buffer of dtype d (float32: 1)."""
+def sweep(tab, tabl, rec, recl, fl, adj, adj32, live, ready, env, kernels, L, how, batched,
+          vaddr, size, adj0, scratch, sadj):
+    """The reverse sweep of every lane (the outputs' adjoints seeded, marked live and ready).
+    ``sadj[d]``: where the scratch adjoints start in the buffer of dtype d (float32: 1). The
+    adjoint buffers start uninitialised: a slot's lanes are zeroed right before its first
+    writer, as the eager sweep's (`kernels.prepare`)."""
     ns = tab.shape[0]
     for e in range(ns - 1, -1, -1):
         op = tab[e, T_OP]
@@ -230,11 +232,13 @@ def sweep(tab, tabl, rec, recl, fl, adj, adj32, live, env, kernels, L, how, batc
         k = kernels[2 * op + tab[e, T_IS32]]
         if k == 0:
             continue
-        if how[e] == 1:
+        if how[e] == 1:  # (every input it writes is batched: tabl's sizes span the lanes)
+            prepare(tabl, recl, adj, adj32, ready, e)
             call_kernel(k, e, tabl.ctypes.data, ns, recl.ctypes.data, recl.shape[0],
                         fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
                         adj32.ctypes.data, adj32.shape[0], live.ctypes.data, env.ctypes.data)
             continue
+        _zero_inputs(tab, rec, e, L, size, adj0, adj, adj32, ready)
         for lane in range(L):
             _lane_values(tab, rec, e, lane, L, batched, vaddr, size, scratch, True)
             _lane_adjoints(tab, rec, e, lane, L, batched, size, adj0, adj, adj32, sadj, True)
@@ -242,6 +246,20 @@ def sweep(tab, tabl, rec, recl, fl, adj, adj32, live, env, kernels, L, how, batc
                         fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
                         adj32.ctypes.data, adj32.shape[0], live.ctypes.data, env.ctypes.data)
             _lane_adjoints(tab, rec, e, lane, L, batched, size, adj0, adj, adj32, sadj, False)
+
+
+@njit(cache=True, error_model="numpy")
+def _zero_inputs(tab, rec, e, L, size, adj0, adj, adj32, ready):
+    """`kernels.prepare` for an entry run lane by lane: its inputs' adjoints, all lanes."""
+    for i in range(tab[e, T_NIN]):
+        a = rec[tab[e, T_INS] + i]
+        if tab[a, T_NEED] and not ready[a]:
+            ready[a] = 1
+            o, n = adj0[a], size[a] * L
+            if tab[a, T_IS32]:
+                adj32[o:o + n] = 0.0
+            else:
+                adj[o:o + n] = 0.0
 
 
 @njit(cache=True, error_model="numpy")
@@ -290,8 +308,8 @@ def _lane_adjoints(tab, rec, e, lane, L, batched, size, adj0, adj, adj32, sadj, 
 class LaneFrame:
     """The buffers of one block of `L` lanes (see module docstring)."""
 
-    __slots__ = ("L", "buf", "vaddr", "home", "off", "tab", "tabl", "recl", "adj", "live", "ok",
-                 "scratch", "sadj", "adj0", "read_in_place")
+    __slots__ = ("L", "buf", "vaddr", "home", "off", "tab", "tabl", "recl", "adj", "live", "ready",
+                 "ok", "scratch", "sadj", "adj0", "read_in_place")
 
     def __init__(self, p: "LanePlan", L: int):
         self.L = L
@@ -314,9 +332,10 @@ class LaneFrame:
         tabl[:, T_NEED] = prog.tab0[:, T_NEED] * p.batched
         self.tabl = tabl
         self.sadj = np.array([prog.n64 * L, prog.n32 * L], np.int64)
-        self.adj = (np.zeros(prog.n64 * L + p.scr[0] + 1),
-                    np.zeros(prog.n32 * L + p.scr[1] + 1, np.float32))
+        self.adj = (np.empty(prog.n64 * L + p.scr[0] + 1),    # (zeroed by the sweep: `sweep`)
+                    np.empty(prog.n32 * L + p.scr[1] + 1, np.float32))
         self.live = np.zeros(prog.n, np.uint8)
+        self.ready = np.zeros(prog.n, np.uint8)
         self.ok = np.ones(L, np.uint8)
 
     def _raw(self, p: "LanePlan", s: int, adjoint: bool) -> np.ndarray:
@@ -439,16 +458,15 @@ class LanePlan:
         number)]."""
         from .codegen import kernel_table
         p = self.prog
-        for a in f.adj:
-            a.fill(0.0)
         f.live.fill(0)
+        f.ready.fill(0)
         for s, g in seeds:
             f.adjoint(self, s)[...] = g
-            f.live[s] = 1
+            f.live[s] = f.ready[s] = 1
         if p.kernels is None:
             p.kernels = kernel_table(p.adj_codes)
-        sweep(f.tab, f.tabl, p.rec, f.recl, p.fl, f.adj[0], f.adj[1], f.live, env, p.kernels,
-              f.L, self.how_b, self.batched, f.vaddr, self.size, f.adj0,
+        sweep(f.tab, f.tabl, p.rec, f.recl, p.fl, f.adj[0], f.adj[1], f.live, f.ready, env,
+              p.kernels, f.L, self.how_b, self.batched, f.vaddr, self.size, f.adj0,
               f.scratch.ctypes.data, f.sadj)
 
 

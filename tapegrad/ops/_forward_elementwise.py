@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from ..engine.kernels import T_A, T_FOFS, T_INS, T_IOFS, T_NIN, T_SIZE, values_like
-from ._kernels_elementwise import _bmap
+from ._kernels_elementwise import _bmap, exp_vec
 
 
 @njit(cache=True, error_model="numpy")
@@ -68,32 +68,43 @@ def fwd_clamp_tensor(e, tab, rec, fl, w, env):
 @njit(cache=True, error_model="numpy")
 def _softmax_fwd(e, tab, rec, w, is_log):
     """(log-)softmax over the middle axis of (outer, n, inner) in ints, shifted by the row's
-    max as the eager forward is (a row of -inf gives nan, as torch)."""
+    max as the eager forward is (a row of -inf gives nan, as torch). The loops run along the
+    inner axis (a batched replay's lanes are there) over rows sliced out of the buffers, with an
+    exp that vectorizes: LLVM vectorizes them (offsets into one buffer, it does not)."""
     k = tab[e, T_IOFS]
     outer, n, inner = rec[k], rec[k + 1], rec[k + 2]
     x = values_like(w, tab, tab[e, T_A])
     out = values_like(w, tab, e)
+    top = np.empty(inner)
+    total = np.empty(inner)
     for o in range(outer):
-        for j in range(inner):
-            base = o * n * inner + j
-            top = -np.inf
-            for c in range(n):
-                v = x[base + c * inner]
-                if v > top or v != v:
-                    top = v
-            total = 0.0
-            for c in range(n):
-                ez = math.exp(x[base + c * inner] - top)
-                total += ez
+        base = o * n * inner
+        top[:] = -np.inf
+        total[:] = 0.0
+        for c in range(n):
+            xr = x[base + c * inner:base + (c + 1) * inner]
+            for j in range(inner):
+                v, t = np.float64(xr[j]), top[j]
+                top[j] = v if (v > t) | (v != v) else t
+        for c in range(n):
+            xr = x[base + c * inner:base + (c + 1) * inner]
+            orow = out[base + c * inner:base + (c + 1) * inner]
+            for j in range(inner):
+                ez = exp_vec(np.float64(xr[j]) - top[j])
+                total[j] += ez
                 if not is_log:
-                    out[base + c * inner] = ez  # (divided below: one exp per element)
-            if is_log:
-                lt = math.log(total)
-                for c in range(n):
-                    out[base + c * inner] = x[base + c * inner] - top - lt
-            else:
-                for c in range(n):
-                    out[base + c * inner] = out[base + c * inner] / total
+                    orow[j] = ez  # (divided below: one exp per element)
+        if is_log:
+            for j in range(inner):
+                total[j] = math.log(total[j])
+        for c in range(n):
+            xr = x[base + c * inner:base + (c + 1) * inner]
+            orow = out[base + c * inner:base + (c + 1) * inner]
+            for j in range(inner):
+                if is_log:
+                    orow[j] = np.float64(xr[j]) - top[j] - total[j]
+                else:
+                    orow[j] = orow[j] / total[j]
 
 
 @njit(cache=True, error_model="numpy")

@@ -116,10 +116,9 @@ def fwd_cat(e, tab, rec, fl, w, env):
         start = 0
         for j in range(tab[e, T_NIN]):
             s = rec[tab[e, T_INS] + j]
-            v = values_like(w, tab, s)
-            for t in range(tab[s, T_SIZE]):
-                out[start + t] = v[t]
-            start += tab[s, T_SIZE]
+            n = tab[s, T_SIZE]
+            out[start:start + n] = values_like(w, tab, s)
+            start += n
         return
     sh = slot_shape(tab, rec, e)
     outer = 1
@@ -134,9 +133,7 @@ def fwd_cat(e, tab, rec, fl, w, env):
         v = values_like(w, tab, rec[tab[e, T_INS] + j])
         n = rec[k + 1 + j] * inner
         for o in range(outer):
-            dst = o * row + start
-            for t in range(n):
-                out[dst + t] = v[o * n + t]
+            out[o * row + start:o * row + start + n] = v[o * n:(o + 1) * n]
         start += n
 
 

@@ -9,7 +9,9 @@ float dtype, like any constant input, and never needs a gradient.
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from ..engine.kernels import (
     T_ADJ,
@@ -263,3 +265,97 @@ def sin_small32(x):
     s, c = _ksin(r, 0.0), _kcos(r, 0.0)
     v = s if (q == 0.0 or q == 2.0) else c
     return -v if q >= 2.0 else v
+
+
+# ------------------------------------------------------------------------------------------------
+# exp, log and log1p that vectorize (libm's are calls: a loop over them stays scalar, ~7-9 ns an
+# element here, 2.5-4 ns these ways), for replayed forwards and adjoints. exp: fdlibm's (musl's): x = k ln2 + r with ln2 in two
+# parts, a rational approximation on r, times 2 ** k built from bits; within 1 ulp of libm's (which
+# rounds correctly in nearly all cases), equal to it in ~90% of inputs. 2 ** k is applied in two
+# halves, so results that overflow, underflow or are subnormal round once, as libm's; x is clamped
+# first (NaN passes), so every input gives libm's inf, 0 or NaN where libm does. log: fdlibm's
+# (exponent and mantissa from the bits, subnormals scaled first, a polynomial in s = f / (2 + f));
+# within 1 ulp, equal to libm's in ~96%. log1p(x) = log(1 + x) plus the rounding error of 1 + x
+# divided by it: within 1 ulp for x >= 0. Their special values are libm's (selected at the end).
+# ------------------------------------------------------------------------------------------------
+@intrinsic
+def _f64_bits(typingctx, x):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_f64(typingctx, i):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+_LN2_HI = 6.93147180369123816490e-01   # ln 2 = _LN2_HI + _LN2_LO, _LN2_HI with 32 trailing zeros
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e+00
+_ROUND_BITS = 0x4338000000000000       # the bits of _ROUND
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def exp_vec(x):
+    """exp(x) in float64 as a loop body that vectorizes (see above)."""
+    v = np.float64(x)
+    v = -746.0 if v < -746.0 else (710.0 if v > 710.0 else v)
+    kr = v * _INV_LN2 + _ROUND
+    k = kr - _ROUND
+    hi = v - k * _LN2_HI
+    lo = k * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (1.66666666666666019037e-01 + t * (-2.77777777770155933842e-03 + t * (
+        6.61375632143793436117e-05 + t * (-1.65339022054652515390e-06 + t * (
+            4.13813679705723846039e-08)))))
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    ki = _f64_bits(kr) - _ROUND_BITS
+    k1 = ki >> 1
+    return (y * _bits_f64((k1 + 1023) << 52)) * _bits_f64((ki - k1 + 1023) << 52)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def log_vec(x):
+    """log(x) in float64 as a loop body that vectorizes (see above)."""
+    v = np.float64(x)
+    sub = v < 2.2250738585072014e-308
+    bits = _f64_bits(v * 18014398509481984.0 if sub else v)  # (times 2 ** 54)
+    hx = (bits >> 32) + (0x3ff00000 - 0x3fe6a09e)
+    k = (hx >> 20) - 0x3ff - (54 if sub else 0)
+    hx = (hx & 0x000fffff) + 0x3fe6a09e
+    f = _bits_f64((hx << 32) | (bits & 0xffffffff)) - 1.0   # mantissa in [sqrt(2)/2, sqrt(2))
+    hfsq = 0.5 * f * f
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * (
+        1.531383769920937332e-01)))
+    t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01 + w * (
+        1.818357216161805012e-01 + w * 1.479819860511658591e-01)))
+    dk = np.float64(k)
+    r = s * (hfsq + t2 + t1) + dk * _LN2_LO - hfsq + f + dk * _LN2_HI
+    if (v > 0.0) & (v < np.inf):
+        return r
+    return -np.inf if v == 0.0 else (v if v >= 0.0 else np.nan)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def log1p_vec(x):
+    """log1p(x) in float64 as a loop body that vectorizes (see above)."""
+    v = np.float64(x)
+    w = 1.0 + v
+    c = (v - (w - 1.0)) / w
+    return log_vec(w) + (c if (w > 0.0) & (w < np.inf) else 0.0)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def sigmoid_vec(t):
+    """1 / (1 + exp(-t)) from one exp of -|t| (never overflows; NaN stays NaN), as a loop body
+    that vectorizes: a helper, not an expression, because an exp repeated on both sides of a
+    conditional expression is inlined once per side and the loop then stays scalar."""
+    e = exp_vec(-t if t >= 0.0 else t)
+    return 1.0 / (1.0 + e) if t >= 0.0 else e / (1.0 + e)

@@ -5,6 +5,7 @@ to lie in [0, C) before they were recorded (ignored targets are recorded as 0 wi
 """
 import math
 
+import numpy as np
 from numba import njit
 
 from ..engine.kernels import (
@@ -19,6 +20,7 @@ from ..engine.kernels import (
     slot_shape,
     strided_map,
 )
+from ._kernels_elementwise import exp_vec
 
 _ERF = []
 
@@ -39,7 +41,8 @@ def erf_ufunc():
 @njit(cache=True, error_model="numpy")
 def _softmax_adj(e, tab, rec, adj, live, is_log):
     """out = (log_)softmax of a over the middle axis of (outer, n, inner) in ints:
-    softmax: ga = y * (g - sum(g * y)); log_softmax: ga = g - exp(y) * sum(g)."""
+    softmax: ga = y * (g - sum(g * y)); log_softmax: ga = g - exp(y) * sum(g). Loops along
+    the inner axis over sliced rows, as the forward's (`_softmax_fwd`)."""
     a = tab[e, T_A]
     if not tab[a, T_NEED]:
         return
@@ -47,19 +50,23 @@ def _softmax_adj(e, tab, rec, adj, live, is_log):
     outer, n, inner = rec[k], rec[k + 1], rec[k + 2]
     y = _values_f64(tab, e)
     go, ga = tab[e, T_ADJ], tab[a, T_ADJ]
+    s = np.empty(inner)
     for o in range(outer):
-        for j in range(inner):
-            base = o * n * inner + j
-            s = 0.0
-            for c in range(n):
-                i = base + c * inner
-                s += adj[go + i] if is_log else adj[go + i] * y[i]
-            for c in range(n):
-                i = base + c * inner
+        base = o * n * inner
+        s[:] = 0.0
+        for c in range(n):
+            r = base + c * inner
+            g, yr = adj[go + r:go + r + inner], y[r:r + inner]
+            for j in range(inner):
+                s[j] += g[j] if is_log else g[j] * yr[j]
+        for c in range(n):
+            r = base + c * inner
+            g, yr, gin = adj[go + r:go + r + inner], y[r:r + inner], adj[ga + r:ga + r + inner]
+            for j in range(inner):
                 if is_log:
-                    adj[ga + i] += adj[go + i] - math.exp(y[i]) * s
+                    gin[j] += g[j] - exp_vec(yr[j]) * s[j]
                 else:
-                    adj[ga + i] += y[i] * (adj[go + i] - s)
+                    gin[j] += yr[j] * (g[j] - s[j])
     live[a] = 1
 
 

@@ -131,9 +131,9 @@ def adj_cat(e, tab, rec, fl, adj, live, env):
             ga = tab[s, T_ADJ]
             for o in range(outer):
                 src = go + o * row + start
-                dst = ga + o * w
+                g, gin = adj[src:src + w], adj[ga + o * w:ga + (o + 1) * w]  # (slices vectorize)
                 for t in range(w):
-                    adj[dst + t] += adj[src + t]
+                    gin[t] += g[t]
             live[s] = 1
         start += w
 

@@ -26,13 +26,9 @@ _T = "math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))"
 
 
 def _sigmoid(t: str) -> str:
-    """sigmoid(t) as an adjoint fragment that is finite, with a finite derivative (create_graph
-    differentiates it as recorded ops, both sides of a where), for any t: each side takes exp
-    of a clamped argument that never overflows; NaN stays NaN."""
-    pos = f"({t} if {t} >= 0.0 else 0.0)"
-    neg = f"(0.0 if {t} >= 0.0 else {t})"
-    return (f"(1.0 / (1.0 + math.exp(-{pos})) if {t} >= 0.0 else "
-            f"math.exp({neg}) / (1.0 + math.exp({neg})))")
+    """sigmoid(t) as an adjoint fragment (`sigmoid_vec`: finite for any t, vectorizes;
+    create_graph records it as sigmoid)."""
+    return f"sigmoid_vec({t})"
 
 
 _S = _sigmoid("x")
@@ -47,7 +43,7 @@ LEAKY_RELU = unary(
 ELU = unary(
     "elu", lambda x, p0, p1, out: into(np.where(x > 0, x, p0 * np.expm1(np.minimum(x, 0))), out),
     # (at 0 the value of torch's backward, whose own derivative there is 0, as torch's)
-    "g if x > 0.0 else (g * p0 if x == 0.0 else g * p0 * math.exp(0.0 if x >= 0.0 else x))",
+    "g if x > 0.0 else (g * p0 if x == 0.0 else g * p0 * exp_vec(0.0 if x >= 0.0 else x))",
     "EluBackward0",
     _KINK0, params=(1.5, 0.0),
     usage="F.elu(x, alpha)", test=("same", lambda h, x: lambda x: elu(x, 1.5)),
@@ -55,7 +51,7 @@ ELU = unary(
 GELU = unary(
     "gelu", lambda x, out: into(0.5 * x * (1 + erf(x * math.sqrt(0.5))), out),
     "g * (0.5 * (1.0 + math.erf(x * 0.7071067811865476))"
-    " + x * 0.3989422804014327 * math.exp(-0.5 * x * x))", "GeluBackward0",
+    " + x * 0.3989422804014327 * exp_vec(-0.5 * x * x))", "GeluBackward0",
     usage="F.gelu(x)", test=("same", lambda h, x: gelu),
     replay='0.5 * x * (1.0 + math.erf(x * 0.7071067811865476))')
 GELU_TANH = unary(
@@ -78,7 +74,7 @@ SILU = unary(
     "silu", lambda x, out: into(x / _one_plus_exp_neg(x), out),
     f"g * {_S} * (1.0 + x * (1.0 - {_S}))",
     "SiluBackward0", usage="F.silu(x)", test=("same", lambda h, x: silu),
-    replay='x / (1.0 + math.exp(-x))')
+    replay='x / (1.0 + exp_vec(-x))')
 SOFTPLUS = unary(
     "softplus",
     lambda x, p0, p1, out: into(np.where(x * p0 > p1, x, np.logaddexp(0, x * p0) / p0), out),
@@ -86,12 +82,12 @@ SOFTPLUS = unary(
     params=(1.5, 20.0), usage="F.softplus(x, beta, threshold)",
     scalar=lambda x, p0, p1: x if x * p0 > p1 else math.log1p(math.exp(x * p0)) / p0,
     test=("same", lambda h, x: lambda x: softplus(x, 1.5)),
-    replay='x if x * p0 > p1 else (max(x * p0, 0.0) + math.log1p(math.exp(-abs(x * p0)))) / p0')
+    replay='x if x * p0 > p1 else (max(x * p0, 0.0) + log1p_vec(exp_vec(-abs(x * p0)))) / p0')
 LOGSIGMOID = unary(
     "logsigmoid", lambda x, out: into(-np.logaddexp(0, -x), out),
     f"g * {_sigmoid('-x')}", "LogSigmoidBackward0", usage="F.logsigmoid(x)",
     test=("same", lambda h, x: logsigmoid),
-    replay='-(max(-x, 0.0) + math.log1p(math.exp(-abs(x))))')
+    replay='-(max(-x, 0.0) + log1p_vec(exp_vec(-abs(x))))')
 HARDTANH = unary(
     "hardtanh", lambda x, p0, p1, out: np.clip(x, p0, p1, out=out),
     "g if (x > p0 and x < p1) else 0.0", "HardtanhBackward0",

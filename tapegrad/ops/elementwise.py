@@ -27,10 +27,10 @@ _FE = "tapegrad.ops._forward_elementwise:"  # hand-written forwards a replay run
 # ------------------------------------------------------------------------------------------------
 EXP = unary("exp", np.exp, "g * out", "ExpBackward0",
     scalar=math.exp,
-    replay='math.exp(x)')
+    replay='exp_vec(x)')
 LOG = unary("log", np.log, "g / x", "LogBackward0", POSITIVE,
     scalar=math.log,
-    replay='math.log(x)')
+    replay='log_vec(x)')
 SQRT = unary("sqrt", np.sqrt, "g * 0.5 / out", "SqrtBackward0", POSITIVE,
     scalar=math.sqrt,
     replay='math.sqrt(x)')
@@ -59,7 +59,7 @@ def sigmoid_into(x: np.ndarray, out) -> np.ndarray:
 SIGMOID = unary("sigmoid", sigmoid_into,
                 "g * out * (1.0 - out)", "SigmoidBackward0",
     scalar=lambda x: 1.0 / (1.0 + math.exp(-x)),
-    replay='1.0 / (1.0 + math.exp(-x))')
+    replay='1.0 / (1.0 + exp_vec(-x))')
 RELU = unary("relu", lambda x, out: np.maximum(x, 0, out=out),
              "0.0 if out <= 0.0 else g", "ReluBackward0", NONZERO, keeps_int=True,  # (torch's
              # relu backward reads its result too: relu_ then keeps no copy of its input)
@@ -157,7 +157,7 @@ RPOW_S = unary("rpow_scalar", lambda x, p0, p1, out: np.power(p0, x, out),
 # more math functions (integer inputs give the default float dtype, as torch)
 LOG1P = unary("log1p", np.log1p, "g / (1.0 + x)", "Log1PBackward0", Domain(-0.9, 3.0),
     scalar=math.log1p,
-    replay='math.log1p(x)')
+    replay='log1p_vec(x)')
 EXPM1 = unary("expm1", np.expm1, "g * (out + 1.0)", "Expm1Backward0",
     scalar=math.expm1,
     replay='math.expm1(x)')
@@ -199,7 +199,7 @@ ACOSH = unary("acosh", np.arccosh, "g / math.sqrt(x * x - 1.0)", "AcoshBackward0
 ATANH = unary("atanh", np.arctanh, "g / (1.0 - x * x)", "AtanhBackward0", Domain(-0.9, 0.9),
     replay='math.atanh(x)')
 ERF = unary("erf", lambda x, out: erf_ufunc()(x, out=out),
-            "g * 1.1283791670955126 * math.exp(-x * x)", "ErfBackward0",
+            "g * 1.1283791670955126 * exp_vec(-x * x)", "ErfBackward0",
     scalar=math.erf,
     replay='math.erf(x)')
 
