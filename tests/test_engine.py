@@ -400,3 +400,19 @@ def test_vectorized_log_and_log1p_are_within_an_ulp_of_libm():
                         rng.uniform(1, 1e6, 10_000), _SPECIAL, [-0.5, -1 + 1e-12, -2.0]])
     _assert_within_an_ulp_of(_loop(log1p_vec)(u), np.array([libm(math.log1p, v) for v in u]),
                              "log1p")
+
+
+def test_vectorized_softplus_is_within_two_ulps_of_libms_formula():
+    """softplus_vec (the replayed forward of softplus and logsigmoid) against libm's
+    max(t, 0) + log1p(exp(-|t|)), itself rounded twice."""
+    import math
+    from tapegrad.ops._kernels_elementwise import softplus_vec
+    rng = np.random.default_rng(6)
+    t = np.concatenate([rng.uniform(-5, 5, 30_000), rng.uniform(-800, 800, 10_000),
+                        [0.0, -0.0, math.log(math.sqrt(2) - 1), -math.log(math.sqrt(2) - 1),
+                         np.inf, -np.inf, np.nan]])
+    got = _loop(softplus_vec)(t)
+    want = np.array([max(v, 0.0) + math.log1p(math.exp(-abs(v))) if v == v else v for v in t])
+    regular = np.isfinite(want) & (want != 0)
+    assert (np.abs(got[regular] - want[regular]) / np.spacing(want[regular])).max() <= 2.0
+    np.testing.assert_array_equal(got[~regular], want[~regular])

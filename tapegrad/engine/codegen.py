@@ -185,15 +185,32 @@ def _fwd_unary(op: Op) -> str:
 
 
 def _fwd_binary(op: Op) -> str:
+    # (same shapes, and one side a single element, get loops of their own: they vectorize)
     return ("ma = bmode(tab, a, e)\nmb = bmode(tab, b, e)\n"
             "ia = bindex(tab, rec, a, e) if ma == 2 else rec[:0]\n"
             "ib = bindex(tab, rec, b, e) if mb == 2 else rec[:0]\n"
             "ca = @V@(tab[a, T_ADDR], tab[a, T_SIZE])\ncb = @V@(tab[b, T_ADDR], tab[b, T_SIZE])\n"
             "co = @V@(tab[e, T_ADDR], n)\n"
-            "for i in range(n):\n"
-            "    x = ca[i if ma == 0 else (0 if ma == 1 else ia[i])]\n"
-            "    y = cb[i if mb == 0 else (0 if mb == 1 else ib[i])]\n"
-            f"    co[i] = {op.replay}\n")
+            "if ma == 0 and mb == 0:\n"
+            "    for i in range(n):\n"
+            "        x = ca[i]\n"
+            "        y = cb[i]\n"
+            f"        co[i] = {op.replay}\n"
+            "elif ma == 0 and mb == 1:\n"
+            "    y = cb[0]\n"
+            "    for i in range(n):\n"
+            "        x = ca[i]\n"
+            f"        co[i] = {op.replay}\n"
+            "elif ma == 1 and mb == 0:\n"
+            "    x = ca[0]\n"
+            "    for i in range(n):\n"
+            "        y = cb[i]\n"
+            f"        co[i] = {op.replay}\n"
+            "else:\n"
+            "    for i in range(n):\n"
+            "        x = ca[i if ma == 0 else (0 if ma == 1 else ia[i])]\n"
+            "        y = cb[i if mb == 0 else (0 if mb == 1 else ib[i])]\n"
+            f"        co[i] = {op.replay}\n")
 
 
 def _fwd_kernel(op: Op) -> str:

@@ -305,6 +305,18 @@ def _lane_adjoints(tab, rec, e, lane, L, batched, size, adj0, adj, adj32, sadj, 
                     adj[adj0[a] + i * L + lane] += adj[o + i]
 
 
+def _last_to_first(v: np.ndarray) -> np.ndarray:
+    """np.moveaxis(v, -1, 0), without its argument checks (a few µs a call, several calls a
+    block)."""
+    n = v.ndim
+    return v.transpose((n - 1,) + tuple(range(n - 1)))
+
+
+def _first_to_last(v: np.ndarray) -> np.ndarray:
+    """np.moveaxis(v, 0, -1), as `_last_to_first`."""
+    return v.transpose(tuple(range(1, v.ndim)) + (0,))
+
+
 class LaneFrame:
     """The buffers of one block of `L` lanes (see module docstring)."""
 
@@ -376,14 +388,14 @@ class LaneFrame:
                 self._point(s, self.home[s])
         dst = self.values(p, s)
         if p.batched[s]:
-            v = np.moveaxis(v.reshape((self.L,) + dst.shape[:-1]), 0, -1)
+            v = _first_to_last(v.reshape((self.L,) + dst.shape[:-1]))
         np.copyto(dst, v.reshape(dst.shape), casting="unsafe")
 
     def lanes(self, p: "LanePlan", s: int) -> np.ndarray:
         """Slot s's values per lane, ``(L, *shape)`` (an invariant slot's broadcast)."""
         v = self.values(p, s)
         if p.batched[s]:
-            return np.moveaxis(v, -1, 0)
+            return _last_to_first(v)
         return np.broadcast_to(v, (self.L,) + v.shape)
 
     def adjoint(self, p: "LanePlan", s: int) -> np.ndarray:
@@ -391,7 +403,7 @@ class LaneFrame:
         shape = p.prog.layout(s)[2]
         raw = self._raw(p, s, True)
         if p.batched[s]:
-            return np.moveaxis(raw.reshape(shape + (self.L,)), -1, 0)
+            return _last_to_first(raw.reshape(shape + (self.L,)))
         return raw.reshape((self.L,) + shape)
 
 

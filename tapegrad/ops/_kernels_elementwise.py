@@ -359,3 +359,30 @@ def sigmoid_vec(t):
     conditional expression is inlined once per side and the loop then stays scalar."""
     e = exp_vec(-t if t >= 0.0 else t)
     return 1.0 / (1.0 + e) if t >= 0.0 else e / (1.0 + e)
+
+
+_SQRT2_M1 = 0.41421356237309503  # sqrt(2) - 1
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def softplus_vec(t):
+    """log(1 + exp(t)) = max(t, 0) + log1p(u), u = exp(-|t|) in (0, 1], as a loop body that
+    vectorizes: fdlibm's log1p on that range needs no bits (u > sqrt(2) - 1: 1 + u = 2 (1 + f),
+    f exact, the rounding of 1 + u carried in c; else f = u), then `log_vec`'s polynomial.
+    NaN stays NaN; within 1 ulp of libm's log1p(exp(-|t|)) plus max(t, 0)."""
+    u = exp_vec(-abs(t))
+    big = u > _SQRT2_M1
+    w = 1.0 + u
+    f = (0.5 * w - 1.0) if big else u
+    c = ((u - (w - 1.0)) / w) if big else 0.0
+    k = 1.0 if big else 0.0
+    hfsq = 0.5 * f * f
+    s = f / (2.0 + f)
+    z = s * s
+    w2 = z * z
+    t1 = w2 * (3.999999999940941908e-01 + w2 * (2.222219843214978396e-01 + w2 * (
+        1.531383769920937332e-01)))
+    t2 = z * (6.666666666666735130e-01 + w2 * (2.857142874366239149e-01 + w2 * (
+        1.818357216161805012e-01 + w2 * 1.479819860511658591e-01)))
+    lp = k * _LN2_HI - ((hfsq - (s * (hfsq + t2 + t1) + (k * _LN2_LO + c))) - f)
+    return (t if t > 0.0 else 0.0) + lp

@@ -82,12 +82,12 @@ SOFTPLUS = unary(
     params=(1.5, 20.0), usage="F.softplus(x, beta, threshold)",
     scalar=lambda x, p0, p1: x if x * p0 > p1 else math.log1p(math.exp(x * p0)) / p0,
     test=("same", lambda h, x: lambda x: softplus(x, 1.5)),
-    replay='x if x * p0 > p1 else (max(x * p0, 0.0) + log1p_vec(exp_vec(-abs(x * p0)))) / p0')
+    replay='x if x * p0 > p1 else softplus_vec(x * p0) / p0')
 LOGSIGMOID = unary(
     "logsigmoid", lambda x, out: into(-np.logaddexp(0, -x), out),
     f"g * {_sigmoid('-x')}", "LogSigmoidBackward0", usage="F.logsigmoid(x)",
     test=("same", lambda h, x: logsigmoid),
-    replay='-(max(-x, 0.0) + log1p_vec(exp_vec(-abs(x))))')
+    replay='-softplus_vec(-x)')
 HARDTANH = unary(
     "hardtanh", lambda x, p0, p1, out: np.clip(x, p0, p1, out=out),
     "g if (x > p0 and x < p1) else 0.0", "HardtanhBackward0",
