@@ -37,3 +37,18 @@ def test_replayed_forward_matches_eager(name, data, single):
     assert op.code in recorded_ops(out), f"the test spec of {name!r} does not reach the op"
     assert op.replay, f"op {name!r} has no Numba forward (replay=)"
     assert check_forward(out._tape) == []
+
+
+def test_replayed_float32_sigmoid_and_silu_give_eagers_zeros_where_exp_overflows():
+    """The replay computes exp in float64; float32 entries round it to float32 first, so
+    exp(-x) overflows where the eager float32 forward's does (torch's 0 and -0, not
+    subnormals)."""
+    import numpy as np
+    f = tg.compile(lambda x: tg.stack([tg.sigmoid(x), tg.nn.functional.silu(x)]))
+    x = tg.tensor([-100.0, -89.0, -88.0, -20.0, 0.0, 30.0, 100.0])
+    f(x)                                  # (records)
+    got, want = f(x).numpy(), tg.stack([tg.sigmoid(x), tg.nn.functional.silu(x)]).numpy()
+    assert f.stats()["replays"] == 1
+    np.testing.assert_array_equal(got[:, :2], [[0.0, 0.0], [-0.0, -0.0]])
+    np.testing.assert_array_equal(np.signbit(got[:, :2]), np.signbit(want[:, :2]))
+    np.testing.assert_allclose(got, want, rtol=1e-6)

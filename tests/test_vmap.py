@@ -432,3 +432,31 @@ def test_backward_through_a_batched_dropout_uses_the_forwards_masks():
     out.sum().backward()
     kept = (out != 0).to(tg.float64).sum(0) * 2.0   # each kept element: d/dw = 1 / (1 - p)
     _close(w.grad, kept, False)
+
+
+def test_lane_adjoints_start_uninitialised_and_are_zeroed_before_their_first_writer(
+        monkeypatch):
+    """Frames' adjoint buffers are not zeroed up front: each slot's lanes are zeroed before
+    its first writer (lanes form and lane-by-lane entries, a repeated input, a shared weight
+    whose per-lane gradients accumulate). Poisoned with NaN, the gradients are the eager ones."""
+    from tapegrad.engine import lanes
+    init = lanes.LaneFrame.__init__
+
+    def poisoned(self, p, L):
+        init(self, p, L)
+        for a in self.adj:
+            a.fill(np.nan)
+    monkeypatch.setattr(lanes.LaneFrame, "__init__", poisoned)
+    rng = np.random.default_rng(7)
+    w = tg.tensor(rng.normal(size=(3, 4)), dtype=tg.float64)
+    xs = tg.tensor(rng.normal(size=(5, 4)), dtype=tg.float64)
+
+    def f(w, x):
+        h = (w @ x).tanh()                     # (a matmul runs lane by lane)
+        return (h * h).sum() + tg.softmax(h, 0)[1] + (x * x.exp()).sum()
+    got_w, got_x = vmap(grad(f, argnums=(0, 1)), in_dims=(None, 0))(w, xs)
+    for i in range(5):
+        ww, xx = w.detach().requires_grad_(), xs[i].detach().requires_grad_()
+        gw, gx = tg.autograd.grad(f(ww, xx), [ww, xx])
+        np.testing.assert_allclose(got_w[i].numpy(), gw.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(got_x[i].numpy(), gx.numpy(), rtol=1e-12, atol=1e-14)

@@ -176,7 +176,7 @@ _FAMILY = {"unary": _unary, "binary": _binary, "kernel": _kernel}
 
 
 def _fwd_unary(op: Op) -> str:
-    ex = op.replay
+    ex = op.replay  # (@DT@ in it: the entry's dtype, np.float32 or np.float64)
     src = "ca = @VA@(tab[a, T_ADDR], tab[a, T_SIZE])\nco = @V@(tab[e, T_ADDR], n)\n"
     if _uses(ex, "p0") or _uses(ex, "p1"):  # (p0 in the entry's dtype, as the eager forward)
         src += "p0 = @DT@(fl[tab[e, T_FOFS]])\np1 = fl[tab[e, T_FOFS] + 1]\n"

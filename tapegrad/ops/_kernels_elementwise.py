@@ -1,5 +1,7 @@
 """Hand-written adjoints of the elementwise ops with three inputs (where, lerp, clamp with tensor
-bounds), and the vectorized forward of erf (numpy has none; scipy is not a dependency).
+bounds), the vectorized forward of erf (numpy has none; scipy is not a dependency), and the math
+functions elementwise fragments call in forms that vectorize (cos/sin, exp, log, log1p, sigmoid,
+softplus: libm's are calls, which keep a loop scalar).
 
 Every input of these ops is broadcast to the output's shape: `_bmap` gives, for each flat output
 index, the flat index of an input, and adjoints accumulate through it (`+=`), which sums over the
@@ -269,14 +271,15 @@ def sin_small32(x):
 
 # ------------------------------------------------------------------------------------------------
 # exp, log and log1p that vectorize (libm's are calls: a loop over them stays scalar, ~7-9 ns an
-# element here, 2.5-4 ns these ways), for replayed forwards and adjoints. exp: fdlibm's (musl's): x = k ln2 + r with ln2 in two
-# parts, a rational approximation on r, times 2 ** k built from bits; within 1 ulp of libm's (which
-# rounds correctly in nearly all cases), equal to it in ~90% of inputs. 2 ** k is applied in two
-# halves, so results that overflow, underflow or are subnormal round once, as libm's; x is clamped
-# first (NaN passes), so every input gives libm's inf, 0 or NaN where libm does. log: fdlibm's
-# (exponent and mantissa from the bits, subnormals scaled first, a polynomial in s = f / (2 + f));
-# within 1 ulp, equal to libm's in ~96%. log1p(x) = log(1 + x) plus the rounding error of 1 + x
-# divided by it: within 1 ulp for x >= 0. Their special values are libm's (selected at the end).
+# element here, 2-4 ns these ways), for replayed forwards and adjoints (tested in test_engine).
+# exp: fdlibm's (musl's): x = k ln2 + r with ln2 in two parts, a rational approximation on r,
+# times 2 ** k built from bits; within 1 ulp of libm's (which rounds correctly in nearly all
+# cases), equal to it in ~90% of inputs. 2 ** k is applied in two halves, so results that
+# overflow, underflow or are subnormal round once, as libm's; x is clamped first (NaN passes),
+# so every input gives libm's inf, 0 or NaN where libm does. log: fdlibm's (exponent and
+# mantissa from the bits, subnormals scaled first, a polynomial in s = f / (2 + f)); within 1
+# ulp, equal to libm's in ~96%. log1p(x) = log(1 + x) plus the rounding error of 1 + x divided
+# by it: within 1 ulp. Their special values are libm's (selected at the end).
 # ------------------------------------------------------------------------------------------------
 @intrinsic
 def _f64_bits(typingctx, x):
@@ -388,7 +391,8 @@ def softplus_vec(t):
     """log(1 + exp(t)) = max(t, 0) + log1p(u), u = exp(-|t|) in (0, 1], as a loop body that
     vectorizes: fdlibm's log1p on that range needs no bits (u > sqrt(2) - 1: 1 + u = 2 (1 + f),
     f exact, the rounding of 1 + u carried in c; else f = u), then `log_vec`'s polynomial.
-    NaN stays NaN; within 1 ulp of libm's log1p(exp(-|t|)) plus max(t, 0)."""
+    NaN stays NaN; within 2 ulps of libm's max(t, 0) + log1p(exp(-|t|)) (itself rounded at
+    each step)."""
     u = exp_vec(-abs(t))
     big = u > _SQRT2_M1
     w = 1.0 + u

@@ -74,7 +74,7 @@ SILU = unary(
     "silu", lambda x, out: into(x / _one_plus_exp_neg(x), out),
     f"g * {_S} * (1.0 + x * (1.0 - {_S}))",
     "SiluBackward0", usage="F.silu(x)", test=("same", lambda h, x: silu),
-    replay='x / (1.0 + exp_vec(-x))')
+    replay='x / (1.0 + @DT@(exp_vec(-x)))')  # (as sigmoid's)
 SOFTPLUS = unary(
     "softplus",
     lambda x, p0, p1, out: into(np.where(x * p0 > p1, x, np.logaddexp(0, x * p0) / p0), out),

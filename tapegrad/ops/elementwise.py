@@ -59,7 +59,7 @@ def sigmoid_into(x: np.ndarray, out) -> np.ndarray:
 SIGMOID = unary("sigmoid", sigmoid_into,
                 "g * out * (1.0 - out)", "SigmoidBackward0",
     scalar=lambda x: 1.0 / (1.0 + math.exp(-x)),
-    replay='1.0 / (1.0 + exp_vec(-x))')
+    replay='1.0 / (1.0 + @DT@(exp_vec(-x)))')  # (@DT@: a float32 exp overflows to inf, as eager)
 RELU = unary("relu", lambda x, out: np.maximum(x, 0, out=out),
              "0.0 if out <= 0.0 else g", "ReluBackward0", NONZERO, keeps_int=True,  # (torch's
              # relu backward reads its result too: relu_ then keeps no copy of its input)
