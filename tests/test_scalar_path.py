@@ -132,10 +132,13 @@ def _run(program, leaves, shape, dtype=tg.float64):
     return out.item(), [None if x.grad is None else x.grad.item() for x in xs]
 
 
-@given(st.lists(st.floats(-1.5, 1.5), min_size=1, max_size=4),
-       st.lists(st.tuples(st.sampled_from(OPS_OF_PROGRAMS), st.integers(0, 50),
-                          st.integers(0, 50), st.integers(0, 5), st.floats(-2, 2)),
-                min_size=1, max_size=25))
+_PROGRAMS = (st.lists(st.floats(-1.5, 1.5), min_size=1, max_size=4),
+             st.lists(st.tuples(st.sampled_from(OPS_OF_PROGRAMS), st.integers(0, 50),
+                                st.integers(0, 50), st.integers(0, 5), st.floats(-2, 2)),
+                      min_size=1, max_size=25))
+
+
+@given(*_PROGRAMS)
 def test_programs_agree_with_the_general_path(leaves, program):
     _agree(leaves, program, tg.float64, (1e-12, 1e-12), (1e-10, 1e-12))
 
@@ -311,10 +314,7 @@ def test_float32_scalar_op_value_and_gradient(name, data):
         np.testing.assert_allclose(x.grad.item(), x64.grad.item(), rtol=1e-5, atol=1e-6)
 
 
-@given(st.lists(st.floats(-1.5, 1.5), min_size=1, max_size=4),
-       st.lists(st.tuples(st.sampled_from(OPS_OF_PROGRAMS), st.integers(0, 50),
-                          st.integers(0, 50), st.integers(0, 5), st.floats(-2, 2)),
-                min_size=1, max_size=25))
+@given(*_PROGRAMS)
 def test_float32_programs_agree_with_the_general_path(leaves, program):
     _agree(leaves, program, tg.float32, (1e-5, 1e-6), (1e-4, 1e-5))
 

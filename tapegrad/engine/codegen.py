@@ -184,33 +184,27 @@ def _fwd_unary(op: Op) -> str:
     return src + f"for i in range(n):\n    x = ca[i]\n    co[i] = {ex}\n"
 
 
+# a binary forward's loops: (condition on the read modes, operand hoisted out, x, y in the loop)
+_FWD_BINARY_LOOPS = (
+    ("if ma == 0 and mb == 0", "", "ca[i]", "cb[i]"),
+    ("elif ma == 0 and mb == 1", "y = cb[0]", "ca[i]", ""),
+    ("elif ma == 1 and mb == 0", "x = ca[0]", "", "cb[i]"),
+    ("else", "", "ca[i if ma == 0 else (0 if ma == 1 else ia[i])]",
+     "cb[i if mb == 0 else (0 if mb == 1 else ib[i])]"))
+
+
 def _fwd_binary(op: Op) -> str:
     # (same shapes, and one side a single element, get loops of their own: they vectorize)
-    return ("ma = bmode(tab, a, e)\nmb = bmode(tab, b, e)\n"
-            "ia = bindex(tab, rec, a, e) if ma == 2 else rec[:0]\n"
-            "ib = bindex(tab, rec, b, e) if mb == 2 else rec[:0]\n"
-            "ca = @V@(tab[a, T_ADDR], tab[a, T_SIZE])\ncb = @V@(tab[b, T_ADDR], tab[b, T_SIZE])\n"
-            "co = @V@(tab[e, T_ADDR], n)\n"
-            "if ma == 0 and mb == 0:\n"
-            "    for i in range(n):\n"
-            "        x = ca[i]\n"
-            "        y = cb[i]\n"
-            f"        co[i] = {op.replay}\n"
-            "elif ma == 0 and mb == 1:\n"
-            "    y = cb[0]\n"
-            "    for i in range(n):\n"
-            "        x = ca[i]\n"
-            f"        co[i] = {op.replay}\n"
-            "elif ma == 1 and mb == 0:\n"
-            "    x = ca[0]\n"
-            "    for i in range(n):\n"
-            "        y = cb[i]\n"
-            f"        co[i] = {op.replay}\n"
-            "else:\n"
-            "    for i in range(n):\n"
-            "        x = ca[i if ma == 0 else (0 if ma == 1 else ia[i])]\n"
-            "        y = cb[i if mb == 0 else (0 if mb == 1 else ib[i])]\n"
-            f"        co[i] = {op.replay}\n")
+    src = ("ma = bmode(tab, a, e)\nmb = bmode(tab, b, e)\n"
+           "ia = bindex(tab, rec, a, e) if ma == 2 else rec[:0]\n"
+           "ib = bindex(tab, rec, b, e) if mb == 2 else rec[:0]\n"
+           "ca = @V@(tab[a, T_ADDR], tab[a, T_SIZE])\ncb = @V@(tab[b, T_ADDR], tab[b, T_SIZE])\n"
+           "co = @V@(tab[e, T_ADDR], n)\n")
+    for cond, hoisted, x, y in _FWD_BINARY_LOOPS:
+        src += f"{cond}:\n" + (f"    {hoisted}\n" if hoisted else "") + "    for i in range(n):\n"
+        src += (f"        x = {x}\n" if x else "") + (f"        y = {y}\n" if y else "")
+        src += f"        co[i] = {op.replay}\n"
+    return src
 
 
 def _fwd_kernel(op: Op) -> str:
