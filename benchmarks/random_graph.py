@@ -10,6 +10,7 @@ loop over a flat scalar tape. No Numba import here: the torch peer imports this 
 """
 from __future__ import annotations
 
+import functools
 import math
 import random
 
@@ -21,6 +22,7 @@ N_LEAVES = 10
 SOFTPLUS, SUM4, PROD, SOFTMAX = range(4)
 
 
+@functools.lru_cache(maxsize=8)  # (timed first calls do not include making the graph)
 def graph(n_ops: int, seed: int = 0) -> tuple:
     """(leaf values, [(op, input node indices)]) — the same graph for every system."""
     r = random.Random(seed)
@@ -32,7 +34,7 @@ def graph(n_ops: int, seed: int = 0) -> tuple:
         arity = (1, 4, 2, 4)[op]
         ops.append((op, tuple(r.randrange(n_nodes) for _ in range(arity))))
         n_nodes += 4 if op == SOFTMAX else 1
-    return leaves, ops
+    return tuple(leaves), tuple(ops)
 
 
 def evaluate(ops: list, xs: list, softplus, softmax4):

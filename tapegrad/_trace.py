@@ -236,12 +236,33 @@ def reachable(fn) -> tuple:
         elif isinstance(obj, _SCALARS) and depth <= 1:
             values.append((path, obj))
         elif depth < 4 and len(seen) < 10000:
-            for key, child in _children(obj):
-                # (numbers below the first level are not guarded: not walked either)
-                if depth == 0 or not isinstance(child, _SCALARS):
-                    steps = key if isinstance(key[0], tuple) else (key,)  # (a helper's)
-                    stack.append((path + steps, child, depth + 1))
+            kids = enumerate(obj) if type(obj) in (list, tuple) else _children(obj)
+            for key, child in kids:
+                # (numbers below the first level are not guarded: not walked either, nor
+                # containers of numbers only, such as a long list of index tuples)
+                if isinstance(child, _SCALARS):
+                    if depth:
+                        continue
+                elif _numbers_only(child):
+                    continue
+                if type(key) is int:
+                    key = ("item", key)
+                steps = key if isinstance(key[0], tuple) else (key,)  # (a helper's)
+                stack.append((path + steps, child, depth + 1))
     return tensors, values
+
+
+def _numbers_only(obj, depth: int = 2) -> bool:
+    """Whether obj is a list or tuple of numbers (or of such lists, `depth` levels down)."""
+    if type(obj) not in (tuple, list):
+        return False
+    for x in obj:
+        if type(x) not in _SCALAR_TYPES and not (depth and _numbers_only(x, depth - 1)):
+            return False
+    return True
+
+
+_SCALAR_TYPES = frozenset(_SCALARS)
 
 
 def _names(code) -> set:

@@ -210,6 +210,17 @@ def test_a_rebound_global_or_python_value_re_records():
     assert cf.stats()["recordings"] == 2
 
 
+def test_a_tensor_beside_a_long_list_of_index_tuples_is_captured():
+    # (lists of numbers are skipped by the capture walk: the tensor after them is still found)
+    ops = [(k % 3, (k, k + 1)) for k in range(20000)]
+    table = [{"w": tg.tensor([1.0, 2.0])}, ops]
+    cf = tg.compile(lambda x: x * table[0]["w"] + float(len(table[1])))
+    assert cf(tg.tensor([1.0, 1.0])).tolist() == [20001.0, 20002.0]
+    table[0]["w"].mul_(3.0)
+    assert cf(tg.tensor([1.0, 1.0])).tolist() == [20003.0, 20006.0]
+    assert (cf.stats()["recordings"], cf.stats()["replays"]) == (1, 1)
+
+
 def test_dropout_draws_fresh_masks_and_manual_seed_reproduces_them():
     cf = tg.compile(lambda x: tg.nn.functional.dropout(x, 0.5))
     x = tg.ones(200)
