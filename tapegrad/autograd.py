@@ -165,11 +165,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
                 result[k] = result[k].to(inputs[k].dtype)  # as torch: the input's dtype
     elif tape is not None:
         roots = [(_slot(t) if t._tape is not None else -1, g) for t, g in zip(outputs, seeds)]
+        wanted = [_slots_of(tape, x) for x in inputs]
         tab, adj, live = sweep_tape(tape, [(s, g) for s, g in roots if s >= 0],
-                                    final=not retain_graph)
+                                    final=not retain_graph, keep=[s for w in wanted for s in w])
         try:
             for k, x in enumerate(inputs):
-                found = [adjoint(tab, adj, s) for s in _slots_of(tape, x) if live[s]]
+                found = [adjoint(tab, adj, s) for s in wanted[k] if live[s]]
                 if found:
                     result[k] = _wrap(np.sum(found, axis=0).reshape(x._data.shape)
                                       .astype(x._data.dtype))
@@ -579,7 +580,8 @@ class detect_anomaly:
 def run_backward(tape: Tape, roots: list, retain_graph: bool, only=None) -> None:
     """`Tensor.backward`: sweep, then accumulate into the `.grad` of leaves (running their hooks)
     and of tensors with `retain_grad()`; with `only`, just into those tensors."""
-    tab, adj, live = sweep_tape(tape, roots, final=not retain_graph)
+    tab, adj, live = sweep_tape(tape, roots, final=not retain_graph,
+                                keep=[s for _, s in tape.retained])
     wanted = None if only is None else {id(t) for t in only}
 
     def grad_of(s, like):

@@ -68,8 +68,9 @@ def _indent(src: str, n: int) -> str:
 
 
 def _unary(op: Op, fast: tuple = ()) -> str:
-    """An elementwise adjoint; with `fast` = (expression, guard), a first loop (which
-    vectorizes) takes the expression where the guard holds and a second the rest with gx."""
+    """An elementwise adjoint; with `fast` = (expression, guard), a first pass counts the
+    elements where the guard fails: none (the common case), and a loop of the expression (which
+    vectorizes) does them all; else one loop takes it where the guard holds, gx elsewhere."""
     ex = op.gx
     body = "if tab[a, T_NEED]:\n    ga = tab[a, T_ADJ]\n"
     # (the adjoint buffers are named below: @O@ for the output's, @A@ for the input's)
@@ -91,12 +92,14 @@ def _unary(op: Op, fast: tuple = ()) -> str:
     if not fast:
         return body + f"        gin[i] += {ex}\n    live[a] = 1\n"
     fex, guard = fast
-    body += (f"        ok = {guard}\n        gin[i] += ({fex}) if ok else 0.0\n"
-             f"        slow += 0 if ok else 1\n")
-    body = body.replace("    for i in range(n):", "    slow = 0\n    for i in range(n):", 1)
-    body += "    if slow:\n        for i in range(n):\n            g = gout[i]\n"
-    body += _indent(loads, 12)
-    body += f"            if not ({guard}):\n                gin[i] += {ex}\n"
+    head, loop = body.split("    for i in range(n):\n", 1)
+    count = "".join(ln for ln in loads.splitlines(True) if _uses(guard, ln.split(" ")[0]))
+    head += ("    slow = 0\n    for i in range(n):\n" + _indent(count, 8)
+             + f"        slow += 0 if {guard} else 1\n")
+    body = (head + "    if slow == 0:\n        for i in range(n):\n"
+            + _indent(loop, 4) + f"            gin[i] += {fex}\n"
+            + "    else:\n        for i in range(n):\n" + _indent(loop, 4)
+            + f"            gin[i] += ({fex}) if {guard} else ({ex})\n")
     return body + "    live[a] = 1\n"
 
 

@@ -30,6 +30,7 @@ from .kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NEED, T
                        run_slice, shift_inputs, sliceable, sweep, zero_slots)
 from .threads import executor, in_worker
 from .codegen import kernel_table
+from .adjoint_memory import share_adjoints
 from .._version import Version
 
 _FIRST_CHUNK = 1 << 13      # bytes in a tape's first arena chunk
@@ -468,16 +469,24 @@ def _drop_unread(tape: Tape, tab, rec) -> None:
         tape.chunks = [c for i, c in enumerate(tape.chunks) if i not in drop]
 
 
-def sweep_tape(tape: Tape, roots: list, final: bool = False) -> tuple:
+def sweep_tape(tape: Tape, roots: list, final: bool = False, keep=None) -> tuple:
     """Seed the adjoints of `roots` [(slot, float64 gradient)] and sweep the tape in reverse,
     stopping only for Python callbacks (tensor hooks, custom Functions). Returns (tab, adj,
     live); `adj` is the pair of adjoint buffers (float64, float32) of this thread's scratch
-    memory: read slots with `adjoint`, hand it back with `release(adj)` when done."""
+    memory: read slots with `adjoint`, hand it back with `release(adj)` when done. `keep`:
+    the slots besides the input slots that the caller reads afterwards (None: any slot; else
+    large adjoints share memory, `share_adjoints`)."""
     if tape.freed:
         raise RuntimeError(_FREED_MSG)
     rec, fl, tab, total = tape.decode()
     if final:  # (the tape is freed after this backward: values nothing reads can go first)
         _drop_unread(tape, tab, rec)
+    if keep is not None and not tape.pyops and tab.shape[0] and (
+            tab[:, T_SIZE].max() >= SHARE_MIN):
+        mask = np.zeros(tab.shape[0], np.bool_)
+        mask[list(keep)] = True
+        total = share_adjoints(tab, rec, np.array([s for s, _ in roots], np.int64), mask,
+                               SHARE_MIN)
     adj = _scratch(total)
     try:
         return _sweep(tape, roots, rec, fl, tab, adj)
@@ -535,6 +544,7 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
 
 
 SLICE_MIN = 1 << 18  # elements: entries this long run in slices on several threads
+SHARE_MIN = 1 << 12  # elements: adjoints this long share memory by liveness
 _KINDS: list = []
 
 
