@@ -242,18 +242,25 @@ def run(cfg: Config) -> list:
         c_loss = first()
         c_err = _max_rel(np.concatenate([[c_loss]] + [p.grad.numpy().ravel()
                                                       for p in first.params]), want)
+        peers = [(label, measure(make(dtype, batch), reps, warm))
+                 for label, mod, make in (("jax jit(value_and_grad)", "jax", jax_step),
+                                          ("HIPS autograd", "autograd", autograd_step))
+                 if peer(mod) is not None]
         r_c = ratio(ct, th)
-        goal_c = "≤ 0.8× torch" if batch > 1 else "≤ 1× torch (jax jit's time)"
+        notes = [f"first step's gradients vs numpy by hand: max error {c_err:.1e}"]
+        jx = dict(peers).get("jax jit(value_and_grad)")
+        if batch > 1:  # (the goals: torch eager at batch 64, jax jit at batch 1)
+            goal_c, met_c = "≤ 0.8× torch", None if r_c is None else r_c <= 0.8
+        elif jx is not None:
+            goal_c, met_c = "≤ 1× jax jit", ratio(ct, jx) <= 1.0
+            notes.append(f"{ratio(ct, jx):.2f}× jax jit(value_and_grad) of the same run")
+        else:
+            goal_c, met_c = "≤ 1× jax jit", None
         rows.append(Row(name, "tapegrad.compile (replay)", ct, ratio(ct, ref), r_c, goal_c,
-                        None if r_c is None else r_c <= (0.8 if batch > 1 else 1.0),
-                        [f"first step's gradients vs numpy by hand: max error {c_err:.1e}"]))
+                        met_c, notes))
         if th is not None:
             rows.append(Row(name, "torch eager", th, ratio(th, ref), 1.0))
-        for label, mod, make in (("jax jit(value_and_grad)", "jax", jax_step),
-                                 ("HIPS autograd", "autograd", autograd_step)):
-            if peer(mod) is None:
-                continue
-            t = measure(make(dtype, batch), reps, warm)
+        for label, t in peers:
             rows.append(Row(name, label, t, ratio(t, ref), ratio(t, th)))
         rows.append(Row(name, "numpy by hand (reference)", ref, 1.0, ratio(ref, th)))
     return rows

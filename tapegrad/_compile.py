@@ -508,6 +508,7 @@ class _ReplayOp:
     program's reverse sweep, seeded from and accumulated into the eager sweep's adjoints."""
 
     cls = _NodeName
+    initialises = True  # (its transfer assigns an input's adjoint not yet live: no zeroing)
     __slots__ = ("run_", "in_slots", "out_slots")
 
     def __init__(self, run: _Run, in_slots: tuple, out_slots: list):

@@ -89,6 +89,9 @@ class Op:
     #                                recorded compute every lane; a function (ints, L, ndim of
     #                                its first input) -> ints rewriting them; None -- it runs
     #                                once per lane
+    initialises: bool = False      # its adjoint kernel initialises an input's adjoint that is
+    #                                not yet live (assigns: the sweep does not zero it first);
+    #                                the elementwise families' always do (`engine.codegen`)
     fast: tuple = ()               # (expression, guard[, float32 expression]): the adjoint
     #                                where the guard holds, in a form that vectorizes
     #                                (elementwise ops; the rest take gx)
@@ -121,6 +124,7 @@ def register(op: Op) -> Op:
     op.takes_params = "params" in op.extra
     op.transparent = bool(op.extra.pop("transparent", False))
     op.fast = tuple(op.extra.pop("fast", ()))
+    op.initialises = op.kind in ("unary", "binary") or bool(op.extra.pop("initialises", False))
     op.scalar = op.extra.pop("scalar", None)
     if op.scalar is not None:  # the value, after p0/p1 when the adjoint reads them
         from .engine.kernels import compact

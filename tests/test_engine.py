@@ -246,27 +246,80 @@ def _programs():
         h.retain_grad()
         return (h * x).sum()
 
+    def mixed(x):  # one slot read by elementwise ops (which assign) and others (zeroed first)
+        h = x.exp()
+        m = h.reshape(-1, 4)
+        return (h * 2).sum() + (m[:50] @ m[:50].t()).sum() + h.sum() + (h * h).mean()
+
+    def broadcast(x):  # a row broadcast against a matrix: its adjoint sums several terms
+        m = x.reshape(-1, 4)
+        return (m * m[0]).sum() + ((m + m[1].tanh()) ** 2).sum()
+
+    def products(x):  # linear (gemm assigning), a broadcast batched matmul, a bias
+        m = x.reshape(-1, 4)
+        lin = tg.nn.functional.linear(m, m[:3], m[0, :3])
+        return lin.sum() + (m[:40].reshape(-1, 2, 2) @ m[2:4, :2]).sum() + (lin * lin).sum()
+
     replayed = tg.compile(lambda x: (x.sin() * x).sum())
-    return [plain, function, hooked, retained, replayed]
+    return [plain, function, hooked, retained, replayed, mixed, broadcast, products]
 
 
 def test_gradients_do_not_depend_on_what_the_adjoint_buffers_held_before():
+    """The sweep initialises every adjoint it reads (small tapes, and large slots sharing
+    segments by liveness, `share_adjoints`), whatever the reused scratch held."""
     from tapegrad.engine import tape as tape_mod
     rng = np.random.default_rng(0)
-    x0 = rng.uniform(-1, 1, 300)
-    for fn in _programs():
-        want = []
-        for _ in range(2):  # (the second call of the compiled one replays)
-            x = tg.tensor(x0, requires_grad=True)
-            fn(x).backward()
-            want.append(x.grad.numpy().copy())
-        # poison this thread's reused scratch buffers; the next sweep must not read them
-        tape_mod._SCRATCH.bufs = tuple(np.full(1 << 16, np.nan, dt)
-                                       for dt in (np.float64, np.float32))
-        for w in want:
-            x = tg.tensor(x0, requires_grad=True)
-            fn(x).backward()
-            np.testing.assert_allclose(x.grad.numpy(), w, rtol=1e-12, err_msg=fn.__name__)
+    for n in (300, 2 * tape_mod.SHARE_MIN):
+        x0 = rng.uniform(-1, 1, n)
+        for fn in _programs():
+            want = []
+            for _ in range(2):  # (the second call of the compiled one replays)
+                x = tg.tensor(x0, requires_grad=True)
+                fn(x).backward()
+                want.append(x.grad.numpy().copy())
+            # poison this thread's reused scratch buffers; the next sweep must not read them
+            tape_mod._SCRATCH.bufs = tuple(np.full(1 << 18, np.nan, dt)
+                                           for dt in (np.float64, np.float32))
+            for w in want:
+                x = tg.tensor(x0, requires_grad=True)
+                fn(x).backward()
+                np.testing.assert_allclose(x.grad.numpy(), w, rtol=1e-12,
+                                           err_msg=f"{fn.__name__}, {n}")
+
+
+def test_large_adjoints_share_segments_by_liveness():
+    """A chain of elementwise ops over N elements: two segments of N for the chain (and one
+    per leaf), not one per slot; a retained non-leaf keeps its own, with its gradient."""
+    from tapegrad.engine import tape as tape_mod
+    n = 2 * tape_mod.SHARE_MIN
+    sizes = []
+    real = tape_mod._scratch
+
+    def spy(total):
+        sizes.append(tuple(int(t) for t in total))
+        return real(total)
+    x0 = np.linspace(-1, 1, n)
+    x = tg.tensor(x0, requires_grad=True)
+    h = (x * 2.0).sin()  # (x's adjoint is made after h's is dead: it must not take h's)
+    h.retain_grad()
+    y = h
+    for _ in range(8):
+        y = (y * 0.5).tanh()
+    tape_mod._scratch, saved = spy, tape_mod._scratch
+    try:
+        y.sum().backward()
+    finally:
+        tape_mod._scratch = saved
+    assert sizes[0][0] <= 4 * n + 16  # x, h (retained), two for the chain; + the scalars
+    # (one segment per slot: 12 n)
+    g = np.ones(n)
+    vals = [np.sin(2 * x0)]
+    for _ in range(8):
+        vals.append(np.tanh(vals[-1] * 0.5))
+    for v in reversed(vals[1:]):
+        g = g * (1 - v * v) * 0.5
+    np.testing.assert_allclose(h.grad.numpy(), g, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), g * 2 * np.cos(2 * x0), rtol=1e-12)
 
 
 def test_autograd_grad_of_a_non_leaf_reads_a_zeroed_adjoint():

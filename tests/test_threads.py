@@ -97,7 +97,7 @@ def test_long_elementwise_adjoints_run_in_slices_on_threads_with_the_same_bits(
     before = tg.get_num_threads()
     sliced = []
     run = tape_mod._run_sliced
-    monkeypatch.setattr(tape_mod, "_run_sliced", lambda *a: sliced.append(a[6]) or run(*a))
+    monkeypatch.setattr(tape_mod, "_run_sliced", lambda *a: sliced.append(a[7]) or run(*a))
     try:
         tg.set_num_threads(1)
         want = _long_expression(x0, y0)

@@ -46,10 +46,10 @@ SGEMM, ILP64_S = _find("s") if not _NO_BLAS else (0, True)
 
 def _gemm_intrinsic(ilp64: bool, single: bool):
     @intrinsic
-    def call(typingctx, fptr, ta, tb, m, n, k, a, lda, b, ldb, c, ldc):
-        """C += op(A) @ op(B), row-major float64 (float32: `single`), addresses as int64
-        (beta = alpha = 1)."""
-        sig = types.void(*([types.int64] * 12))
+    def call(typingctx, fptr, ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta):
+        """C = op(A) @ op(B) + beta C, row-major float64 (float32: `single`), addresses as
+        int64, beta a float64 (alpha = 1)."""
+        sig = types.void(*([types.int64] * 12), types.float64)
 
         def codegen(context, builder, signature, args):
             i32, i64 = ir.IntType(32), ir.IntType(64)
@@ -58,19 +58,20 @@ def _gemm_intrinsic(ilp64: bool, single: bool):
             ptr = dbl.as_pointer()
             fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, iw, iw, iw, dbl, ptr, iw, ptr,
                                                    iw, dbl, ptr, iw])
-            f, ta_, tb_, m_, n_, k_, a_, lda_, b_, ldb_, c_, ldc_ = args
+            f, ta_, tb_, m_, n_, k_, a_, lda_, b_, ldb_, c_, ldc_, beta_ = args
 
             def w(v):
                 return v if ilp64 else builder.trunc(v, i32)
             one = ir.Constant(dbl, 1.0)
+            bt = builder.fptrunc(beta_, dbl) if single else beta_
             builder.call(builder.inttoptr(f, fnty.as_pointer()), [
                 ir.Constant(i32, ROW_MAJOR), builder.trunc(ta_, i32), builder.trunc(tb_, i32),
                 w(m_), w(n_), w(k_), one, builder.inttoptr(a_, ptr), w(lda_),
-                builder.inttoptr(b_, ptr), w(ldb_), one, builder.inttoptr(c_, ptr), w(ldc_)])
+                builder.inttoptr(b_, ptr), w(ldb_), bt, builder.inttoptr(c_, ptr), w(ldc_)])
             return context.get_dummy_value()
         return sig, codegen
     return call
 
 
-dgemm_acc = _gemm_intrinsic(ILP64, False)
-sgemm_acc = _gemm_intrinsic(ILP64_S, True)
+dgemm = _gemm_intrinsic(ILP64, False)
+sgemm = _gemm_intrinsic(ILP64_S, True)

@@ -87,20 +87,28 @@ def _unary(op: Op, fast: tuple = ()) -> str:
     # slices, not offsets into one buffer: with them LLVM vectorizes the loop (5-20x on
     # float32, where the float64 arithmetic converts)
     body += "    gout = @O@[go:go + n]\n    gin = @A@[ga:ga + n]\n"
-    body += "    for i in range(n):\n        g = gout[i]\n"
-    body += _indent(loads, 8)
+    loop = "g = gout[i]\n" + loads
     if not fast:
-        return body + f"        gin[i] += {ex}\n    live[a] = 1\n"
+        return body + _indent(_first_or_add("a", loop, ex), 4) + "    live[a] = 1\n"
     fex, guard = fast
-    head, loop = body.split("    for i in range(n):\n", 1)
     count = "".join(ln for ln in loads.splitlines(True) if _uses(guard, ln.split(" ")[0]))
-    head += ("    slow = 0\n    for i in range(n):\n" + _indent(count, 8)
+    body += ("    slow = 0\n    for i in range(n):\n" + _indent(count, 8)
              + f"        slow += 0 if {guard} else 1\n")
-    body = (head + "    if slow == 0:\n        for i in range(n):\n"
-            + _indent(loop, 4) + f"            gin[i] += {fex}\n"
-            + "    else:\n        for i in range(n):\n" + _indent(loop, 4)
-            + f"            gin[i] += ({fex}) if {guard} else ({ex})\n")
+    body += ("    if slow == 0:\n" + _indent(_first_or_add("a", loop, fex), 8)
+             + "    else:\n        acc = live[a] != 0\n        for i in range(n):\n"
+             + _indent(loop, 12)
+             + f"            gin[i] = (gin[i] if acc else 0.0) + (({fex}) if {guard} else ({ex}))\n")
     return body + "    live[a] = 1\n"
+
+
+def _first_or_add(target: str, loop: str, ex: str, into: str = "i") -> str:
+    """The loop storing `ex` into gin[into] for each i: added where the target's adjoint is
+    already live, else assigned (the kernel initialises it: the sweep does not zero it first,
+    see kernels.sweep's `inits`), as 0.0 + ex so that the result is what adding gives."""
+    body = _indent(loop, 4)
+    return (f"if live[{target}]:\n    for i in range(n):\n{_indent(body, 4)}"
+            f"        gin[{into}] += {ex}\n"
+            f"else:\n    for i in range(n):\n{_indent(body, 4)}        gin[{into}] = 0.0 + {ex}\n")
 
 
 def _binary(op: Op) -> str:
@@ -120,22 +128,27 @@ def _binary(op: Op) -> str:
                 f"    gin = @ADJ@[g{target}:g{target} + tab[{target}, T_SIZE]]\n")
         # same shapes (the common case) get a loop of their own: without the index selects
         # it vectorizes (~10x)
-        src += "    if ma == 0 and mb == 0:\n" + _binary_loop(ex, vars_used, "i", "i", "i")
-        src += "    else:\n" + _binary_loop(ex, vars_used, "ja", "jb", f"j{target}")
+        src += ("    if ma == 0 and mb == 0:\n"
+                + _indent(_first_or_add(target, _binary_loop(vars_used, "i", "i"), ex), 8))
+        # (broadcast: an input element gets several terms; its adjoint is zeroed first)
+        src += (f"    else:\n        if not live[{target}]:\n            gin[:] = 0.0\n"
+                f"        for i in range(n):\n"
+                + _indent(_binary_loop(vars_used, "ja", "jb"), 12)
+                + f"            gin[j{target}] += {ex}\n")
         src += f"    live[{target}] = 1\n"
     return src
 
 
-def _binary_loop(ex: str, vars_used: set, ja: str, jb: str, into: str) -> str:
-    """A binary adjoint's loop, reading x at `ja`, y at `jb` and accumulating at `into`."""
-    src = "for i in range(n):\n    g = gout[i]\n"
+def _binary_loop(vars_used: set, ja: str, jb: str) -> str:
+    """A binary adjoint's loop body, reading x at `ja` and y at `jb`."""
+    src = "g = gout[i]\n"
     if ja != "i":  # (the broadcast case: each input's index map, see bmode)
-        src += ("    ja = i if ma == 0 else (0 if ma == 1 else ia[i])\n"
-                "    jb = i if mb == 0 else (0 if mb == 1 else ib[i])\n")
+        src += ("ja = i if ma == 0 else (0 if ma == 1 else ia[i])\n"
+                "jb = i if mb == 0 else (0 if mb == 1 else ib[i])\n")
     for var, buf, j in (("x", "ca", ja), ("y", "cb", jb), ("out", "co", "i")):
         if var in vars_used:
-            src += f"    {var} = np.float64({buf}[{j}])\n"
-    return _indent(src + f"    gin[{into}] += {ex}\n", 8)
+            src += f"{var} = np.float64({buf}[{j}])\n"
+    return src
 
 
 def _kernel(op: Op) -> str:
@@ -357,6 +370,18 @@ def _drop_numba_cache(path: str) -> None:
             os.remove(f)
         except OSError:
             pass
+
+
+_INITS: list = []
+
+
+def initialising() -> np.ndarray:
+    """Per opcode: 1 where the op's adjoint kernels initialise their inputs' adjoints
+    (`Op.initialises`: the elementwise families', `_first_or_add`): `kernels.sweep`'s
+    `inits`."""
+    if not _INITS or _INITS[0].shape[0] != len(BY_CODE):
+        _INITS[:] = [np.array([op.initialises for op in BY_CODE], np.uint8)]
+    return _INITS[0]
 
 
 def kernel_table(codes) -> np.ndarray:

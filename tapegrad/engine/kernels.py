@@ -31,7 +31,7 @@ from llvmlite import ir
 from numba.extending import intrinsic
 
 from . import numba_cache  # noqa: F401 -- corrupted cache files heal (before any compile)
-from .blas import NO_TRANS, TRANS, dgemm_acc, sgemm_acc
+from .blas import NO_TRANS, TRANS, dgemm, sgemm
 
 IN_CONST, IN_LEAF = -1, -2   # pseudo-opcodes of input records
 IN_FL = -1                   # record address meaning "the value is in fl" (see above)
@@ -209,7 +209,8 @@ def _zero(tab, adj, adj32, ready, s):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(tab, rec, fl, adj, adj32, live, ready, env, kernels, pause, start, stop, resume):
+def sweep(tab, rec, fl, adj, adj32, live, ready, env, kernels, inits, pause, start, stop,
+          resume):
     """The reverse sweep over entries stop-1 .. start, each through its op's kernel (by address).
 
     Returns -1 when done, or the first entry e marked in `pause` -- 1: hooks on e's output (if
@@ -217,7 +218,8 @@ def sweep(tab, rec, fl, adj, adj32, live, ready, env, kernels, pause, start, sto
     Python can run the callback; Python then resumes with stop=e+1, resume=e (run e's kernel
     without pausing again) or stop=e (e was handled in Python). With a non-empty `ready` the
     adjoint buffers start uninitialised and are zeroed slot by slot (`prepare`); with an empty
-    one they start zeroed."""
+    one they start zeroed. ``inits[op]``: op's kernels initialise their inputs' adjoints
+    themselves (they assign where ``live`` is not yet set), so they need no `prepare`."""
     ns = tab.shape[0]
     lazy = ready.shape[0] > 0
     for e in range(stop - 1, start - 1, -1):
@@ -231,12 +233,21 @@ def sweep(tab, rec, fl, adj, adj32, live, ready, env, kernels, pause, start, sto
         k = kernels[2 * op + tab[e, T_IS32]]
         if k == 0:  # an op without a kernel (a Python op's extra outputs)
             continue
-        if lazy:
+        if lazy and not inits[op]:
             prepare(tab, rec, adj, adj32, ready, e)
         call_kernel(k, e, tab.ctypes.data, ns, rec.ctypes.data, rec.shape[0],
                     fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
                     adj32.ctypes.data, adj32.shape[0], live.ctypes.data, env.ctypes.data)
+        if lazy and inits[op]:
+            mark_ready(tab, rec, ready, e)
     return -1
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def mark_ready(tab, rec, ready, e):
+    """Entry e's kernel has initialised its inputs' adjoints (a later `prepare` keeps them)."""
+    for i in range(tab[e, T_NIN]):
+        ready[rec[tab[e, T_INS] + i]] = 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -255,11 +266,11 @@ def sliceable(tab, kinds, min_size):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def run_slice(k, e, lo, hi, tab, rec, fl, adj, adj32, env):
+def run_slice(k, e, lo, hi, tab, rec, fl, adj, adj32, live_in, env):
     """Run elementwise entry e's kernel `k` on elements [lo, hi) only, through a table of
     three rows (its inputs, itself) cut to that range: slices of one entry can run in
     threads at once (they write disjoint parts of the input adjoints; the caller marks those
-    live). Called without the GIL."""
+    live and ready). `live_in`: the sweep's live marks, read only. Called without the GIL."""
     nin = tab[e, T_NIN]
     sub = np.empty((3, TAB_W), np.int64)
     srec = np.zeros(3, np.int64)  # the slice's shape (1-D), then its inputs' rows
@@ -276,8 +287,11 @@ def run_slice(k, e, lo, hi, tab, rec, fl, adj, adj32, env):
         sub[r, T_SIZE] = hi - lo
         sub[r, T_NDIM] = 1
         sub[r, T_SHP] = 0
+        live[r] = live_in[s]  # (a kernel assigns into an input's adjoint not yet live)
+    same = nin > 1 and tab[e, T_A] == tab[e, T_B]  # (x * x: both inputs are row 0, whose
+    srec[2] = 0 if same else 1                       # live mark the first loop sets)
     sub[2, T_A] = 0
-    sub[2, T_B] = 1 if nin > 1 else -1
+    sub[2, T_B] = (0 if same else 1) if nin > 1 else -1
     sub[2, T_INS] = 1
     call_kernel(k, 2, sub.ctypes.data, 3, srec.ctypes.data, 3, fl.ctypes.data, fl.shape[0],
                 adj.ctypes.data, adj.shape[0], adj32.ctypes.data, adj32.shape[0],
@@ -481,16 +495,32 @@ def gemm_acc(blas, single, ta, tb, m, n, k, a, b, c):
     """c[m, n] += op(a) @ op(b) (row-major; op transposes when ta/tb is TRANS), via the BLAS
     routine at address `blas` (sgemm when `single`, else dgemm), else loops. a, b, c are flat
     arrays of one dtype."""
+    gemm(blas, single, ta, tb, m, n, k, a, b, c, True)
+
+
+@njit(cache=True, error_model="numpy")
+def gemm(blas, single, ta, tb, m, n, k, a, b, c, add):
+    """`gemm_acc` where `add`, else c[m, n] = op(a) @ op(b) (c is not read: a first
+    gradient needs no zeroed buffer)."""
+    if m == 0 or n == 0:
+        return
+    if k == 0:  # (an empty sum; BLAS would refuse a leading dimension of 0)
+        if not add:
+            c[:m * n] = 0.0
+        return
     lda = m if ta == TRANS else k
     ldb = k if tb == TRANS else n
+    beta = 1.0 if add else 0.0
     if blas != 0:
         if single:
-            sgemm_acc(blas, ta, tb, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb,
-                      c.ctypes.data, n)
+            sgemm(blas, ta, tb, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb,
+                  c.ctypes.data, n, beta)
         else:
-            dgemm_acc(blas, ta, tb, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb,
-                      c.ctypes.data, n)
+            dgemm(blas, ta, tb, m, n, k, a.ctypes.data, lda, b.ctypes.data, ldb,
+                  c.ctypes.data, n, beta)
         return
+    if not add:
+        c[:m * n] = 0.0
     for i in range(m):
         for p in range(k):
             av = a[p * lda + i] if ta == TRANS else a[i * lda + p]

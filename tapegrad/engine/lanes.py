@@ -33,7 +33,8 @@ import numpy as np
 from numba import njit
 
 from .kernels import (T_ADDR, T_ADJ, T_ICNT, T_INS, T_IOFS, T_IS32, T_NDIM, T_NEED, T_NIN, T_OP,
-                      T_SHP, T_SIZE, call_kernel, decode, prepare, vals32, vals64)
+                      T_SHP, T_SIZE, call_kernel, decode, mark_ready, prepare, vals32,
+                      vals64)
 from .replay import _holds
 from .._opdef import BY_CODE
 
@@ -218,12 +219,12 @@ def forward(tab, tabl, rec, recl, fl, fwd, env, w64, w32, live, L, how, batched,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sweep(tab, tabl, rec, recl, fl, adj, adj32, live, ready, env, kernels, L, how, batched,
-          vaddr, size, adj0, scratch, sadj):
+def sweep(tab, tabl, rec, recl, fl, adj, adj32, live, ready, env, kernels, inits, L, how,
+          batched, vaddr, size, adj0, scratch, sadj):
     """The reverse sweep of every lane (the outputs' adjoints seeded, marked live and ready).
     ``sadj[d]``: where the scratch adjoints start in the buffer of dtype d (float32: 1). The
     adjoint buffers start uninitialised: a slot's lanes are zeroed right before its first
-    writer, as the eager sweep's (`kernels.prepare`)."""
+    writer, as the eager sweep's (`kernels.prepare`; `inits` as there)."""
     ns = tab.shape[0]
     for e in range(ns - 1, -1, -1):
         op = tab[e, T_OP]
@@ -233,7 +234,10 @@ def sweep(tab, tabl, rec, recl, fl, adj, adj32, live, ready, env, kernels, L, ho
         if k == 0:
             continue
         if how[e] == 1:  # (every input it writes is batched: tabl's sizes span the lanes)
-            prepare(tabl, recl, adj, adj32, ready, e)
+            if inits[op]:
+                mark_ready(tab, rec, ready, e)
+            else:
+                prepare(tabl, recl, adj, adj32, ready, e)
             call_kernel(k, e, tabl.ctypes.data, ns, recl.ctypes.data, recl.shape[0],
                         fl.ctypes.data, fl.shape[0], adj.ctypes.data, adj.shape[0],
                         adj32.ctypes.data, adj32.shape[0], live.ctypes.data, env.ctypes.data)
@@ -468,7 +472,7 @@ class LanePlan:
     def backward(self, f: LaneFrame, env: np.ndarray, seeds: list) -> None:
         """The reverse sweep of every lane; `seeds`: [(slot, adjoints (L, *shape) or a
         number)]."""
-        from .codegen import kernel_table
+        from .codegen import initialising, kernel_table
         p = self.prog
         f.live.fill(0)
         f.ready.fill(0)
@@ -478,7 +482,7 @@ class LanePlan:
         if p.kernels is None:
             p.kernels = kernel_table(p.adj_codes)
         sweep(f.tab, f.tabl, p.rec, f.recl, p.fl, f.adj[0], f.adj[1], f.live, f.ready, env,
-              p.kernels, f.L, self.how_b, self.batched, f.vaddr, self.size, f.adj0,
+              p.kernels, initialising(), f.L, self.how_b, self.batched, f.vaddr, self.size, f.adj0,
               f.scratch.ctypes.data, f.sadj)
 
 

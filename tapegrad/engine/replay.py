@@ -29,7 +29,7 @@ import threading
 import numpy as np
 from numba import njit
 
-from .codegen import forward_table, kernel_table, replays
+from .codegen import forward_table, initialising, kernel_table, replays
 from .kernels import (COMPACT, IN_CONST, IN_FL, IN_LEAF, T_ADDR, T_ADJ, T_INS, T_IS32, T_NDIM,
                       T_NEED, T_NIN, T_OP, T_SHP, T_SIZE, call_kernel, decode, kernel_codes,
                       stored_floats, sweep, vals32, vals64, zero_slots)
@@ -339,16 +339,16 @@ class Program:
         kernels = self.kernels
         if kernels is None:
             kernels = self.kernels = kernel_table(self.adj_codes)  # (loaded ones stay put)
-        sweep(tab, self.rec, self.fl, adj[0], adj[1], live, ready, env, kernels, self.live0,
-              0, self.n, -1)
+        sweep(tab, self.rec, self.fl, adj[0], adj[1], live, ready, env, kernels,
+              initialising(), self.live0, 0, self.n, -1)
         transfer(tab, adj[0], adj[1], live, wanted[1], otab, oadj[0], oadj[1], olive, wanted[0])
 
 
 @njit(cache=True, error_model="numpy")
 def transfer(ta, a64, a32, live_a, slots_a, tb, b64, b32, live_b, slots_b):
     """Add the adjoints of the live slots `slots_a` of one sweep (table, float64 and float32
-    buffers, live marks) to those of `slots_b` of another (where that slot needs one), and
-    mark them live."""
+    buffers, live marks) to those of `slots_b` of another (where that slot needs one; copied
+    where that one is not live yet), and mark them live."""
     for k in range(slots_a.shape[0]):
         sa = slots_a[k]
         sb = slots_b[k]
@@ -358,16 +358,20 @@ def transfer(ta, a64, a32, live_a, slots_a, tb, b64, b32, live_b, slots_b):
         ob = tb[sb, T_ADJ]
         n = ta[sa, T_SIZE]
         if ta[sa, T_IS32]:  # (slices, not offsets into one buffer: the loops vectorize)
-            _add_into(b32[ob:ob + n], a32[oa:oa + n])
+            _add_into(b32[ob:ob + n], a32[oa:oa + n], live_b[sb])
         else:
-            _add_into(b64[ob:ob + n], a64[oa:oa + n])
+            _add_into(b64[ob:ob + n], a64[oa:oa + n], live_b[sb])
         live_b[sb] = 1
 
 
 @njit(cache=True, error_model="numpy")
-def _add_into(dst, src):
-    for i in range(dst.shape[0]):
-        dst[i] += src[i]
+def _add_into(dst, src, add):
+    if add:
+        for i in range(dst.shape[0]):
+            dst[i] += src[i]
+    else:
+        for i in range(dst.shape[0]):
+            dst[i] = 0.0 + src[i]
 
 
 class NotReplayable(Exception):

@@ -29,7 +29,7 @@ from .kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NEED, T
                        T_SHP, T_SIZE, consumers, decode, kernel_codes, prepare, read_values,
                        run_slice, shift_inputs, sliceable, sweep, zero_slots)
 from .threads import executor, in_worker
-from .codegen import kernel_table
+from .codegen import initialising, kernel_table
 from .adjoint_memory import share_adjoints
 from .._version import Version
 
@@ -518,23 +518,30 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
         pause[:] = 1  # anomaly mode: back to Python after every entry, to catch the first NaN
     resume = -1
     while True:
-        e = sweep(tab, rec, fl, adj[0], adj[1], live, ready, _ENV, kernels, pause, 0, stop,
-                  resume)
+        e = sweep(tab, rec, fl, adj[0], adj[1], live, ready, _ENV, kernels,
+                  initialising(), pause, 0, stop, resume)
         if watch:
             watch.check()
         if e < 0:
             break
-        prepare(tab, rec, adj[0], adj[1], ready, e)  # (what Python may read or write at e)
         if pause[e] == 3:
-            _run_sliced(tab, rec, fl, adj, live, kernels, e, threads)
+            _run_sliced(tab, rec, fl, adj, live, ready, kernels, e, threads)
             stop, resume = e, -1
             continue
         pyop = tape.pyops.get(e)
-        if pyop is not None and getattr(pyop, "in_slots", ()):
-            zero_slots(tab, adj[0], adj[1], ready, np.array(pyop.in_slots, np.int64))
+        # (a Python op adds into its inputs' adjoints, anomaly mode reads them: zeroed first,
+        # unless the op assigns where they are not live yet)
+        assigns = pyop is not None and getattr(pyop, "initialises", False)
+        if watch or (pyop is not None and not assigns):
+            prepare(tab, rec, adj[0], adj[1], ready, e)
+            if getattr(pyop, "in_slots", ()):
+                zero_slots(tab, adj[0], adj[1], ready, np.array(pyop.in_slots, np.int64))
         if watch:
             watch.before(e)
         stop, resume = _callbacks(tape, tab, adj, live, e)
+        if assigns:  # (those it wrote are initialised now)
+            ins = np.array(pyop.in_slots, np.int64)
+            ready[ins] |= live[ins]
     for s in tape.dead:
         if live[s]:
             raise RuntimeError(_FREED_MSG)
@@ -556,18 +563,20 @@ def _elementwise_kinds() -> np.ndarray:
     return _KINDS[0]
 
 
-def _run_sliced(tab, rec, fl, adj, live, kernels, e: int, threads: int) -> None:
+def _run_sliced(tab, rec, fl, adj, live, ready, kernels, e: int, threads: int) -> None:
     """Entry e's adjoint in `threads` slices at once (`kernels.run_slice`, without the GIL):
     the ~20 us this costs in Python is under 2% of a 2^18-element entry's time."""
     k = kernels[2 * tab[e, T_OP] + tab[e, T_IS32]]
     n = int(tab[e, T_SIZE])
     step = ((n + threads - 1) // threads + 63) // 64 * 64  # (whole cache lines)
     futures = [executor(threads).submit(run_slice, k, e, lo, min(lo + step, n), tab, rec, fl,
-                                        adj[0], adj[1], _ENV) for lo in range(0, n, step)]
+                                        adj[0], adj[1], live, _ENV)
+               for lo in range(0, n, step)]
     for f in futures:
         f.result()
     for i in range(int(tab[e, T_NIN])):
         s = rec[tab[e, T_INS] + i]
+        ready[s] = 1  # (its adjoint is initialised: the kernel assigned where not live)
         if tab[s, T_NEED]:
             live[s] = 1
 

@@ -19,7 +19,7 @@ from ..engine.kernels import (
     T_NEED,
     T_SIZE,
     bcast_strides,
-    gemm_acc,
+    gemm,
     slot_shape,
     strided_map,
     values_like,
@@ -52,16 +52,26 @@ def _matmul_adjoints(e, a, b, tab, rec, adj, live, env):
     single = tab[e, T_IS32] == 1
     blas = env[ENV_SGEMM] if single else env[ENV_DGEMM]
     go, ga, gb = tab[o, T_ADJ], tab[a, T_ADJ], tab[b, T_ADJ]
+    # a gradient not yet live is assigned (gemm's beta 0); where broadcast batches add into
+    # one block several times, zeroed first (a @ a: the second product adds to the first)
+    add_a = live[a] != 0
+    add_b = live[b] != 0 or (b == a and tab[a, T_NEED] != 0)
+    if ia.shape[0] != 1:  # (or no batch at all: zeros)
+        if tab[a, T_NEED] and not add_a:
+            adj[ga:ga + tab[a, T_SIZE]] = 0.0
+        if tab[b, T_NEED] and not add_b:
+            adj[gb:gb + tab[b, T_SIZE]] = 0.0
+        add_a = add_b = True
     for t in range(ia.shape[0]):
         g2 = adj[go + t * m * n:go + (t + 1) * m * n]
         if tab[a, T_NEED]:
-            gemm_acc(blas, single, NO_TRANS, TRANS, m, k, n, g2,
-                     B[ib[t] * k * n:(ib[t] + 1) * k * n],
-                     adj[ga + ia[t] * m * k:ga + (ia[t] + 1) * m * k])
+            gemm(blas, single, NO_TRANS, TRANS, m, k, n, g2,
+                 B[ib[t] * k * n:(ib[t] + 1) * k * n],
+                 adj[ga + ia[t] * m * k:ga + (ia[t] + 1) * m * k], add_a)
         if tab[b, T_NEED]:
-            gemm_acc(blas, single, TRANS, NO_TRANS, k, n, m,
-                     A[ia[t] * m * k:(ia[t] + 1) * m * k], g2,
-                     adj[gb + ib[t] * k * n:gb + (ib[t] + 1) * k * n])
+            gemm(blas, single, TRANS, NO_TRANS, k, n, m,
+                 A[ia[t] * m * k:(ia[t] + 1) * m * k], g2,
+                 adj[gb + ib[t] * k * n:gb + (ib[t] + 1) * k * n], add_b)
     if tab[a, T_NEED]:
         live[a] = 1
     if tab[b, T_NEED]:
@@ -78,13 +88,13 @@ def _linear_adjoints(e, a, w, tab, rec, adj, live, env):
     blas = env[ENV_SGEMM] if single else env[ENV_DGEMM]
     go, ga, gw = tab[e, T_ADJ], tab[a, T_ADJ], tab[w, T_ADJ]
     g2 = adj[go:go + m * n]
-    if tab[a, T_NEED]:
-        gemm_acc(blas, single, NO_TRANS, NO_TRANS, m, k, n, g2, values_like(adj, tab, w),
-                 adj[ga:ga + m * k])
+    if tab[a, T_NEED]:  # (not yet live: assigned, see _matmul_adjoints)
+        gemm(blas, single, NO_TRANS, NO_TRANS, m, k, n, g2, values_like(adj, tab, w),
+             adj[ga:ga + m * k], live[a] != 0)
         live[a] = 1
     if tab[w, T_NEED]:
-        gemm_acc(blas, single, TRANS, NO_TRANS, n, k, m, g2, values_like(adj, tab, a),
-                 adj[gw:gw + n * k])
+        gemm(blas, single, TRANS, NO_TRANS, n, k, m, g2, values_like(adj, tab, a),
+             adj[gw:gw + n * k], live[w] != 0)
         live[w] = 1
 
 
@@ -101,6 +111,8 @@ def adj_addmm(e, tab, rec, fl, adj, live, env):
     if not tab[bias, T_NEED]:
         return
     go, gb, nb, size = tab[e, T_ADJ], tab[bias, T_ADJ], tab[bias, T_SIZE], tab[e, T_SIZE]
+    if not live[bias]:
+        adj[gb:gb + nb] = 0.0
     for i in range(size):
         adj[gb + i % nb] += adj[go + i]
     live[bias] = 1

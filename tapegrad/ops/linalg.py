@@ -18,23 +18,23 @@ from ._util import as_tensor_arg
 
 _FWD = "tapegrad.ops._forward_linalg:fwd_matmul"  # (replay: every product but addmm)
 MM = kernel("mm", "tapegrad.ops._kernels_linalg:adj_matmul", "MmBackward0", usage="a @ b (2-D), mm(a, b)",
-            replay=_FWD,
+            replay=_FWD, initialises=True,
             test=("mm", lambda h, a, b: mm))
 DOT = kernel("dot", "tapegrad.ops._kernels_linalg:adj_matmul", "DotBackward0", usage="a @ b (1-D · 1-D), dot(a, b)",
-             replay=_FWD,
+             replay=_FWD, initialises=True,
              test=("dot", lambda h, a, b: dot))
 MV = kernel("mv", "tapegrad.ops._kernels_linalg:adj_matmul", "MvBackward0", usage="a @ v (2-D · 1-D), mv(a, v)",
-            replay=_FWD,
+            replay=_FWD, initialises=True,
             test=("mv", lambda h, a, b: mv))
 VM = kernel("vm", "tapegrad.ops._kernels_linalg:adj_matmul", "SqueezeBackward4", usage="v @ b (1-D · 2-D)",
-            replay=_FWD,
+            replay=_FWD, initialises=True,
             test=("vm", lambda h, a, b: matmul))
 BMM = kernel("bmm", "tapegrad.ops._kernels_linalg:adj_matmul", "BmmBackward0", usage="bmm(a, b) (3-D, same batch)",
-             replay=_FWD,
+             replay=_FWD, initialises=True,
              test=("bmm3", lambda h, a, b: bmm))
 MATMUL_BATCHED = kernel("matmul_batched", "tapegrad.ops._kernels_linalg:adj_matmul", "UnsafeViewBackward0",
                         usage="a @ b (batched, broadcast)", test=("bmm", lambda h, a, b: matmul),
-                        replay=_FWD)
+                        replay=_FWD, initialises=True)
 
 
 def _addmm_inputs(h) -> tuple:
@@ -54,7 +54,7 @@ def _addmm_make(h, bias, a, b):
 # ints: (1,) when b is stored transposed, (n, k) (F.linear's weight, read by gemm as it is)
 ADDMM = kernel("addmm", "tapegrad.ops._kernels_linalg:adj_addmm", "AddmmBackward0",
                usage="F.linear(x, w, b), addmm(bias, a, b)",
-               replay="tapegrad.ops._forward_linalg:fwd_addmm",
+               replay="tapegrad.ops._forward_linalg:fwd_addmm", initialises=True,
                test=(_addmm_inputs, _addmm_make))
 
 
