@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ._grad_mode import STATE, no_grad, set_modes
-from .engine.kernels import IN_CONST, T_IS32, T_NEED
+from .engine.kernels import IN_CONST, T_INS, T_IS32, T_NEED, T_NIN, T_OP
 from .engine import tape as _tape_mod
 from ._opdef import BY_CODE, python_op
 from .engine.tape import (_FREED_MSG, GRAD_LOCK, _grad_array, adjoint, release, resolve,
@@ -96,6 +96,32 @@ def _slots_of(tape, x: Tensor) -> list:
     return [s for t, s in tape.leaves if t is x]
 
 
+def _retained_grads(tape, tab, adj, live, kept: list, targets: set) -> None:
+    """autograd.grad, as torch's: tensors with `retain_grad()` whose gradient the call computes
+    (those with a path to an input) get it accumulated into their ``.grad``."""
+    rec = tape.arrays()[0] if kept else None
+    with GRAD_LOCK:
+        for t, s in kept:
+            if t is not None and live[s] and _reaches(tab, rec, s, targets):
+                _accumulate(t, adjoint(tab, adj, s).reshape(t._data.shape)
+                            .astype(t._data.dtype), _wrap)
+
+
+def _reaches(tab, rec, start: int, targets: set) -> bool:
+    """Whether `start` or a slot it was computed from (recursively) is in `targets`."""
+    seen, stack = set(), [start]
+    while stack:
+        s = stack.pop()
+        if s in targets:
+            return True
+        if s in seen or tab[s, T_OP] < 0:
+            continue
+        seen.add(s)
+        i = int(tab[s, T_INS])
+        stack.extend(rec[i:i + int(tab[s, T_NIN])].tolist())
+    return False
+
+
 def _seed_tensor(t: Tensor, g: np.ndarray) -> Tensor:
     from ._trace import mark_pure   # (while tracing, a seed is a constant of the recording)
     return mark_pure(_wrap(g.reshape(t._data.shape).astype(t._data.dtype)))
@@ -166,14 +192,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None
     elif tape is not None:
         roots = [(_slot(t) if t._tape is not None else -1, g) for t, g in zip(outputs, seeds)]
         wanted = [_slots_of(tape, x) for x in inputs]
+        kept = [(ref(), s) for ref, s in tape.retained]
         tab, adj, live = sweep_tape(tape, [(s, g) for s, g in roots if s >= 0],
-                                    final=not retain_graph, keep=[s for w in wanted for s in w])
+                                    final=not retain_graph,
+                                    keep=[s for w in wanted for s in w] + [s for _, s in kept])
         try:
             for k, x in enumerate(inputs):
                 found = [adjoint(tab, adj, s) for s in wanted[k] if live[s]]
                 if found:
                     result[k] = _wrap(np.sum(found, axis=0).reshape(x._data.shape)
                                       .astype(x._data.dtype))
+            _retained_grads(tape, tab, adj, live, kept, {s for w in wanted for s in w})
         finally:
             release(adj)
         if not retain_graph:

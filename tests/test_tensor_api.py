@@ -133,6 +133,25 @@ def test_retain_grad_on_non_leaf():
     assert b.retains_grad and not b.is_leaf and a.is_leaf
 
 
+def test_autograd_grad_fills_retained_grads_on_its_paths_as_torch():
+    """torch's retain_grad hook also runs in autograd.grad, for the tensors whose gradient the
+    call computes: those with a path to an input (b's branch does not reach x)."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = tg.tensor([3.0, 4.0], requires_grad=True)
+    a, b = x * 2, y * 3
+    a.retain_grad()
+    b.retain_grad()
+    loss = (a * a).sum() + (b * b).sum()
+    (gx,) = tg.autograd.grad(loss, x, retain_graph=True)
+    assert gx.tolist() == [8.0, 16.0] and x.grad is None
+    assert a.grad.tolist() == [4.0, 8.0]       # d loss / d a = 2 a
+    assert b._grad is None
+    (ga,) = tg.autograd.grad(loss, a, retain_graph=True)  # (a is the input: accumulated)
+    assert ga.tolist() == [4.0, 8.0] and a.grad.tolist() == [8.0, 16.0]
+    loss.backward()
+    assert a.grad.tolist() == [12.0, 24.0] and b.grad.tolist() == [18.0, 24.0]
+
+
 def test_non_leaf_grad_access_warns():
     b = tg.ones(2, requires_grad=True) * 2
     with pytest.warns(UserWarning, match="not a leaf Tensor"):
