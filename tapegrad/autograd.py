@@ -103,8 +103,12 @@ def _retained_grads(tape, tab, adj, live, kept: list, targets: set) -> None:
     with GRAD_LOCK:
         for t, s in kept:
             if t is not None and live[s] and _reaches(tab, rec, s, targets):
-                _accumulate(t, adjoint(tab, adj, s).reshape(t._data.shape)
-                            .astype(t._data.dtype), _wrap)
+                _accumulate(t, _grad_of(tab, adj, s, t._data), _wrap)
+
+
+def _grad_of(tab, adj, s: int, like: np.ndarray) -> np.ndarray:
+    """Slot s's adjoint as a gradient of `like` (its shape and dtype: a copy, off scratch)."""
+    return adjoint(tab, adj, s).reshape(like.shape).astype(like.dtype)
 
 
 def _reaches(tab, rec, start: int, targets: set) -> bool:
@@ -613,14 +617,11 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool, only=None) -> None
                                 keep=[s for _, s in tape.retained])
     wanted = None if only is None else {id(t) for t in only}
 
-    def grad_of(s, like):
-        return adjoint(tab, adj, s).reshape(like.shape).astype(like.dtype)
-
     try:
         with GRAD_LOCK:
             for t, s in tape.leaves:
                 if live[s] and t._rg and (wanted is None or id(t) in wanted):
-                    g = grad_of(s, t._data)
+                    g = _grad_of(tab, adj, s, t._data)
                     for hook in list(t.__dict__.get("_hooks", {}).values()):
                         new = hook(_wrap(g))
                         if new is not None:
@@ -629,7 +630,7 @@ def run_backward(tape: Tape, roots: list, retain_graph: bool, only=None) -> None
             for ref, s in tape.retained:
                 t = ref()
                 if t is not None and live[s] and (wanted is None or id(t) in wanted):
-                    _accumulate(t, grad_of(s, t._data), _wrap)
+                    _accumulate(t, _grad_of(tab, adj, s, t._data), _wrap)
     finally:
         release(adj)
     if not retain_graph:

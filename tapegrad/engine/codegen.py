@@ -372,16 +372,23 @@ def _drop_numba_cache(path: str) -> None:
             pass
 
 
-_INITS: list = []
+_MASKS: dict = {}
+
+
+def op_mask(name: str, pred) -> np.ndarray:
+    """Per opcode, uint8: `pred(op)`, for the kernels (kept under `name`, made again when ops
+    were registered since)."""
+    m = _MASKS.get(name)
+    if m is None or m.shape[0] != len(BY_CODE):
+        m = _MASKS[name] = np.array([bool(pred(op)) for op in BY_CODE], np.uint8)
+    return m
 
 
 def initialising() -> np.ndarray:
     """Per opcode: 1 where the op's adjoint kernels initialise their inputs' adjoints
     (`Op.initialises`: the elementwise families', `_first_or_add`): `kernels.sweep`'s
     `inits`."""
-    if not _INITS or _INITS[0].shape[0] != len(BY_CODE):
-        _INITS[:] = [np.array([op.initialises for op in BY_CODE], np.uint8)]
-    return _INITS[0]
+    return op_mask("initialises", lambda op: op.initialises)
 
 
 def kernel_table(codes) -> np.ndarray:

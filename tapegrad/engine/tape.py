@@ -29,7 +29,7 @@ from .kernels import (IN_CONST, IN_LEAF, T_ADJ, T_INS, T_IS32, T_NDIM, T_NEED, T
                        T_SHP, T_SIZE, consumers, decode, kernel_codes, prepare, read_values,
                        run_slice, shift_inputs, sliceable, sweep, zero_slots)
 from .threads import executor, in_worker
-from .codegen import initialising, kernel_table
+from .codegen import initialising, kernel_table, op_mask
 from .adjoint_memory import share_adjoints
 from .._version import Version
 
@@ -451,7 +451,6 @@ def _drop_unread(tape: Tape, tab, rec) -> None:
     """Before a backward after which the tape is freed: free the values that have a chunk of
     their own (large ones) when no adjoint reads them and no tensor holds them -- torch frees
     such intermediates once the forward is done; here they would add to the backward's peak."""
-    from .._opdef import BY_CODE
     big, chunks = [], tape.chunks
     for i in range(len(chunks)):
         c = chunks[i]
@@ -461,9 +460,9 @@ def _drop_unread(tape: Tape, tab, rec) -> None:
         del c
     if not big:
         return
-    reads = np.array([(op.reads_inputs, op.reads_output) for op in BY_CODE], np.uint8)
     addrs = np.array([tape.chunks[i].ctypes.data for i in big], np.int64)
-    needed = read_values(tab, rec, reads[:, 0].copy(), reads[:, 1].copy(), addrs)
+    needed = read_values(tab, rec, op_mask("reads_inputs", lambda op: op.reads_inputs),
+                         op_mask("reads_output", lambda op: op.reads_output), addrs)
     drop = {i for i, k in zip(big, needed) if not k}
     if drop:
         tape.chunks = [c for i, c in enumerate(tape.chunks) if i not in drop]
@@ -552,15 +551,11 @@ def _sweep(tape: Tape, roots: list, rec, fl, tab, adj) -> tuple:
 
 SLICE_MIN = 1 << 18  # elements: entries this long run in slices on several threads
 SHARE_MIN = 1 << 12  # elements: adjoints this long share memory by liveness
-_KINDS: list = []
 
 
 def _elementwise_kinds() -> np.ndarray:
     """Per opcode: 1 for the elementwise (unary, binary) families, whose kernels slice."""
-    from .._opdef import BY_CODE
-    if not _KINDS or _KINDS[0].shape[0] != len(BY_CODE):
-        _KINDS[:] = [np.array([op.kind in ("unary", "binary") for op in BY_CODE], np.uint8)]
-    return _KINDS[0]
+    return op_mask("elementwise", lambda op: op.kind in ("unary", "binary"))
 
 
 def _run_sliced(tab, rec, fl, adj, live, ready, kernels, e: int, threads: int) -> None:
